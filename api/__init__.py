@@ -1,0 +1,1 @@
+"""The composition root: the FastAPI app, its routers, and the command line."""

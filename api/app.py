@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the FastAPI app and the lifespan that starts and stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.events import EventBus
+from api.routes import cameras, events, health, metrics, recordings
+from api.state import AppState
+from configs.schema import Settings
+from ingest.clock import Clock, SystemClock
+from ingest.events import StateChange
+from recorder.db import make_engine, migrate, session_factory
+from recorder.retention import RetentionTask
+from recorder.service import RecordingService
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The whole node: catalog, recording service, retention and the HTTP API."""
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        engine = make_engine(settings.database.resolved_url())
+        await asyncio.to_thread(migrate, engine)
+        sessions = session_factory(engine)
+        bus = EventBus()
+
+        def on_state(change: StateChange) -> None:  # camera threads
+            loop.call_soon_threadsafe(bus.publish, change)
+
+        service = RecordingService(settings, sessions, clock, on_state=on_state)
+        retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
+        app.state.casewatch = AppState(settings, sessions, clock, service, retention, bus,
+                                       clock.wall_us())
+        await asyncio.to_thread(service.start)
+        retention.start()
+        logger.info("casewatch ready: %d cameras", len(service.cameras))
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(retention.stop)
+            await asyncio.to_thread(service.stop)
+            engine.dispose()
+
+    app = FastAPI(
+        title="casewatch",
+        summary="Recording and monitoring of police case rooms and interrogation areas",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (health, cameras, recordings, events, metrics):
+        app.include_router(module.router)
+    return app

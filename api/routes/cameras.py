@@ -1,0 +1,76 @@
+"""Cameras: state, cause, rates, recording status, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from api.deps import DbSession, State, camera_runtime
+from api.errors import Unavailable
+from ingest.clock import isoformat_us
+from ingest.snapshot import decode_keyframe, jpeg
+from recorder import catalog
+from recorder.service import CameraRuntime
+
+router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
+
+
+def describe(runtime: CameraRuntime, last_recorded_us: int | None) -> dict[str, Any]:
+    worker, recorder, camera = runtime.worker, runtime.recorder, runtime.camera
+    live = recorder.live_span if recorder is not None else None
+    last = max(filter(None, [last_recorded_us, live[1] if live else None]), default=None)
+    info = runtime.hub.stream_info
+    return {
+        "id": camera.id,
+        "name": camera.name,
+        "site": runtime.site.id,
+        "site_name": runtime.site.name,
+        "area": camera.area.value,
+        "room": camera.room_name(),
+        "enabled": camera.enabled,
+        "state": worker.state.value if worker else "disabled",
+        "cause": worker.cause.value if worker and worker.cause else None,
+        "detail": worker.detail if worker else "",
+        "since": isoformat_us(worker.since_us) if worker else None,
+        "fps": round(worker.stats.fps, 2) if worker else 0.0,
+        "bitrate_bps": round(worker.stats.bitrate_bps) if worker else 0,
+        "video": None if info is None else {
+            "codec": info.video_codec, "width": info.width, "height": info.height},
+        "audio": None if info is None or not info.has_audio else {
+            "codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
+        "recording": bool(recorder is not None and recorder.recording),
+        "last_recorded": isoformat_us(last) if last else None,
+    }
+
+
+@router.get("")
+def list_cameras(state: State, session: DbSession) -> dict[str, Any]:
+    """Every configured camera with its live state."""
+    last = catalog.last_recorded_us(session)
+    data = [describe(rt, last.get(rt.camera.id)) for rt in state.service.cameras.values()]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/{camera_id}")
+def get_camera(camera_id: str, state: State, session: DbSession) -> dict[str, Any]:
+    runtime = camera_runtime(state, camera_id)
+    return describe(runtime, catalog.last_recorded_us(session).get(camera_id))
+
+
+@router.get("/{camera_id}/snapshot", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def snapshot(camera_id: str, state: State) -> Response:
+    """JPEG of the camera's latest keyframe (no second connection to the camera)."""
+    runtime = camera_runtime(state, camera_id)
+    latest = runtime.hub.latest_keyframe()
+    if latest is None:
+        raise Unavailable(f"camera {camera_id!r} has no picture yet (state: "
+                          f"{runtime.worker.state.value if runtime.worker else 'disabled'})")
+    info, keyframe = latest
+    try:
+        body = await asyncio.to_thread(lambda: jpeg(decode_keyframe(info, keyframe)))
+    except ValueError as error:
+        raise Unavailable(f"camera {camera_id!r}: {error}") from None
+    return Response(body, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,110 @@
+"""Recorded footage: segments, gaps with causes, coverage; segment download with ranges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from api.deps import DbSession, State, camera_runtime
+from api.errors import BadRequest, NotFound
+from ingest.clock import isoformat_us, us_from_datetime
+from recorder import catalog, coverage
+from recorder.models import RunEndReason, SegmentStatus
+
+router = APIRouter(prefix="/api/v1", tags=["recordings"])
+
+MAX_RANGE_US = 31 * 86_400 * 1_000_000
+
+
+def parse_instant(value: datetime, field: str) -> int:
+    if value.tzinfo is None:
+        raise BadRequest(f"{field}: give a time zone (e.g. 2026-11-25T08:00:00Z)", field=field)
+    return us_from_datetime(value)
+
+
+@router.get("/recordings")
+def recordings(
+    state: State,
+    session: DbSession,
+    camera: Annotated[str, Query(min_length=1, max_length=63, description="camera id")],
+    start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+    end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+) -> dict[str, Any]:
+    """Segments of a camera in [start, end), every gap with its cause, and the coverage."""
+    runtime = camera_runtime(state, camera)
+    start_us, end_us = parse_instant(start, "start"), parse_instant(end, "end")
+    if end_us <= start_us:
+        raise BadRequest("end: must be after start", field="end")
+    if end_us - start_us > MAX_RANGE_US:
+        raise BadRequest("end: the range may span at most 31 days", field="end")
+    now = state.clock.wall_us()
+    clipped_end = min(end_us, now)
+    segments = catalog.segments_between(session, camera_id=camera, start_us=start_us,
+                                        end_us=end_us)
+    runs = catalog.runs_between(session, camera_id=camera, start_us=start_us, end_us=end_us)
+    live = runtime.recorder.live_span if runtime.recorder is not None else None
+    if live is not None:
+        live = (live[0], max(live[1], now))  # recording right now: covered up to this instant
+    result = coverage.compute(
+        start_us=start_us,
+        end_us=max(clipped_end, start_us),
+        segments=[coverage.SegmentSpan(s.start_us, s.end_us, SegmentStatus(s.status))
+                  for s in segments],
+        runs=[coverage.RunSpan(r.started_us, r.ended_us,
+                               RunEndReason(r.end_reason) if r.end_reason else None)
+              for r in runs],
+        recorder_starts=catalog.recorder_starts_between(session, start_us=start_us,
+                                                        end_us=end_us),
+        events=[coverage.StateMark(e.at_us, e.state) for e in catalog.events_between(
+            session, camera_id=camera, start_us=start_us, end_us=end_us)],
+        live_span=live,
+    )
+    return {
+        "camera": camera,
+        "start": isoformat_us(start_us),
+        "end": isoformat_us(end_us),
+        "coverage_percent": result.percent,
+        "recorded_seconds": result.recorded_us / 1e6,
+        "segments": [
+            {
+                "id": s.id,
+                "start": isoformat_us(s.start_us),
+                "end": isoformat_us(s.end_us),
+                "duration": (s.end_us - s.start_us) / 1e6,
+                "size_bytes": s.size_bytes,
+                "sha256": s.sha256,
+                "prev_sha256": s.prev_sha256,
+                "has_audio": s.has_audio,
+                "video": f"{s.video_codec} {s.width}x{s.height}",
+                "status": s.status,
+                "adopted": s.adopted,
+                "url": f"/api/v1/segments/{s.id}/file" if s.status == "ok" else None,
+            }
+            for s in segments
+        ],
+        "in_progress": None if live is None else {
+            "start": isoformat_us(live[0]), "end": isoformat_us(live[1])},
+        "gaps": [
+            {"start": isoformat_us(g.start_us), "end": isoformat_us(g.end_us),
+             "duration": (g.end_us - g.start_us) / 1e6, "cause": g.cause.value}
+            for g in result.gaps
+        ],
+    }
+
+
+@router.get("/segments/{segment_id}/file", response_class=FileResponse)
+def segment_file(segment_id: int, state: State, session: DbSession) -> FileResponse:
+    """The segment's MP4; supports HTTP range requests."""
+    row = catalog.segment_by_id(session, segment_id=segment_id)
+    if row is None:
+        raise NotFound(f"no segment {segment_id}", field="segment_id")
+    if row.status != SegmentStatus.OK.value:
+        raise NotFound(f"segment {segment_id} is {row.status}", field="segment_id")
+    path = state.settings.storage.path / row.path
+    if not path.is_file():
+        raise NotFound(f"segment {segment_id}: file missing", field="segment_id")
+    return FileResponse(path, media_type="video/mp4", filename=path.name,
+                        headers={"X-Content-SHA256": row.sha256})

@@ -1,0 +1,24 @@
+"""What the routes share: settings, catalog sessions, the recording service, the event bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.events import EventBus
+from configs.schema import Settings
+from ingest.clock import Clock
+from recorder.retention import RetentionTask
+from recorder.service import RecordingService
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clock: Clock
+    service: RecordingService
+    retention: RetentionTask
+    events: EventBus
+    started_us: int

@@ -1,0 +1,324 @@
+"""The settings schema: a strict pydantic tree validated from YAML.
+
+Every field has a description and bounds; unknown keys are errors (``extra="forbid"``).
+``configs/default.yaml`` documents every key with its default, and a test keeps the two equal.
+Secrets (RTSP passwords) may be given by the name of an environment variable instead of inline.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+from typing import Annotated, Any, Self
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+"""Site and camera ids: lower-case letters, digits, '-' and '_'; they appear in file paths."""
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=IDENTIFIER_PATTERN,
+        description="lower-case letters, digits, '-' and '_', at most 63 characters",
+    ),
+]
+
+
+class Strict(BaseModel):
+    """Base of every settings model: unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Area(enum.StrEnum):
+    """The kind of room a camera watches (DOMAIN.md)."""
+
+    CASE_ROOM = "case_room"
+    INTERROGATION = "interrogation"
+    INQUIRY = "inquiry"
+    WAITING = "waiting"
+    PROPERTY = "property"
+    HANDLING = "handling"
+    CORRIDOR = "corridor"
+    OTHER = "other"
+
+
+class StorageSettings(Strict):
+    """Where and how footage is written."""
+
+    path: Path = Field(
+        default=Path("./data/recordings"),
+        description="directory of the recording volume; created if missing",
+    )
+    segment_seconds: float = Field(
+        default=60.0, ge=2.0, le=3600.0,
+        description="target segment length; a segment is cut at the first keyframe after it",
+    )
+    fragment_seconds: float = Field(
+        default=1.0, ge=0.1, le=10.0,
+        description="fMP4 fragment length: the most footage a process crash can lose",
+    )
+    fsync_interval_seconds: float = Field(
+        default=1.0, ge=0.0, le=600.0,
+        description="fdatasync the open segment at most this often (0 = after every fragment); "
+        "bounds loss on power failure. Every closed segment is fsynced regardless",
+    )
+
+
+class RetentionSettings(Strict):
+    """Which footage may be deleted, and when. Held footage is never deleted."""
+
+    max_age_days: float | None = Field(
+        default=90.0, gt=0, le=36500,
+        description="delete unheld segments older than this; null keeps footage forever",
+    )
+    max_bytes: int | None = Field(
+        default=None, gt=0,
+        description="quota for all footage on the volume; oldest unheld segments go first",
+    )
+    min_free_bytes: int = Field(
+        default=1_000_000_000, ge=0,
+        description="keep at least this much free space on the volume (disk-full clean-up)",
+    )
+    interval_seconds: float = Field(
+        default=60.0, ge=1.0, le=86400.0, description="how often retention runs"
+    )
+
+
+class DatabaseSettings(Strict):
+    """The footage catalog."""
+
+    url: str = Field(
+        default="sqlite:///./data/casewatch.db",
+        description="SQLAlchemy URL: sqlite:///PATH (default) or postgresql+psycopg://...",
+    )
+    url_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="name of an environment variable holding the URL (overrides url); "
+        "use it when the URL carries a password",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite://, postgresql:// or postgresql+psycopg://")
+        return value
+
+    def resolved_url(self) -> str:
+        """The URL to connect with: from the environment variable when one is named."""
+        if self.url_env is None:
+            return self.url
+        value = os.environ.get(self.url_env)
+        if not value:
+            raise ValueError(f"database.url_env: environment variable {self.url_env} is not set")
+        return value
+
+
+class ServerSettings(Strict):
+    """The HTTP API and pages."""
+
+    host: str = Field(default="127.0.0.1", min_length=1, description="address to listen on")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on")
+
+
+class BackoffSettings(Strict):
+    """Reconnect delays after a camera fails: grow with each failure, reset after uptime."""
+
+    initial_seconds: float = Field(default=0.5, gt=0, le=60, description="first retry delay")
+    factor: float = Field(default=1.5, ge=1.0, le=10.0, description="growth per failure")
+    max_seconds: float = Field(default=10.0, gt=0, le=600, description="largest retry delay")
+    reset_after_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="healthy uptime that resets the delay"
+    )
+
+    @model_validator(mode="after")
+    def _initial_not_above_max(self) -> Self:
+        if self.initial_seconds > self.max_seconds:
+            raise ValueError("initial_seconds must not exceed max_seconds")
+        return self
+
+
+class IngestSettings(Strict):
+    """How cameras are read."""
+
+    connect_timeout_seconds: float = Field(
+        default=8.0, gt=0, le=120, description="RTSP open (DESCRIBE/SETUP/PLAY + probe)"
+    )
+    stall_seconds: float = Field(
+        default=5.0, ge=0.5, le=120,
+        description="no video packet for this long marks the camera stalled and reconnects",
+    )
+    max_clock_drift_seconds: float = Field(
+        default=5.0, ge=0.5, le=600,
+        description="media time and receive time may differ by this much before the "
+        "recording run is closed as a clock discontinuity",
+    )
+    max_timestamp_jump_seconds: float = Field(
+        default=10.0, ge=0.5, le=600,
+        description="a DTS jump larger than this (either way) is a discontinuity",
+    )
+    gop_cache_max_packets: int = Field(
+        default=1500, ge=10, le=100_000,
+        description="upper bound on packets kept from the last keyframe on, per camera",
+    )
+    backoff: BackoffSettings = Field(default_factory=BackoffSettings)
+
+
+class CameraSettings(Strict):
+    """One RTSP camera."""
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=100, description="label shown to people")
+    area: Area = Field(default=Area.OTHER, description="kind of room")
+    room: str | None = Field(
+        default=None, max_length=100,
+        description="room the camera belongs to (cameras of one room are reviewed together); "
+        "defaults to the camera's name",
+    )
+    url: str = Field(min_length=1, description="rtsp:// or rtsps:// URL of the main stream")
+    substream_url: str | None = Field(
+        default=None, description="optional low-resolution stream for grid tiles"
+    )
+    username: str | None = Field(default=None, max_length=128, description="RTSP user")
+    password: SecretStr | None = Field(default=None, description="RTSP password (prefer env)")
+    password_env: str | None = Field(
+        default=None, pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="environment variable holding the RTSP password",
+    )
+    enabled: bool = Field(default=True, description="read this camera at all")
+    record: bool = Field(default=True, description="record this camera continuously")
+
+    @field_validator("url", "substream_url")
+    @classmethod
+    def _rtsp_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("rtsp", "rtsps"):
+            raise ValueError(f"URL scheme must be rtsp or rtsps (got {parts.scheme or 'none'!r})")
+        if not parts.hostname:
+            raise ValueError("URL has no host")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError("URL has an invalid port") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> Self:
+        if self.password is not None and self.password_env is not None:
+            raise ValueError("give password or password_env, not both")
+        return self
+
+    def room_name(self) -> str:
+        """The room this camera belongs to."""
+        return self.room or self.name
+
+    def credentials(self) -> tuple[str | None, str | None]:
+        """User and password from config/environment, falling back to those in the URL."""
+        parts = urlsplit(self.url)
+        user = self.username if self.username is not None else (
+            unquote(parts.username) if parts.username else None
+        )
+        if self.password is not None:
+            return user, self.password.get_secret_value()
+        if self.password_env is not None:
+            return user, os.environ.get(self.password_env)
+        return user, unquote(parts.password) if parts.password else None
+
+    def connect_url(self, *, substream: bool = False) -> str:
+        """The URL to open, with credentials filled in. Never log or return it."""
+        base = self.substream_url if substream and self.substream_url else self.url
+        user, password = self.credentials()
+        parts = urlsplit(base)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        if user:
+            auth = quote(user, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            netloc = f"{auth}@{netloc}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class SiteSettings(Strict):
+    """A station or squad with its rooms."""
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=100, description="the station's name")
+    unit_code: str | None = Field(
+        default=None, pattern=r"^\d{12}$", description="12-digit unit code of the station"
+    )
+    cameras: list[CameraSettings] = Field(default_factory=list, description="its cameras")
+
+
+class LoggingSettings(Strict):
+    """Log output."""
+
+    level: str = Field(
+        default="info",
+        pattern=r"^(debug|info|warning|error)$",
+        description="debug, info, warning or error",
+    )
+
+
+class Settings(Strict):
+    """The whole configuration of one casewatch node."""
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sites: list[SiteSettings] = Field(default_factory=list, description="stations and cameras")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen_sites: set[str] = set()
+        seen_cameras: dict[str, str] = {}
+        for site in self.sites:
+            if site.id in seen_sites:
+                raise ValueError(f"site id {site.id!r} is used twice")
+            seen_sites.add(site.id)
+            for camera in site.cameras:
+                if camera.id in seen_cameras:
+                    raise ValueError(
+                        f"camera id {camera.id!r} is used twice "
+                        f"(sites {seen_cameras[camera.id]!r} and {site.id!r})"
+                    )
+                seen_cameras[camera.id] = site.id
+        return self
+
+    def cameras(self) -> list[tuple[SiteSettings, CameraSettings]]:
+        """Every camera with its site, in config order."""
+        return [(site, camera) for site in self.sites for camera in site.cameras]
+
+    def relative_to(self, base: Path) -> Settings:
+        """Resolve the relative storage path and SQLite path against ``base``."""
+        storage = self.storage.model_copy(
+            update={"path": _resolve(base, self.storage.path)}
+        )
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            url = prefix + str(_resolve(base, Path(url.removeprefix(prefix))))
+        database = self.database.model_copy(update={"url": url})
+        return self.model_copy(update={"storage": storage, "database": database})
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def settings_from_mapping(data: Any) -> Settings:
+    """Validate a mapping (parsed YAML) into settings; raises pydantic.ValidationError."""
+    return Settings.model_validate(data)
+

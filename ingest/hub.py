@@ -1,0 +1,257 @@
+"""Per-camera fan-out of packets, keeping the current GOP.
+
+Two kinds of consumer:
+
+* **Sinks** (the recorder) are called synchronously on the camera thread, in packet order. A sink
+  must be fast and must not raise; an exception is logged and the sink is detached, so one broken
+  consumer never stops ingest or the others.
+* **Subscriptions** (live viewers) are bounded queues read on the asyncio event loop. The camera
+  thread never waits for them: when a subscription is full it is emptied and skips packets until
+  the next video keyframe (a slow consumer loses its own data and resynchronises at an IDR).
+
+The hub keeps the packets from the last video keyframe on (the GOP cache), so a new subscriber can
+start decoding at once instead of waiting up to a GOP for the next keyframe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from ingest.events import Cause
+from ingest.packets import MediaPacket, StreamInfo
+from ingest.timestamps import Discontinuity
+
+logger = logging.getLogger(__name__)
+
+
+class PacketSink(Protocol):
+    """A synchronous consumer. Every method is called on the camera thread."""
+
+    def stream_started(self, info: StreamInfo) -> None: ...
+
+    def packet(self, packet: MediaPacket) -> None: ...
+
+    def discontinuity(self, reason: Discontinuity) -> None:
+        """Times before and after the next packet do not join (it starts a new epoch)."""
+        ...
+
+    def stream_ended(self, cause: Cause, detail: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStarted:
+    """Queued to subscribers when a connection delivers its streams."""
+
+    info: StreamInfo
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """Queued to subscribers when a connection ends."""
+
+    cause: Cause
+    detail: str
+
+
+HubItem = MediaPacket | StreamStarted | StreamEnded
+
+
+class SubscriptionClosed(Exception):
+    """Raised by ``Subscription.get`` after ``close``."""
+
+
+class Subscription:
+    """A bounded queue from the camera thread to one consumer on the event loop."""
+
+    def __init__(self, hub: Hub, loop: asyncio.AbstractEventLoop, max_items: int) -> None:
+        self._hub = hub
+        self._loop = loop
+        self._max_items = max_items
+        self._items: collections.deque[HubItem] = collections.deque()
+        self._lock = threading.Lock()
+        self._ready = asyncio.Event()
+        self._waiting_for_keyframe = False
+        self._closed = False
+        self.overflows = 0
+
+    def offer(self, item: HubItem) -> None:
+        """Camera thread: queue an item without ever blocking."""
+        with self._lock:
+            if self._closed:
+                return
+            if isinstance(item, MediaPacket):
+                if self._waiting_for_keyframe:
+                    if not (item.is_video and item.keyframe):
+                        return
+                    self._waiting_for_keyframe = False
+                if len(self._items) >= self._max_items:
+                    self._items.clear()
+                    self.overflows += 1
+                    if not (item.is_video and item.keyframe):
+                        self._waiting_for_keyframe = True
+                        return
+            was_empty = not self._items
+            self._items.append(item)
+        if was_empty:
+            self._loop.call_soon_threadsafe(self._ready.set)
+
+    async def get(self) -> HubItem:
+        """Event loop: the next item, waiting if there is none."""
+        while True:
+            self._ready.clear()
+            with self._lock:
+                if self._closed:
+                    raise SubscriptionClosed
+                if self._items:
+                    return self._items.popleft()
+            await self._ready.wait()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def close(self) -> None:
+        """Stop receiving; safe from any thread, idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._items.clear()
+        self._hub.unsubscribe(self)
+        self._loop.call_soon_threadsafe(self._ready.set)
+
+
+class Hub:
+    """Fans one camera's packets out to sinks and subscriptions."""
+
+    def __init__(self, camera_id: str, *, gop_cache_max_packets: int = 1500) -> None:
+        self.camera_id = camera_id
+        self._gop_max = gop_cache_max_packets
+        self._lock = threading.Lock()
+        self._sinks: list[PacketSink] = []
+        self._subscriptions: list[Subscription] = []
+        self._info: StreamInfo | None = None
+        self._gop: list[MediaPacket] = []
+        self._gop_complete = False
+        self._latest_keyframe: MediaPacket | None = None
+
+    # -- consumers ------------------------------------------------------------------------------
+
+    def add_sink(self, sink: PacketSink) -> None:
+        """Attach a synchronous consumer (before the camera starts, or between connections)."""
+        with self._lock:
+            self._sinks = [*self._sinks, sink]
+
+    def subscribe(self, loop: asyncio.AbstractEventLoop, *, max_items: int = 400) -> Subscription:
+        """Event loop: a new subscription, primed with the stream info and the cached GOP."""
+        subscription = Subscription(self, loop, max_items)
+        with self._lock:
+            if self._info is not None:
+                subscription.offer(StreamStarted(self._info))
+                if self._gop_complete:
+                    for item in self._gop:
+                        subscription.offer(item)
+                else:
+                    subscription._waiting_for_keyframe = True
+            else:
+                subscription._waiting_for_keyframe = True
+            self._subscriptions = [*self._subscriptions, subscription]
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self._lock:
+            self._subscriptions = [s for s in self._subscriptions if s is not subscription]
+
+    @property
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscriptions)
+
+    # -- state for readers on other threads -------------------------------------------------------
+
+    @property
+    def stream_info(self) -> StreamInfo | None:
+        return self._info
+
+    def latest_keyframe(self) -> tuple[StreamInfo, MediaPacket] | None:
+        """The stream info and the last video keyframe, for snapshots."""
+        with self._lock:
+            if self._info is None or self._latest_keyframe is None:
+                return None
+            return self._info, self._latest_keyframe
+
+    # -- producer (camera thread) ------------------------------------------------------------------
+
+    def stream_started(self, info: StreamInfo) -> None:
+        with self._lock:
+            self._info = info
+            self._gop = []
+            self._gop_complete = False
+            self._latest_keyframe = None
+            sinks = list(self._sinks)
+            subscriptions = list(self._subscriptions)
+        for sink in sinks:
+            self._call(sink, "stream_started", info)
+        item = StreamStarted(info)
+        for subscription in subscriptions:
+            subscription.offer(item)
+
+    def publish(self, packet: MediaPacket) -> None:
+        with self._lock:
+            if packet.is_video and packet.keyframe:
+                self._gop = [packet]
+                self._gop_complete = True
+                self._latest_keyframe = packet
+            elif self._gop_complete:
+                if len(self._gop) < self._gop_max:
+                    self._gop.append(packet)
+                else:
+                    self._gop_complete = False
+                    self._gop = []
+            sinks = self._sinks  # copy-on-write lists: safe to iterate outside the lock
+            subscriptions = self._subscriptions
+        for sink in sinks:
+            try:
+                sink.packet(packet)
+            except Exception:
+                logger.exception("[%s] packet consumer %r failed; detached", self.camera_id, sink)
+                self._detach(sink)
+        for subscription in subscriptions:
+            subscription.offer(packet)
+
+    def discontinuity(self, reason: Discontinuity) -> None:
+        with self._lock:
+            self._gop = []
+            self._gop_complete = False
+            sinks = list(self._sinks)
+        for sink in sinks:
+            self._call(sink, "discontinuity", reason)
+
+    def stream_ended(self, cause: Cause, detail: str) -> None:
+        with self._lock:
+            self._info = None
+            self._gop = []
+            self._gop_complete = False
+            sinks = list(self._sinks)
+            subscriptions = list(self._subscriptions)
+        for sink in sinks:
+            self._call(sink, "stream_ended", cause, detail)
+        item = StreamEnded(cause, detail)
+        for subscription in subscriptions:
+            subscription.offer(item)
+
+    def _call(self, sink: PacketSink, method: str, *args: object) -> None:
+        try:
+            getattr(sink, method)(*args)
+        except Exception:
+            logger.exception("[%s] consumer %r failed in %s; detached", self.camera_id, sink, method)
+            self._detach(sink)
+
+    def _detach(self, sink: PacketSink) -> None:
+        with self._lock:
+            self._sinks = [s for s in self._sinks if s is not sink]

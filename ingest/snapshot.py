@@ -1,0 +1,31 @@
+"""Decode a camera's latest keyframe into a picture (snapshots, patrol diagnostics)."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+
+from ingest.packets import MediaPacket, StreamInfo
+
+
+def decode_keyframe(info: StreamInfo, keyframe: MediaPacket) -> np.ndarray:
+    """BGR image of one keyframe; raises ValueError if it does not decode."""
+    codec = av.CodecContext.create(info.video_codec, "r")
+    codec.thread_count = 1
+    extradata = info.video_stream.codec_context.extradata
+    if extradata:
+        codec.extradata = extradata
+    frames = list(codec.decode(av.Packet(keyframe.packet)))
+    frames += list(codec.decode(None))
+    if not frames:
+        raise ValueError("the keyframe did not decode")
+    image: np.ndarray = frames[0].to_ndarray(format="bgr24")
+    return image
+
+
+def jpeg(image: np.ndarray, *, quality: int = 85) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return bytes(encoded.tobytes())

@@ -1,0 +1,141 @@
+"""All catalog tables: one declarative Base, one migration history (recorder/migrations).
+
+Times are integers of microseconds since the Unix epoch, UTC (``*_us`` columns): exact, equal on
+SQLite and PostgreSQL, and cheap to index and compare. The API turns them into ISO 8601.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every catalog table."""
+
+
+class SegmentStatus(enum.StrEnum):
+    """A segment's file: present, gone without our doing, or deleted by retention."""
+
+    OK = "ok"
+    LOST = "lost"
+    DELETED = "deleted"
+
+
+class RunEndReason(enum.StrEnum):
+    """Why a recording run ended; gap causes are derived from these (recorder/coverage.py)."""
+
+    CAMERA_DISCONNECTED = "camera_disconnected"
+    CAMERA_STALLED = "camera_stalled"
+    RECORDER_STOPPED = "recorder_stopped"
+    RECORDER_CRASHED = "recorder_crashed"
+    DISK_FULL = "disk_full"
+    WRITE_ERROR = "write_error"
+    CLOCK_DRIFT = "clock_drift"
+    TIMESTAMP_JUMP = "timestamp_jump"
+    STREAM_CHANGED = "stream_changed"
+
+
+class Camera(Base):
+    """Every camera ever recorded; rows outlive removal from the config."""
+
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(100))
+    area: Mapped[str] = mapped_column(String(32))
+    room: Mapped[str] = mapped_column(String(100))
+    first_seen_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class RecordingRun(Base):
+    """A stretch of continuous recording of one camera: one connection epoch."""
+
+    __tablename__ = "recording_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    started_us: Mapped[int] = mapped_column(BigInteger)
+    ended_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    end_detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_runs_camera_start", "camera_id", "started_us"),)
+
+
+class Segment(Base):
+    """One fragmented-MP4 file. A row exists only for a fully written, fsynced file (invariant 1)."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id"))
+    run_id: Mapped[str] = mapped_column(ForeignKey("recording_runs.id"))
+    path: Mapped[str] = mapped_column(String(255), unique=True)
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int] = mapped_column(BigInteger)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    prev_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    video_codec: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    audio_codec: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    has_audio: Mapped[bool] = mapped_column(Boolean)
+    video_packets: Mapped[int] = mapped_column(Integer)
+    audio_packets: Mapped[int] = mapped_column(Integer)
+    adopted: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=SegmentStatus.OK.value)
+    status_changed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("camera_id", "start_us", name="uq_segments_camera_start"),
+        Index("ix_segments_camera_end", "camera_id", "end_us"),
+        Index("ix_segments_status_start", "status", "start_us"),
+    )
+
+
+class CameraEvent(Base):
+    """A camera's supervisor state change (outages and their causes)."""
+
+    __tablename__ = "camera_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(63))
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_events_camera_at", "camera_id", "at_us"),)
+
+
+class EvidenceHold(Base):
+    """Footage of a camera over a time range that retention must not delete (invariant 3)."""
+
+    __tablename__ = "evidence_holds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(63))
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # null: still open
+    reason: Mapped[str] = mapped_column(Text)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    released_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_holds_camera", "camera_id", "start_us"),)
+
+
+class RecorderStart(Base):
+    """Each start of the recorder process: splits gaps into 'recorder down' and the rest."""
+
+    __tablename__ = "recorder_starts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at_us: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -1,0 +1,177 @@
+"""Startup recovery and ``casewatch check``: make disk and catalog agree, never silently.
+
+Recovery (at startup, before recording): open runs are closed as ``recorder_crashed``; segment
+files without rows are adopted — truncated to their last complete fragment, probed, hashed and
+catalogued — or moved to ``quarantine/`` when nothing can be read; rows whose file is missing are
+marked ``lost``. ``check`` reports the same problems without changing anything, and also verifies
+sizes, hashes, the per-camera hash chain and that segments never overlap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from recorder import catalog, fmp4, pathcodec
+from recorder.models import Camera, RecordingRun, RunEndReason, Segment, SegmentStatus
+from recorder.probe import probe
+from recorder.segment_file import fsync_directory
+
+logger = logging.getLogger(__name__)
+
+QUARANTINE = "quarantine"
+
+
+@dataclass
+class Report:
+    """What recovery did or what check found; ``problems`` empty means clean."""
+
+    problems: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    segments_checked: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def segment_files(root: Path) -> dict[str, Path]:
+    """Every file below ``root`` (except quarantine) by relative POSIX path."""
+    found: dict[str, Path] = {}
+    if not root.exists():
+        return found
+    for directory, dirs, files in os.walk(root):
+        if Path(directory) == root and QUARANTINE in dirs:
+            dirs.remove(QUARANTINE)
+        for name in files:
+            path = Path(directory) / name
+            found[path.relative_to(root).as_posix()] = path
+    return found
+
+
+def recover(session: Session, root: Path, *, now_us: int) -> Report:
+    """Repair disk and catalog at startup. The caller commits."""
+    report = Report()
+    known = {row.path: row for row in session.scalars(select(Segment))}
+    files = segment_files(root)
+    for relative, path in sorted(files.items()):
+        if relative not in known:
+            _adopt(session, root, relative, path, report, now_us=now_us)
+    for relative, row in known.items():
+        if row.status == SegmentStatus.OK.value and relative not in files:
+            row.status, row.status_changed_us = SegmentStatus.LOST.value, now_us
+            report.actions.append(f"marked lost (file missing): {relative}")
+    session.flush()
+    for run in catalog.open_runs(session):
+        last = catalog.last_segment_of_run(session, run_id=run.id)
+        run.ended_us = last.end_us if last is not None else run.started_us
+        run.end_reason = RunEndReason.RECORDER_CRASHED.value
+        run.end_detail = "casewatch stopped without closing the run"
+        report.actions.append(f"closed run of {run.camera_id} as recorder_crashed")
+    for line in report.actions:
+        logger.warning("recovery: %s", line)
+    return report
+
+
+def _adopt(session: Session, root: Path, relative: str, path: Path, report: Report, *,
+           now_us: int) -> None:
+    name = pathcodec.decode(relative)
+    if name is None or session.get(Camera, name.camera_id) is None:
+        _quarantine(root, relative, path, report, "not a segment of a known camera")
+        return
+    scan = fmp4.scan(path)
+    if not scan.has_header or scan.fragments == 0:
+        _quarantine(root, relative, path, report, "no complete fragment")
+        return
+    if scan.complete_bytes < scan.file_bytes:
+        with path.open("r+b") as handle:
+            handle.truncate(scan.complete_bytes)
+            handle.flush()
+            os.fsync(handle.fileno())
+        report.actions.append(
+            f"truncated {relative} to its last complete fragment "
+            f"({scan.file_bytes - scan.complete_bytes} bytes of a partial fragment removed)"
+        )
+    try:
+        info = probe(path)
+    except Exception as error:
+        _quarantine(root, relative, path, report, f"unreadable: {error}")
+        return
+    previous = catalog.last_segment(session, camera_id=name.camera_id)
+    if previous is not None and previous.end_us > name.start_us:
+        _quarantine(root, relative, path, report, "overlaps catalogued footage")
+        return
+    run = session.scalars(
+        select(RecordingRun).where(RecordingRun.camera_id == name.camera_id,
+                                   RecordingRun.started_us <= name.start_us)
+        .order_by(RecordingRun.started_us.desc()).limit(1)
+    ).first()
+    if run is None or (run.ended_us is not None and run.ended_us < name.start_us):
+        run = RecordingRun(id=os.urandom(16).hex(), camera_id=name.camera_id,
+                           started_us=name.start_us, ended_us=None, end_detail="")
+        session.add(run)
+    session.add(Segment(
+        camera_id=name.camera_id, run_id=run.id, path=relative, start_us=name.start_us,
+        end_us=name.start_us + max(info.duration_us, 1), size_bytes=path.stat().st_size,
+        sha256=sha256_of(path), prev_sha256=previous.sha256 if previous is not None else None,
+        video_codec=info.video_codec, width=info.width, height=info.height,
+        audio_codec=info.audio_codec, has_audio=info.audio_codec is not None,
+        video_packets=info.video_packets, audio_packets=info.audio_packets, adopted=True,
+        status=SegmentStatus.OK.value, status_changed_us=now_us,
+    ))
+    session.flush()
+    report.actions.append(f"adopted {relative} ({info.duration_us / 1e6:.3f} s)")
+
+
+def _quarantine(root: Path, relative: str, path: Path, report: Report, why: str) -> None:
+    target = root / QUARANTINE / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.replace(target)
+    fsync_directory(target.parent)
+    report.actions.append(f"quarantined {relative}: {why}")
+
+
+def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report:
+    """Verify the invariants of recorder/DESIGN.md; changes nothing."""
+    report = Report()
+    files = segment_files(root)
+    rows = session.scalars(select(Segment).order_by(Segment.camera_id, Segment.start_us)).all()
+    known = {row.path for row in rows}
+    for relative in sorted(set(files) - known):
+        report.problems.append(f"file without catalog row: {relative}")
+    previous: Segment | None = None
+    for row in rows:
+        report.segments_checked += 1
+        if previous is not None and previous.camera_id == row.camera_id:
+            if row.prev_sha256 != previous.sha256:
+                report.problems.append(f"hash chain broken before {row.path}")
+            if row.start_us < previous.end_us:
+                report.problems.append(f"{row.path} overlaps {previous.path}")
+        if row.status == SegmentStatus.OK.value:
+            path = files.get(row.path)
+            if path is None:
+                report.problems.append(f"file missing for catalogued segment {row.path}")
+            elif path.stat().st_size != row.size_bytes:
+                report.problems.append(f"size differs from catalog: {row.path}")
+            elif verify_hashes and sha256_of(path) != row.sha256:
+                report.problems.append(f"SHA-256 differs from catalog: {row.path}")
+        elif row.status == SegmentStatus.LOST.value:
+            report.problems.append(f"segment marked lost: {row.path}")
+        previous = row
+    for run in catalog.open_runs(session):
+        report.problems.append(f"run of {run.camera_id} still open (recorder running or crashed)")
+    return report

@@ -1,0 +1,142 @@
+"""The recording service: every camera's thread, hub and recorder, and the catalog writer.
+
+Start order: recovery (disk ⇄ catalog) → camera rows → recorder start mark → writer → cameras.
+Stop order: cameras (each closes its run as ``recorder_stopped``) → writer drains → done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from configs.schema import CameraSettings, Settings, SiteSettings
+from ingest.clock import Clock
+from ingest.events import StateChange
+from ingest.hub import Hub
+from ingest.supervisor import CameraWorker
+from recorder import catalog
+from recorder.camera_recorder import CameraRecorder, FinishedSegment, RecordingListener
+from recorder.catalog_writer import CatalogWriter
+from recorder.models import RunEndReason, Segment, SegmentStatus
+from recorder.recovery import Report, recover
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraRuntime:
+    """Everything live about one camera."""
+
+    site: SiteSettings
+    camera: CameraSettings
+    hub: Hub
+    worker: CameraWorker | None
+    recorder: CameraRecorder | None
+
+
+class _CatalogListener(RecordingListener):
+    """Turns recorder events into ordered catalog writes."""
+
+    def __init__(self, writer: CatalogWriter) -> None:
+        self._writer = writer
+
+    def run_started(self, camera_id: str, run_id: str, start_us: int) -> None:
+        self._writer.submit(lambda s: catalog.open_run(s, run_id=run_id, camera_id=camera_id,
+                                                       start_us=start_us))
+
+    def segment_finished(self, segment: FinishedSegment) -> None:
+        row = Segment(
+            camera_id=segment.camera_id, run_id=segment.run_id, path=segment.path,
+            start_us=segment.start_us, end_us=segment.end_us,
+            size_bytes=segment.written.size_bytes, sha256=segment.written.sha256,
+            prev_sha256=segment.prev_sha256, video_codec=segment.video_codec,
+            width=segment.width, height=segment.height, audio_codec=segment.audio_codec,
+            has_audio=segment.written.audio_packets > 0,
+            video_packets=segment.written.video_packets,
+            audio_packets=segment.written.audio_packets, adopted=False,
+            status=SegmentStatus.OK.value,
+        )
+        self._writer.submit(lambda s: catalog.add_segment(s, row))
+
+    def run_ended(self, camera_id: str, run_id: str, end_us: int, reason: RunEndReason,
+                  detail: str) -> None:
+        self._writer.submit(lambda s: catalog.end_run(s, run_id=run_id, end_us=end_us,
+                                                      reason=reason, detail=detail))
+
+
+class RecordingService:
+    """Owns the camera threads; thread-safe read access for the API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        *,
+        on_state: Callable[[StateChange], None] = lambda change: None,
+    ) -> None:
+        self.settings = settings
+        self._sessions = sessions
+        self._clock = clock
+        self._on_state = on_state
+        self.writer = CatalogWriter(sessions)
+        self._listener = _CatalogListener(self.writer)
+        self.cameras: dict[str, CameraRuntime] = {}
+        self.recovery: Report | None = None
+
+    def start(self) -> None:
+        root = self.settings.storage.path
+        root.mkdir(parents=True, exist_ok=True)
+        now = self._clock.wall_us()
+        with self._sessions.begin() as session:
+            catalog.sync_cameras(session, settings=self.settings, now_us=now)
+        with self._sessions.begin() as session:
+            self.recovery = recover(session, root, now_us=now)
+            catalog.record_start(session, now_us=now)
+        self.writer.start()
+        for site, camera in self.settings.cameras():
+            self.cameras[camera.id] = self._build(site, camera)
+        for runtime in self.cameras.values():
+            if runtime.worker is not None:
+                runtime.worker.start()
+        logger.info("recording service started: %d cameras", len(self.cameras))
+
+    def _build(self, site: SiteSettings, camera: CameraSettings) -> CameraRuntime:
+        hub = Hub(camera.id, gop_cache_max_packets=self.settings.ingest.gop_cache_max_packets)
+        recorder = None
+        if camera.enabled and camera.record:
+            with self._sessions() as session:
+                last = catalog.last_segment(session, camera_id=camera.id)
+            recorder = CameraRecorder(
+                camera.id, self.settings.storage, self._listener, self._clock,
+                last_sha256=last.sha256 if last is not None else None,
+                last_end_us=last.end_us if last is not None else None,
+            )
+            hub.add_sink(recorder)
+        worker = None
+        if camera.enabled:
+            worker = CameraWorker(camera, hub, self.settings.ingest, self._clock,
+                                  self._state_changed)
+        return CameraRuntime(site, camera, hub, worker, recorder)
+
+    def _state_changed(self, change: StateChange) -> None:
+        """Camera thread: persist the event, then tell the outside world."""
+        self.writer.submit(lambda s: catalog.add_event(
+            s, camera_id=change.camera_id, at_us=change.at_us, state=change.state.value,
+            cause=change.cause.value if change.cause else None, detail=change.detail))
+        self._on_state(change)
+
+    def stop(self) -> None:
+        workers = [rt.worker for rt in self.cameras.values() if rt.worker is not None]
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(timeout=30)
+        for runtime in self.cameras.values():
+            if runtime.recorder is not None:
+                runtime.recorder.stop()
+        self.writer.stop()
+        logger.info("recording service stopped")
