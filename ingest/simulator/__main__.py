@@ -1,0 +1,8 @@
+"""`python -m ingest.simulator ...`: run the camera simulator."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

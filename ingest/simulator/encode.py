@@ -1,0 +1,215 @@
+"""Pre-encode the simulator's loop files once per parameter set, with the ffmpeg CLI.
+
+Each file is an MPEG-TS holding, with fixed PIDs (see `spec.VIDEO_PIDS` / `spec.AUDIO_PIDS`):
+three H.264 variants with identical GOP structure and timestamps (test pattern with ident and
+clock, black, a frozen still frame) and two AAC variants (1 kHz tone, silence). The server
+switches between them at run time without re-encoding. Files are cached under a directory keyed
+by a hash of the parameters and published with an atomic rename, so concurrent simulator
+processes never read half-written files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import ffmpeg
+
+from .errors import EncodeError
+from .spec import AUDIO_PIDS, AUDIO_SAMPLE_RATE, VIDEO_PIDS, AudioMode, EncodeParams, VideoMode
+
+logger = logging.getLogger(__name__)
+
+FROZEN_QP = 23
+"""Constant QP for the frozen variant, so every decoded frame of it is (nearly) identical."""
+AUDIO_BITRATE = "64k"
+SINE_HZ = 1000
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/casewatch/sim`, or `~/.cache/casewatch/sim`."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "casewatch" / "sim"
+
+
+@functools.cache
+def find_font() -> str | None:
+    """A sans font file for the ident text (via fc-match), or None if there is none."""
+    if shutil.which("fc-match") is None:
+        return None
+    try:
+        result = subprocess.run(
+            ["fc-match", "-f", "%{file}", "sans"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = result.stdout.strip()
+    return path if path and Path(path).is_file() else None
+
+
+def loop_path(params: EncodeParams, cache_dir: Path) -> Path:
+    """Where the loop file for `params` lives in `cache_dir`."""
+    return cache_dir / f"loop-{params.width}x{params.height}-{params.cache_key()}.ts"
+
+
+def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None) -> list[str]:
+    """The ffmpeg command-line arguments (without the program name) encoding `params`."""
+    size = f"{params.width}x{params.height}"
+    # Sources end by themselves: `-frames:v` would make ffmpeg 5 close the whole output as soon
+    # as the video is done, cutting the (interleaved, later) audio tail short. Half a frame less
+    # than the loop yields exactly loop_frames frames whatever the rounding.
+    duration = f"{params.loop_ns / 1e9:.6f}"
+    source_duration = f"{(params.loop_frames - 0.5) / params.fps:.6f}"
+    fps = params.fps
+    font = find_font() if textfile is not None else None
+
+    pattern = ffmpeg.input(f"testsrc2=size={size}:rate={fps}:duration={source_duration}", f="lavfi")
+    # One source split for all variants keeps their frames and timestamps identical.
+    branches = pattern.video.split()
+    normal, blank = branches[0], branches[1]
+    if textfile is not None and font is not None:
+        normal = normal.drawtext(
+            textfile=str(textfile),
+            fontfile=font,
+            fontsize=max(12, params.height // 14),
+            fontcolor="white",
+            box=1,
+            boxcolor="black@0.6",
+            boxborderw=4,
+            x=10,
+            y=10,
+        )
+    shown = normal.split()
+    normal, still = shown[0], shown[1]
+    black = blank.drawbox(0, 0, "iw", "ih", color="black", thickness="fill")
+    # The first frame (clock at 00:00:00) repeated: a camera whose picture froze.
+    frozen = (
+        still.trim(end_frame=1)
+        .filter("loop", loop=params.loop_frames - 1, size=1)
+        .setpts(f"N/{fps}/TB")
+    )
+    tone = ffmpeg.input(
+        f"sine=frequency={SINE_HZ}:sample_rate={AUDIO_SAMPLE_RATE}:duration={duration}",
+        f="lavfi",
+    )
+    silent = ffmpeg.input(f"anullsrc=r={AUDIO_SAMPLE_RATE}:cl=mono:d={duration}", f="lavfi")
+
+    rate = f"{params.bitrate_kbps}k"
+    options: dict[str, str | int] = {
+        "c:v": "libx264",
+        "preset": "veryfast",
+        "tune": "zerolatency",
+        # One slice per frame like most cameras; zerolatency's sliced threads would give each
+        # IDR several slices, and rtph264pay then repeats SPS/PPS before each of them, which
+        # makes ffmpeg's parser split the keyframe into two packets with the same pts.
+        "x264-params": "sliced-threads=0",
+        "profile:v": "main",
+        "pix_fmt": "yuv420p",
+        "bf": 0,
+        "g": params.gop_frames,
+        "keyint_min": params.gop_frames,
+        "sc_threshold": 0,
+        "c:a": "aac",
+        "ar": AUDIO_SAMPLE_RATE,
+        "ac": 1,
+        "b:a": AUDIO_BITRATE,
+        "f": "mpegts",
+        # One PES per audio frame keeps audio interleaved with video within a frame or two, so
+        # the server's queues (and with them the delay of a fault switch) can stay short.
+        "pes_payload_size": 0,
+    }
+    for index in (0, 1):  # normal and black: CBR-ish
+        options[f"b:v:{index}"] = rate
+        options[f"maxrate:v:{index}"] = rate
+        options[f"bufsize:v:{index}"] = rate
+    options["qp:v:2"] = FROZEN_QP  # frozen: constant QP, so repeated frames decode identically
+
+    out = ffmpeg.output(
+        normal, black, frozen, tone.audio, silent.audio, str(output), **options
+    ).global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+    args: list[str] = list(ffmpeg.get_args(out, overwrite_output=True))
+    # ffmpeg-python cannot repeat an option, so insert the per-stream PIDs by hand.
+    pids = [
+        VIDEO_PIDS[VideoMode.NORMAL],
+        VIDEO_PIDS[VideoMode.BLACK],
+        VIDEO_PIDS[VideoMode.FROZEN],
+        AUDIO_PIDS[AudioMode.TONE],
+        AUDIO_PIDS[AudioMode.SILENT],
+    ]
+    at = args.index(str(output))
+    streamids = [item for i, pid in enumerate(pids) for item in ("-streamid", f"{i}:{pid}")]
+    args[at:at] = streamids
+    return args
+
+
+def ensure_loop(params: EncodeParams, cache_dir: Path) -> Path:
+    """Return the cached loop file for `params`, encoding it first if it is missing.
+
+    Concurrent callers (threads or processes) wait on a lock file, so each file is encoded
+    once; readers only ever see complete files (atomic rename).
+    """
+    path = loop_path(params, cache_dir)
+    if path.is_file():
+        return path
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            return path
+        _encode(params, path)
+    return path
+
+
+def _encode(params: EncodeParams, path: Path) -> None:
+    cache_dir = path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".ts.tmp", dir=cache_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    textfile: Path | None = None
+    try:
+        if params.ident is not None:
+            textfile = tmp.with_suffix(".txt")
+            # The clock uses drawtext expansion; a text file avoids filtergraph escaping.
+            textfile.write_text(params.ident + "  %{pts:hms}", encoding="utf-8")
+        args = build_ffmpeg_args(params, tmp, textfile)
+        logger.info(
+            "encoding %dx%d@%d %ds loop -> %s",
+            params.width,
+            params.height,
+            params.fps,
+            round(params.loop_seconds),
+            path.name,
+        )
+        result = subprocess.run(["ffmpeg", *args], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            tail = result.stderr.strip()[-2000:]
+            raise EncodeError(f"ffmpeg exited with {result.returncode}: {tail}")
+        tmp.chmod(0o644)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        if textfile is not None:
+            textfile.unlink(missing_ok=True)
+
+
+def ensure_loops(
+    params: Iterable[EncodeParams], cache_dir: Path, *, jobs: int | None = None
+) -> dict[EncodeParams, Path]:
+    """Encode every distinct parameter set once (in parallel) and map each to its file."""
+    distinct = list(dict.fromkeys(params))
+    workers = max(1, min(len(distinct), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sim-encode") as pool:
+        paths = list(pool.map(lambda p: ensure_loop(p, cache_dir), distinct))
+    return dict(zip(distinct, paths, strict=True))

@@ -1,0 +1,302 @@
+"""The GStreamer graph of one media: a looped MPEG-TS file, demuxed, variant-switched, payloaded.
+
+```
+filesrc ! tsdemux ─ video PIDs ─► input-selector ! queue ! h264parse ! rtph264pay name=pay0
+                  └ audio PIDs ─► input-selector ! queue ! aacparse  ! rtpmp4gpay name=pay1
+```
+Looping: tsdemux rejects segment seeks, so when every linked demuxer pad reaches EOS the EOS is
+dropped, all demuxer pads get their running-time offset advanced by one loop length and the
+demuxer is sent a flushing seek to 0 whose flush events are dropped too. Downstream never sees
+EOS or a flush, and timestamps keep increasing across the loop point. Audio buffers outside
+[segment start, segment start + loop) (the AAC priming frame and the tail past the loop) are
+dropped so audio stays monotonic as well.
+
+Variant switching: all variants share GOP structure and timestamps, so a switch is armed with
+buffer probes on the current and the target demuxer pad and happens at the first keyframe
+(video) or frame (audio) seen on either of them; whichever order tsdemux pushes the two streams
+in, no timestamp is sent twice and the new video starts with an IDR.
+
+Threads: the constructor and `set_video` / `set_audio` / `close` run on the GLib main loop
+thread; probes run on tsdemux's streaming thread; the re-seek is scheduled back onto the main
+loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._gi import GLib, Gst
+from .h264 import is_keyframe
+from .spec import AUDIO_PIDS, VIDEO_PIDS, AudioMode, VideoMode
+
+logger = logging.getLogger(__name__)
+
+QUEUE_MAX_TIME_NS = 500_000_000
+"""How far the demuxer may run ahead of the clock; bounds the delay of a variant switch."""
+KEYFRAME_SCAN_BYTES = 4096
+
+
+def _make(factory: str, name: str | None = None, **props: Any) -> Any:
+    element = Gst.ElementFactory.make(factory, name)
+    if element is None:
+        raise RuntimeError(f"GStreamer element {factory!r} is not available")
+    for key, value in props.items():
+        element.set_property(key.replace("_", "-"), value)
+    return element
+
+
+def _queue() -> Any:
+    """A queue bounded only by time: it absorbs the TS interleave and bounds the read-ahead."""
+    return _make("queue", max_size_buffers=0, max_size_bytes=0, max_size_time=QUEUE_MAX_TIME_NS)
+
+
+@dataclass
+class _Selector:
+    """An input-selector and the bookkeeping to switch it cleanly between variants."""
+
+    element: Any
+    keyframes_only: bool
+    active: str
+    sink_pads: dict[str, Any] = field(default_factory=dict)
+    demux_pads: dict[str, Any] = field(default_factory=dict)
+    pending: str | None = None
+    probes: list[tuple[Any, int]] = field(default_factory=list)
+
+
+class LoopPipeline:
+    """The element graph of one GstRTSPMedia of a mount, with looping and variant switching."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        *,
+        loop_ns: int,
+        video: VideoMode,
+        audio: AudioMode | None,
+    ) -> None:
+        self.name = name
+        self._loop_ns = loop_ns
+        self._lock = threading.Lock()
+        self._closed = False
+        self._loops = 0
+        self._relooping = False
+        self._linked: list[Any] = []
+        self._eos: set[str] = set()
+        self._segment_start: dict[str, int] = {}
+
+        self.bin: Any = Gst.Bin.new(name)
+        src = _make("filesrc", location=str(path))
+        self._demux = _make("tsdemux")
+        self._video = _Selector(
+            element=_make("input-selector", sync_streams=False),
+            keyframes_only=True,
+            active=video.value,
+        )
+        chains = [
+            [
+                self._video.element,
+                _queue(),
+                _make("h264parse"),
+                _make("rtph264pay", "pay0", pt=96, config_interval=-1),
+            ]
+        ]
+        self._audio: _Selector | None = None
+        if audio is not None:
+            self._audio = _Selector(
+                element=_make("input-selector", sync_streams=False),
+                keyframes_only=False,
+                active=audio.value,
+            )
+            chains.append(
+                [
+                    self._audio.element,
+                    _queue(),
+                    _make("aacparse"),
+                    _make("rtpmp4gpay", "pay1", pt=97),
+                ]
+            )
+        elements = [src, self._demux] + [element for chain in chains for element in chain]
+        for element in elements:
+            self.bin.add(element)
+        src.link(self._demux)
+        for chain in chains:
+            for upstream, downstream in itertools.pairwise(chain):
+                if not upstream.link(downstream):
+                    raise RuntimeError(
+                        f"cannot link {upstream.get_name()} to {downstream.get_name()}"
+                    )
+            payloader = chain[-1]
+            payloader.get_static_pad("src").add_probe(
+                Gst.PadProbeType.QUERY_UPSTREAM, self._on_query
+            )
+
+        self._pid_map: dict[int, tuple[_Selector, str]] = {}
+        for mode, pid in VIDEO_PIDS.items():
+            self._add_variant(self._video, mode.value, pid)
+        if self._audio is not None:
+            for amode, pid in AUDIO_PIDS.items():
+                self._add_variant(self._audio, amode.value, pid)
+        self._demux.connect("pad-added", self._on_pad_added)
+
+    def _add_variant(self, selector: _Selector, mode: str, pid: int) -> None:
+        pad = selector.element.request_pad_simple("sink_%u")
+        selector.sink_pads[mode] = pad
+        self._pid_map[pid] = (selector, mode)
+        if mode == selector.active:
+            selector.element.set_property("active-pad", pad)
+
+    # -- control (main loop thread) -------------------------------------------------------
+
+    def set_video(self, mode: VideoMode) -> None:
+        """Switch the video variant at the next keyframe."""
+        self._request_switch(self._video, mode.value)
+
+    def set_audio(self, mode: AudioMode) -> None:
+        """Switch the audio variant at the next frame (no-op without audio)."""
+        if self._audio is not None:
+            self._request_switch(self._audio, mode.value)
+
+    def close(self) -> None:
+        """Stop looping; called when the media is unprepared."""
+        with self._lock:
+            self._closed = True
+            for selector in (self._video, self._audio):
+                if selector is not None:
+                    self._disarm(selector)
+
+    def _request_switch(self, selector: _Selector, mode: str) -> None:
+        with self._lock:
+            self._disarm(selector)
+            if mode == selector.active or self._closed:
+                return
+            current = selector.demux_pads.get(selector.active)
+            target = selector.demux_pads.get(mode)
+            if current is None or target is None:
+                # Nothing flows yet: switch right away, the stream starts at a keyframe.
+                selector.active = mode
+                selector.element.set_property("active-pad", selector.sink_pads[mode])
+                return
+            selector.pending = mode
+            for pad in (current, target):
+                probe_id = pad.add_probe(Gst.PadProbeType.BUFFER, self._on_switch_buffer, selector)
+                selector.probes.append((pad, probe_id))
+
+    def _disarm(self, selector: _Selector) -> None:
+        """Remove pending switch probes (caller holds the lock)."""
+        for pad, probe_id in selector.probes:
+            pad.remove_probe(probe_id)
+        selector.probes.clear()
+        selector.pending = None
+
+    # -- streaming thread -------------------------------------------------------------------
+
+    def _on_pad_added(self, _demux: Any, pad: Any) -> None:
+        name = pad.get_name()
+        try:
+            pid = int(name.rsplit("_", 1)[1], 16)
+        except (IndexError, ValueError):
+            return
+        target = self._pid_map.get(pid)
+        if target is None:
+            return
+        selector, mode = target
+        if pad.link(selector.sink_pads[mode]) != Gst.PadLinkReturn.OK:
+            logger.warning("%s: cannot link %s", self.name, name)
+            return
+        with self._lock:
+            selector.demux_pads[mode] = pad
+            self._linked.append(pad)
+            pad.set_offset(self._loops * self._loop_ns)
+        mask = Gst.PadProbeType.EVENT_DOWNSTREAM | Gst.PadProbeType.EVENT_FLUSH
+        pad.add_probe(mask, self._on_demux_event)
+        if selector is self._audio:
+            pad.add_probe(Gst.PadProbeType.BUFFER, self._on_audio_buffer)
+
+    def _on_demux_event(self, pad: Any, info: Any) -> Any:
+        event = info.get_event()
+        etype = event.type
+        if etype == Gst.EventType.SEGMENT:
+            self._segment_start[pad.get_name()] = event.parse_segment().start
+        elif etype == Gst.EventType.EOS:
+            with self._lock:
+                self._eos.add(pad.get_name())
+                done = len(self._eos) >= len(self._linked) and not self._closed
+                if done:
+                    self._eos.clear()
+            if done:
+                GLib.idle_add(self._reloop)
+            return Gst.PadProbeReturn.DROP
+        elif etype in (Gst.EventType.FLUSH_START, Gst.EventType.FLUSH_STOP) and self._relooping:
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    def _on_audio_buffer(self, pad: Any, info: Any) -> Any:
+        start = self._segment_start.get(pad.get_name())
+        pts = info.get_buffer().pts
+        if start is None or pts == Gst.CLOCK_TIME_NONE:
+            return Gst.PadProbeReturn.OK
+        if pts < start or pts >= start + self._loop_ns:
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    def _on_switch_buffer(self, _pad: Any, info: Any, selector: _Selector) -> Any:
+        if selector.keyframes_only:
+            buffer = info.get_buffer()
+            head = buffer.extract_dup(0, min(buffer.get_size(), KEYFRAME_SCAN_BYTES))
+            if not is_keyframe(head):
+                return Gst.PadProbeReturn.OK
+        with self._lock:
+            mode = selector.pending
+            if mode is None:
+                return Gst.PadProbeReturn.OK
+            # Switch before this buffer reaches the selector: an old-variant buffer is then
+            # dropped as inactive, a new-variant buffer passes as the first of the new stream.
+            selector.element.set_property("active-pad", selector.sink_pads[mode])
+            selector.active = mode
+            self._disarm(selector)
+        logger.debug("%s: switched to %s", self.name, mode)
+        return Gst.PadProbeReturn.OK
+
+    def _on_query(self, _pad: Any, info: Any) -> Any:
+        if info.get_query().type == Gst.QueryType.SEEKING:
+            # A camera is not seekable; otherwise a PLAY with a Range header makes
+            # gst-rtsp-server seek the shared media (ffmpeg then gets 503). A new seeking
+            # query already says "not seekable" (and PyGObject cannot write to it here), so
+            # answering it unchanged is enough.
+            return Gst.PadProbeReturn.HANDLED
+        return Gst.PadProbeReturn.OK
+
+    # -- main loop thread -------------------------------------------------------------------
+
+    def _reloop(self) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            self._loops += 1
+            offset = self._loops * self._loop_ns
+            for pad in self._linked:
+                pad.set_offset(offset)
+            self._relooping = True
+        try:
+            ok = self._demux.seek(
+                1.0,
+                Gst.Format.TIME,
+                Gst.SeekFlags.FLUSH,
+                Gst.SeekType.SET,
+                0,
+                Gst.SeekType.NONE,
+                -1,
+            )
+        finally:
+            self._relooping = False
+        if not ok:
+            logger.warning("%s: loop seek failed", self.name)
+        else:
+            logger.debug("%s: loop %d", self.name, self._loops)
+        return False

@@ -1,0 +1,333 @@
+"""The RTSP side of the simulator: gst-rtsp-server mounts and their run-time faults.
+
+`SimulatorServer` owns the GstRTSPServer and one `_Mount` per `MountSpec`. Each served mount has
+a shared media factory whose media is a `LoopPipeline` over the mount's pre-encoded loop file.
+Faults (stop / start / flap / video / audio) act on the mount and on every live media of it.
+
+Threads: everything in `SimulatorServer` runs on the GLib main loop thread (the default main
+context) except `call`, `quit` and the `ControlBackend` methods of `LoopBackend`, which other
+threads (the HTTP control server) use to hand work to that loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._gi import GLib, GstRtspServer
+from .errors import MountConflictError, SimulatorError, UnknownMountError
+from .pipeline import LoopPipeline
+from .spec import AudioMode, MountSpec, VideoMode
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CALL_TIMEOUT_S = 10.0
+_media_ids = itertools.count(1)
+
+
+@dataclass
+class MountSetup:
+    """A mount to serve: its spec, its loop file and the loop length."""
+
+    spec: MountSpec
+    file: Path
+    loop_ns: int
+
+
+@dataclass
+class _Mount:
+    setup: MountSetup
+    video: VideoMode = VideoMode.NORMAL
+    audio: AudioMode = AudioMode.TONE
+    served: bool = False
+    factory: Any = None
+    pipelines: dict[str, LoopPipeline] = field(default_factory=dict)
+    medias: dict[str, Any] = field(default_factory=dict)
+    flap_source: int | None = None
+
+    @property
+    def spec(self) -> MountSpec:
+        return self.setup.spec
+
+    def status(self) -> dict[str, object]:
+        spec = self.spec
+        return {
+            "name": spec.name,
+            "path": spec.path,
+            "served": self.served,
+            "flapping": self.flap_source is not None,
+            "video": self.video.value,
+            "audio": self.audio.value if spec.audio else None,
+            "has_audio": spec.audio,
+            "width": spec.width,
+            "height": spec.height,
+            "fps": spec.fps,
+            "gop": spec.gop,
+            "bitrate": spec.bitrate,
+            "label": spec.ident_text,
+            "medias": len(self.pipelines),
+        }
+
+
+class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
+    """A shared media factory whose media element is a `LoopPipeline` of one mount."""
+
+    def __init__(self, mount: _Mount) -> None:
+        super().__init__()
+        self._mount = mount
+        self.set_shared(True)
+        self.connect("media-configure", self._on_media_configure)
+
+    def do_create_element(self, _url: Any) -> Any:
+        mount = self._mount
+        name = f"sim{next(_media_ids)}"
+        pipeline = LoopPipeline(
+            name,
+            mount.setup.file,
+            loop_ns=mount.setup.loop_ns,
+            video=mount.video,
+            audio=mount.audio if mount.spec.audio else None,
+        )
+        mount.pipelines[name] = pipeline
+        logger.info("%s: new media %s", mount.spec.name, name)
+        return pipeline.bin
+
+    def _on_media_configure(self, _factory: Any, media: Any) -> None:
+        name = media.get_element().get_name()
+        mount = self._mount
+        if name not in mount.pipelines:
+            return
+        mount.medias[name] = media
+        media.connect("unprepared", self._on_media_unprepared, name)
+
+    def _on_media_unprepared(self, _media: Any, name: str) -> None:
+        mount = self._mount
+        pipeline = mount.pipelines.pop(name, None)
+        mount.medias.pop(name, None)
+        if pipeline is not None:
+            pipeline.close()
+            logger.info("%s: media %s ended", mount.spec.name, name)
+
+
+class SimulatorServer:
+    """gst-rtsp-server serving every mount, with per-mount faults on demand."""
+
+    def __init__(self, host: str, port: int, setups: Sequence[MountSetup]) -> None:
+        self.host = host
+        self.port = port
+        self.ready = False
+        self._loop: Any = GLib.MainLoop()
+        self._server: Any = GstRtspServer.RTSPServer()
+        self._server.set_address(host)
+        self._server.set_service(str(port))
+        # Handle clients (and so media creation and teardown) on the main loop thread too,
+        # so mount bookkeeping needs no locks; streaming still runs on GStreamer's threads.
+        self._server.get_thread_pool().set_max_threads(0)
+        self._mount_points: Any = self._server.get_mount_points()
+        self._mounts: dict[str, _Mount] = {s.spec.name: _Mount(setup=s) for s in setups}
+        self._source_id = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind the RTSP port and serve every mount."""
+        self._source_id = self._server.attach(None)
+        if not self._source_id:
+            raise SimulatorError(f"cannot listen for RTSP on {self.host}:{self.port}")
+        self.port = int(self._server.get_bound_port())
+        for name in self._mounts:
+            self.start_mount(name)
+        self.ready = True
+
+    def quit_on_signals(self, signals: Sequence[int]) -> None:
+        """Quit the main loop when one of `signals` arrives."""
+        for signum in signals:
+            GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> bool:
+        logger.info("signal %d: quitting", signum)
+        self._loop.quit()
+        return True
+
+    def run(self) -> None:
+        """Run the GLib main loop until `quit`."""
+        self._loop.run()
+
+    def quit(self) -> None:
+        """Stop the main loop (thread-safe; also fine from a signal handler callback)."""
+        GLib.idle_add(self._quit_now)
+
+    def _quit_now(self) -> bool:
+        self._loop.quit()
+        return False
+
+    def close(self) -> None:
+        """Stop every mount and release the port (main loop thread, after `run` returned)."""
+        self.ready = False
+        for name in self._mounts:
+            self.stop_mount(name)
+        if self._source_id:
+            GLib.source_remove(self._source_id)
+            self._source_id = 0
+
+    def call(self, fn: Callable[[], T], timeout: float = CALL_TIMEOUT_S) -> T:
+        """Run `fn` on the main loop thread and return its result (from any other thread)."""
+        future: Future[T] = Future()
+
+        def run() -> bool:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:
+                    future.set_exception(exc)
+            return False
+
+        GLib.idle_add(run)
+        return future.result(timeout)
+
+    # -- mounts (main loop thread) -----------------------------------------------------------
+
+    def _mount(self, name: str) -> _Mount:
+        mount = self._mounts.get(name)
+        if mount is None:
+            raise UnknownMountError(name)
+        return mount
+
+    def names(self) -> list[str]:
+        """The configured mount names."""
+        return list(self._mounts)
+
+    def status(self, name: str) -> dict[str, object]:
+        """The state of one mount as a JSON-able dict."""
+        return self._mount(name).status()
+
+    def statuses(self) -> list[dict[str, object]]:
+        """The state of every mount."""
+        return [mount.status() for mount in self._mounts.values()]
+
+    def start_mount(self, name: str) -> dict[str, object]:
+        """Serve the mount (again); new media start at the loop's first keyframe."""
+        mount = self._mount(name)
+        self._cancel_flap(mount)
+        if not mount.served:
+            mount.factory = _LoopFactory(mount)
+            self._mount_points.add_factory(mount.spec.path, mount.factory)
+            mount.served = True
+            logger.info("%s: serving at %s", name, mount.spec.path)
+        return mount.status()
+
+    def stop_mount(self, name: str) -> dict[str, object]:
+        """Remove the mount and drop its clients: they see the stream end, new ones get 404."""
+        mount = self._mount(name)
+        self._cancel_flap(mount)
+        self._stop(mount)
+        return mount.status()
+
+    def flap(self, name: str, seconds: float) -> dict[str, object]:
+        """Stop the mount now and serve it again after `seconds`."""
+        mount = self._mount(name)
+        self._cancel_flap(mount)
+        self._stop(mount)
+        mount.flap_source = GLib.timeout_add(max(1, round(seconds * 1000)), self._end_flap, name)
+        return mount.status()
+
+    def set_video(self, name: str, mode: VideoMode) -> dict[str, object]:
+        """Switch the mount's video variant (at the next keyframe)."""
+        mount = self._mount(name)
+        mount.video = mode
+        for pipeline in list(mount.pipelines.values()):
+            pipeline.set_video(mode)
+        logger.info("%s: video %s", name, mode.value)
+        return mount.status()
+
+    def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]:
+        """Switch the mount's audio variant."""
+        mount = self._mount(name)
+        if not mount.spec.audio:
+            raise MountConflictError(f"mount {name!r} has no audio")
+        mount.audio = mode
+        for pipeline in list(mount.pipelines.values()):
+            pipeline.set_audio(mode)
+        logger.info("%s: audio %s", name, mode.value)
+        return mount.status()
+
+    def _end_flap(self, name: str) -> bool:
+        mount = self._mounts[name]
+        mount.flap_source = None
+        self.start_mount(name)
+        return False
+
+    def _cancel_flap(self, mount: _Mount) -> None:
+        if mount.flap_source is not None:
+            GLib.source_remove(mount.flap_source)
+            mount.flap_source = None
+
+    def _stop(self, mount: _Mount) -> None:
+        if mount.served:
+            self._mount_points.remove_factory(mount.spec.path)
+            mount.served = False
+            mount.factory = None
+            logger.info("%s: stopped", mount.spec.name)
+        names = set(mount.medias)
+        if not names:
+            return
+
+        def uses_mount(session: Any) -> bool:
+            return any(
+                sm.get_media().get_element().get_name() in names for sm in session.filter(None)
+            )
+
+        def drop_client(_server: Any, client: Any, *_args: Any) -> Any:
+            if any(uses_mount(session) for session in client.session_filter(None)):
+                return GstRtspServer.RTSPFilterResult.REMOVE
+            return GstRtspServer.RTSPFilterResult.KEEP
+
+        def drop_session(_pool: Any, session: Any, *_args: Any) -> Any:
+            if uses_mount(session):
+                return GstRtspServer.RTSPFilterResult.REMOVE
+            return GstRtspServer.RTSPFilterResult.KEEP
+
+        self._server.client_filter(drop_client)
+        self._server.get_session_pool().filter(drop_session)
+        for media in list(mount.medias.values()):
+            media.unprepare()
+
+
+class LoopBackend:
+    """The control API's view of a `SimulatorServer`: thread-safe, marshals onto the loop."""
+
+    def __init__(self, server: SimulatorServer) -> None:
+        self._server = server
+
+    def is_ready(self) -> bool:
+        return self._server.ready
+
+    def mount_names(self) -> list[str]:
+        return self._server.call(self._server.names)
+
+    def list_mounts(self) -> list[dict[str, object]]:
+        return self._server.call(self._server.statuses)
+
+    def get_mount(self, name: str) -> dict[str, object]:
+        return self._server.call(lambda: self._server.status(name))
+
+    def stop_mount(self, name: str) -> dict[str, object]:
+        return self._server.call(lambda: self._server.stop_mount(name))
+
+    def start_mount(self, name: str) -> dict[str, object]:
+        return self._server.call(lambda: self._server.start_mount(name))
+
+    def flap(self, name: str, seconds: float) -> dict[str, object]:
+        return self._server.call(lambda: self._server.flap(name, seconds))
+
+    def set_video(self, name: str, mode: VideoMode) -> dict[str, object]:
+        return self._server.call(lambda: self._server.set_video(name, mode))
+
+    def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]:
+        return self._server.call(lambda: self._server.set_audio(name, mode))
