@@ -71,6 +71,7 @@ def recordings(
         "segments": [
             {
                 "id": s.id,
+                "path": s.path,
                 "start": isoformat_us(s.start_us),
                 "end": isoformat_us(s.end_us),
                 "duration": (s.end_us - s.start_us) / 1e6,

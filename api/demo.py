@@ -1,0 +1,62 @@
+"""``casewatch demo``: the simulated demo branch and the server, in one command.
+
+The simulator serves one mount for every camera of the config whose URL points at it
+(``rtsp://127.0.0.1:PORT/...``); the server then records them like real cameras.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from configs.loader import ConfigError, load_settings
+from ingest.simulator.harness import SimulatorProcess
+from ingest.simulator.spec import MountSpec
+
+logger = logging.getLogger(__name__)
+
+
+def simulated_mounts(urls: list[tuple[str, str]]) -> tuple[int, list[MountSpec]]:
+    """The simulator port and a mount per (label, URL); all URLs must share one loopback port."""
+    ports = set()
+    mounts = []
+    for label, url in urls:
+        parts = urlsplit(url)
+        if parts.hostname not in ("127.0.0.1", "localhost"):
+            raise ConfigError(f"demo cameras must point at the local simulator, not {parts.hostname}")
+        ports.add(parts.port or 554)
+        mounts.append(MountSpec(name=parts.path.lstrip("/"), label=label, bitrate=1500))
+    if len(ports) != 1:
+        raise ConfigError("demo cameras must all use one simulator port")
+    return ports.pop(), mounts
+
+
+def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.logsetup import configure
+
+    settings = load_settings(config)
+    configure(settings.logging.level)
+    rtsp_port, mounts = simulated_mounts(
+        [(f"{site.name} {camera.name}", camera.url) for site, camera in settings.cameras()]
+    )
+    listen_host = host or settings.server.host
+    listen_port = port or settings.server.port
+    print(f"casewatch demo: starting {len(mounts)} simulated cameras on rtsp://127.0.0.1:{rtsp_port}/"
+          " (the first start encodes their loops, about a minute)", flush=True)
+    with SimulatorProcess(mounts, rtsp_port=rtsp_port, ready_timeout=600):
+        print(
+            f"casewatch demo: recording {len(mounts)} cameras into {settings.storage.path}\n"
+            f"  cameras:    http://{listen_host}:{listen_port}/api/v1/cameras\n"
+            f"  API docs:   http://{listen_host}:{listen_port}/docs\n"
+            f"  events:     http://{listen_host}:{listen_port}/api/v1/events\n"
+            f"  metrics:    http://{listen_host}:{listen_port}/metrics\n"
+            "  Ctrl-C stops.",
+            flush=True,
+        )
+        uvicorn.run(create_app(settings), host=listen_host, port=listen_port, log_config=None,
+                    timeout_graceful_shutdown=10)
+    return 0

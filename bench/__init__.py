@@ -1,0 +1,1 @@
+"""Benchmarks of casewatch (run as scripts, e.g. ``python bench/record.py``)."""

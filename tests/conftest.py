@@ -1,0 +1,38 @@
+"""Shared fixtures: a real RTSP camera simulator and a real ``casewatch serve`` process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import Server
+
+from ingest.simulator.harness import SimulatorProcess
+from ingest.simulator.spec import MountSpec
+
+SMALL = {"width": 640, "height": 360, "fps": 25, "gop": 1.0, "bitrate": 600}
+MOUNTS = ["rec", "flap", "crash", "noaudio", *[f"m{i}" for i in range(1, 9)]]
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[SimulatorProcess]:
+    """One simulator for the session; each test uses its own mounts."""
+    specs = [MountSpec(name=name, audio=name != "noaudio", **SMALL) for name in MOUNTS]
+    with SimulatorProcess(specs, ident=False, loop_seconds=10) as process:
+        yield process
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Any]:
+    servers: list[Server] = []
+
+    def make(cameras: list[dict[str, Any]], **settings: Any) -> Server:
+        server = Server(tmp_path, cameras, **settings)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

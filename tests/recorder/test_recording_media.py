@@ -1,0 +1,209 @@
+"""Recording real RTSP cameras end to end: files, catalog, flaps, crashes, many cameras."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import Server, parse_iso
+
+pytestmark = pytest.mark.media
+
+
+def ffprobe(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,codec_name",
+         "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return dict(json.loads(out))
+
+
+def garbage_server() -> int:
+    """A TCP server that answers anything with nonsense (a camera that 'lies')."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+
+    def serve() -> None:
+        while True:
+            conn, _ = sock.accept()
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"\x00garbage" * 100)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(sock.getsockname()[1])
+
+
+def test_records_camera_with_audio_and_bad_cameras_do_not_disturb(sim: Any, make_server: Any) -> None:
+    garbage = garbage_server()
+    server: Server = make_server([
+        {"id": "rec", "name": "讯问室1", "area": "interrogation", "url": sim.rtsp_url("rec")},
+        {"id": "noaudio", "name": "候问室", "area": "waiting", "url": sim.rtsp_url("noaudio")},
+        {"id": "refused", "name": "refused", "url": "rtsp://admin:hunter2@127.0.0.1:1/x"},
+        {"id": "wrongpath", "name": "wrong path", "url": sim.rtsp_url("no-such-mount")},
+        {"id": "garbage", "name": "garbage", "url": f"rtsp://127.0.0.1:{garbage}/live"},
+    ], storage={"segment_seconds": 8}).start()
+    started = server.wait_recording("rec")
+    time.sleep(20)
+    cameras = {c["id"]: c for c in server.get("/api/v1/cameras")["data"]}
+    assert cameras["rec"]["state"] == "live" and cameras["rec"]["audio"]["codec"] == "aac"
+    assert 20 <= cameras["rec"]["fps"] <= 30
+    assert cameras["noaudio"]["state"] == "live" and cameras["noaudio"]["audio"] is None
+    assert cameras["refused"]["cause"] == "unreachable"
+    assert cameras["wrongpath"]["cause"] == "not_found"
+    assert cameras["garbage"]["cause"] in {"protocol_error", "timeout"}
+    assert "hunter2" not in json.dumps(cameras) and "hunter2" not in server.log.read_text()
+    server.stop()
+    stopped = time.time()
+
+    segments = catalog_segments(server, "rec")
+    assert len(segments) >= 3
+    total = 0.0
+    previous_hash = None
+    assert sorted(p.relative_to(server.storage).as_posix()
+                  for p in server.storage.rglob("rec_*.mp4")) == [s["path"] for s in segments]
+    for index, segment in enumerate(segments):
+        path = server.storage / segment["path"]
+        assert path.stat().st_size == segment["size_bytes"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == segment["sha256"]
+        if index:
+            assert segment["prev_sha256"] == previous_hash
+        previous_hash = segment["sha256"]
+        probe = ffprobe(path)
+        kinds = {s["codec_type"]: s["codec_name"] for s in probe["streams"]}
+        assert kinds == {"video": "h264", "audio": "aac"}
+        total += float(probe["format"]["duration"])
+        assert segment["has_audio"]
+    recorded_span = segments[-1]["end"] - segments[0]["start"]
+    assert abs(total - recorded_span) < 1.0
+    assert abs(recorded_span - (stopped - started)) < 1.5
+    noaudio = catalog_segments(server, "noaudio")
+    assert noaudio and not any(s["has_audio"] for s in noaudio)
+    result = server.check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "clean" in result.stdout
+
+
+def catalog_segments(server: Server, camera_id: str) -> list[dict[str, Any]]:
+    """Segment rows straight from the catalog (the server is stopped)."""
+    from recorder import catalog
+    from recorder.db import make_engine, session_factory
+
+    engine = make_engine(f"sqlite:///{server.workdir / 'catalog.db'}")
+    with session_factory(engine)() as session:
+        rows = catalog.segments_between(session, camera_id=camera_id, start_us=0, end_us=2**62)
+        result = [{
+            "path": r.path, "start": r.start_us / 1e6, "end": r.end_us / 1e6,
+            "size_bytes": r.size_bytes, "sha256": r.sha256, "prev_sha256": r.prev_sha256,
+            "has_audio": r.has_audio,
+        } for r in rows]
+    engine.dispose()
+    return result
+
+
+def test_flap_shows_gap_with_cause_and_recording_resumes(sim: Any, make_server: Any) -> None:
+    server: Server = make_server(
+        [{"id": "flap", "name": "讯问室2", "url": sim.rtsp_url("flap")}]
+    ).start()
+    server.wait_recording("flap")
+    time.sleep(4)
+    down = time.time()
+    sim.stop_mount("flap")
+    time.sleep(5)
+    up = time.time()
+    sim.start_mount("flap")
+    deadline = time.monotonic() + 10
+    resumed = None
+    while time.monotonic() < deadline:
+        data = server.recordings("flap", down - 10, time.time())
+        if data["in_progress"] and data["gaps"]:
+            resumed = data
+            break
+        time.sleep(0.1)
+    assert resumed is not None, "recording did not resume"
+    gaps = [g for g in resumed["gaps"] if g["cause"] == "camera_offline"]
+    assert len(gaps) == 1, resumed["gaps"]
+    gap = gaps[0]
+    assert abs(parse_iso(gap["start"]) - down) < 1.0
+    assert abs(gap["duration"] - (up - down)) < 2.0
+    assert gap["duration"] - (up - down) < 2.0  # resumed within 2 s of the camera's return
+    camera = server.camera("flap")
+    assert camera["state"] == "live" and camera["recording"]
+
+
+def test_crash_loses_at_most_a_second_and_check_is_clean(sim: Any, make_server: Any) -> None:
+    server: Server = make_server(
+        [{"id": "crash", "name": "讯问室3", "url": sim.rtsp_url("crash")}],
+        storage={"segment_seconds": 30},
+    ).start()
+    started = server.wait_recording("crash")
+    time.sleep(12)
+    killed = time.time()
+    server.kill()
+    partial = list(server.storage.rglob("crash_*.mp4"))
+    assert len(partial) == 1
+    server.start()
+    data = server.recordings("crash", started - 5, killed + 1)
+    adopted = [s for s in data["segments"] if s["adopted"]]
+    assert len(adopted) == 1
+    lost = killed - parse_iso(adopted[0]["end"])
+    assert lost <= 1.0, f"lost {lost:.3f} s to the crash"
+    causes = {g["cause"] for g in server.recordings("crash", started, time.time())["gaps"]}
+    assert "recorder_down" in causes
+    server.stop()
+    result = server.check()
+    assert result.returncode == 0, result.stdout
+    probe = ffprobe(partial[0])
+    assert {s["codec_type"] for s in probe["streams"]} == {"video", "audio"}
+
+
+@pytest.mark.slow
+def test_eight_cameras_for_a_minute_lose_nothing(sim: Any, make_server: Any) -> None:
+    names = [f"m{i}" for i in range(1, 9)]
+    server: Server = make_server(
+        [{"id": name, "name": name, "url": sim.rtsp_url(name)} for name in names],
+        storage={"segment_seconds": 15},
+    ).start()
+    for name in names:
+        server.wait_recording(name)
+    begin = time.time()
+    before = {c["id"]: c for c in server.get("/api/v1/cameras")["data"]}
+    time.sleep(60)
+    end = time.time()
+    metrics = server_metrics(server)
+    for name in names:
+        assert metrics[("casewatch_camera_packets_dropped_total", name)] == 0
+        data = server.recordings(name, begin, end)
+        assert data["gaps"] == [], (name, data["gaps"])
+        assert data["coverage_percent"] >= 99.9
+        assert before[name]["state"] == "live"
+    server.stop()
+    for name in names:
+        segments = server.recordings(name, begin - 1, end + 1)["segments"]
+        starts = [s["start"] for s in segments]
+        assert len(segments) >= 4 and starts == sorted(starts)
+
+
+def server_metrics(server: Server) -> dict[tuple[str, str], float]:
+    import httpx
+
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    values: dict[tuple[str, str], float] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or "{" not in line:
+            continue
+        name, rest = line.split("{", 1)
+        labels, value = rest.rsplit("}", 1)
+        camera = next((part.split("=")[1].strip('"') for part in labels.split(",")
+                       if part.startswith("camera=")), "")
+        values[(name, camera)] = float(value)
+    return values

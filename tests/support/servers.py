@@ -1,0 +1,111 @@
+"""Test support: a real ``casewatch serve`` process with a generated config, and time helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Server:
+    """``casewatch serve`` as a child process with a generated config."""
+
+    def __init__(self, workdir: Path, cameras: list[dict[str, Any]], **settings: Any) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.storage = workdir / "recordings"
+        config: dict[str, Any] = {
+            "storage": {"path": str(self.storage), "segment_seconds": 10},
+            "database": {"url": f"sqlite:///{workdir / 'catalog.db'}"},
+            "server": {"host": "127.0.0.1", "port": self.port},
+            "retention": {"max_age_days": None, "min_free_bytes": 0},
+            "ingest": {"backoff": {"initial_seconds": 0.2, "factor": 1.3, "max_seconds": 1.0},
+                       "connect_timeout_seconds": 4, "stall_seconds": 3},
+            "sites": [{"id": "test", "name": "测试派出所", "cameras": cameras}],
+        }
+        for key, value in settings.items():
+            config.setdefault(key, {}).update(value)
+        self.config = workdir / "casewatch.yaml"
+        self.config.write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.log = workdir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 30) -> Server:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve", "--config", str(self.config)],
+                cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not ready:\n{self.log.read_text()}")
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def camera(self, camera_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/api/v1/cameras/{camera_id}"))
+
+    def wait_recording(self, camera_id: str, timeout: float = 20) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.camera(camera_id)["recording"]:
+                return time.time()
+            time.sleep(0.1)
+        raise AssertionError(f"{camera_id} not recording: {self.camera(camera_id)}")
+
+    def recordings(self, camera_id: str, start: float, end: float) -> dict[str, Any]:
+        return dict(self.get("/api/v1/recordings", camera=camera_id, start=iso(start),
+                             end=iso(end)))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(60)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def check(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", "check", "--config", str(self.config), *args],
+            cwd=self.workdir, capture_output=True, text=True, timeout=120,
+        )
