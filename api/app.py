@@ -40,8 +40,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
         service = RecordingService(settings, sessions, clock, on_state=on_state)
         retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
-        app.state.casewatch = AppState(settings, sessions, clock, service, retention, bus,
-                                       clock.wall_us())
+        app.state.casewatch = AppState(
+            settings, sessions, clock, service, retention, bus, clock.wall_us()
+        )
         await asyncio.to_thread(service.start)
         retention.start()
         logger.info("casewatch ready: %d cameras", len(service.cameras))

@@ -33,8 +33,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure(settings.logging.level)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=None, timeout_graceful_shutdown=10
+    )
     return EXIT_OK
 
 
@@ -72,8 +73,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         report = check(session, root, verify_hashes=not args.no_hash)
     for line in report.problems:
         print(f"problem: {line}")
-    print(f"checked {report.segments_checked} segments: "
-          f"{'clean' if report.clean else f'{len(report.problems)} problems'}")
+    print(
+        f"checked {report.segments_checked} segments: "
+        f"{'clean' if report.clean else f'{len(report.problems)} problems'}"
+    )
     return EXIT_OK if report.clean else EXIT_PROBLEMS
 
 
@@ -91,8 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_config(sub: argparse.ArgumentParser, default: Path | None = None) -> None:
-        sub.add_argument("--config", type=Path, required=default is None, default=default,
-                         help="settings YAML file")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            required=default is None,
+            default=default,
+            help="settings YAML file",
+        )
 
     serve = commands.add_parser("serve", help="run the recorder and API")
     with_config(serve)
@@ -114,8 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="verify recordings against the catalog")
     with_config(check)
-    check.add_argument("--repair", action="store_true",
-                       help="first run startup recovery (adopt, quarantine, mark lost)")
+    check.add_argument(
+        "--repair",
+        action="store_true",
+        help="first run startup recovery (adopt, quarantine, mark lost)",
+    )
     check.add_argument("--no-hash", action="store_true", help="skip SHA-256 verification")
     check.set_defaults(func=cmd_check)
 

@@ -24,7 +24,9 @@ def simulated_mounts(urls: list[tuple[str, str]]) -> tuple[int, list[MountSpec]]
     for label, url in urls:
         parts = urlsplit(url)
         if parts.hostname not in ("127.0.0.1", "localhost"):
-            raise ConfigError(f"demo cameras must point at the local simulator, not {parts.hostname}")
+            raise ConfigError(
+                f"demo cameras must point at the local simulator, not {parts.hostname}"
+            )
         ports.add(parts.port or 554)
         mounts.append(MountSpec(name=parts.path.lstrip("/"), label=label, bitrate=1500))
     if len(ports) != 1:
@@ -45,8 +47,11 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     )
     listen_host = host or settings.server.host
     listen_port = port or settings.server.port
-    print(f"casewatch demo: starting {len(mounts)} simulated cameras on rtsp://127.0.0.1:{rtsp_port}/"
-          " (the first start encodes their loops, about a minute)", flush=True)
+    print(
+        f"casewatch demo: starting {len(mounts)} simulated cameras on rtsp://127.0.0.1:{rtsp_port}/"
+        " (the first start encodes their loops, about a minute)",
+        flush=True,
+    )
     with SimulatorProcess(mounts, rtsp_port=rtsp_port, ready_timeout=600):
         print(
             f"casewatch demo: recording {len(mounts)} cameras into {settings.storage.path}\n"
@@ -57,6 +62,11 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
             "  Ctrl-C stops.",
             flush=True,
         )
-        uvicorn.run(create_app(settings), host=listen_host, port=listen_port, log_config=None,
-                    timeout_graceful_shutdown=10)
+        uvicorn.run(
+            create_app(settings),
+            host=listen_host,
+            port=listen_port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
     return 0

@@ -45,8 +45,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": ".".join(str(p) for p in item["loc"] if p not in ("query", "body", "path")),
-             "reason": item["msg"]}
+            {
+                "field": ".".join(
+                    str(p) for p in item["loc"] if p not in ("query", "body", "path")
+                ),
+                "reason": item["msg"],
+            }
             for item in error.errors()
         ]
         first = problems[0] if problems else {"field": "", "reason": "invalid request"}

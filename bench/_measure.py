@@ -26,7 +26,7 @@ import psutil
 PR_SET_PDEATHSIG = 1
 MB = 1024 * 1024
 
-# -- child processes --------------------------------------------------------------------------------
+# -- child processes ---------------------------------------------------------------------------
 
 
 def _die_with_parent(sig: int) -> Callable[[], None]:
@@ -193,7 +193,7 @@ class HttpError(Exception):
 def http_get(url: str, *, timeout: float = 10.0) -> bytes:
     """GET ``url`` (loopback) and return the body; raises HttpError."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback only
             body: bytes = resp.read()
             return body
     except urllib.error.HTTPError as error:
@@ -244,7 +244,7 @@ def wait_until(
     interval: float = 0.5,
     alive: Callable[[], bool] | None = None,
 ) -> bool:
-    """Poll ``predicate`` until it is true (True), the deadline passes or ``alive`` fails (False)."""
+    """Poll ``predicate`` until true (→ True), the deadline passes or ``alive`` fails (→ False)."""
     deadline = time.monotonic() + timeout
     while True:
         if predicate():

@@ -45,7 +45,7 @@ import yaml
 try:
     from bench import _measure as m
 except ImportError:  # run as a script: bench/ itself is on sys.path
-    import _measure as m  # type: ignore[no-redef]
+    import _measure as m  # type: ignore[import-not-found,no-redef]
 
 FPS = 25
 WIDTH, HEIGHT = 1280, 720
@@ -168,24 +168,49 @@ def _positive(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        prog="bench/record.py", description=__doc__,
+        prog="bench/record.py",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--cameras", type=_camera_counts, default=[8, 32, 64],
-                        help="comma-separated camera counts (default: 8,32,64)")
-    parser.add_argument("--seconds", type=_positive, default=40.0,
-                        help="measuring window per phase (default: %(default)s)")
-    parser.add_argument("--warmup", type=float, default=10.0,
-                        help="seconds between all cameras up and the window (default: %(default)s)")
+    parser.add_argument(
+        "--cameras",
+        type=_camera_counts,
+        default=[8, 32, 64],
+        help="comma-separated camera counts (default: 8,32,64)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_positive,
+        default=40.0,
+        help="measuring window per phase (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=10.0,
+        help="seconds between all cameras up and the window (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("--live-timeout", type=_positive, default=None,
-                        help="seconds to wait for all cameras to be live (default: 60 + N)")
-    parser.add_argument("--tmpdir", type=Path, default=None,
-                        help="parent of the temporary working directory (default: system temp)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the working directory (logs, recordings) for inspection")
-    parser.add_argument("--phases", default="casewatch,ffmpeg",
-                        help="which phases to run (default: %(default)s)")
+    parser.add_argument(
+        "--live-timeout",
+        type=_positive,
+        default=None,
+        help="seconds to wait for all cameras to be live (default: 60 + N)",
+    )
+    parser.add_argument(
+        "--tmpdir",
+        type=Path,
+        default=None,
+        help="parent of the temporary working directory (default: system temp)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the working directory (logs, recordings) for inspection",
+    )
+    parser.add_argument(
+        "--phases", default="casewatch,ffmpeg", help="which phases to run (default: %(default)s)"
+    )
     return parser
 
 
@@ -205,20 +230,30 @@ def check_tools() -> str:
     """Path of ffmpeg; raises BenchError when ffmpeg or the simulator cannot run."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise BenchError("ffmpeg is not on PATH: the baseline and the simulator's encoder need it "
-                         "(apt-get install ffmpeg)")
+        raise BenchError(
+            "ffmpeg is not on PATH: the baseline and the simulator's encoder need it "
+            "(apt-get install ffmpeg)"
+        )
     try:
         from ingest.simulator.harness import SimulatorProcess  # noqa: F401
     except ImportError as error:
-        raise BenchError(f"the camera simulator cannot be imported ({error}); run with the "
-                         "project's venv: .venv/bin/python bench/record.py") from None
+        raise BenchError(
+            f"the camera simulator cannot be imported ({error}); run with the "
+            "project's venv: .venv/bin/python bench/record.py"
+        ) from None
     probe = subprocess.run(
         [sys.executable, "-c", "from ingest.simulator import _gi"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=PROJECT_ROOT,
     )
     if probe.returncode != 0:
-        raise BenchError("the simulator needs GStreamer with gst-rtsp-server and PyGObject "
-                         f"(gir1.2-gst-rtsp-server-1.0, python3-gi):\n{probe.stderr.strip()[-800:]}")
+        raise BenchError(
+            "the simulator needs GStreamer with gst-rtsp-server and PyGObject "
+            "(gir1.2-gst-rtsp-server-1.0, python3-gi):\n" + probe.stderr.strip()[-800:]
+        )
     return ffmpeg
 
 
@@ -257,8 +292,12 @@ class CasewatchServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> CasewatchServer:
-        self.proc = m.spawn([*casewatch_command(), "serve", "--config", str(self.config)],
-                            log=self.log, cwd=self.workdir, death_signal=signal.SIGTERM)
+        self.proc = m.spawn(
+            [*casewatch_command(), "serve", "--config", str(self.config)],
+            log=self.log,
+            cwd=self.workdir,
+            death_signal=signal.SIGTERM,
+        )
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -285,6 +324,7 @@ class CasewatchServer:
 
     def wait_http(self, timeout: float) -> None:
         """Wait until the API answers."""
+
         def answers() -> bool:
             try:
                 m.http_get(self.base + "/api/v1/health", timeout=2.0)
@@ -294,12 +334,14 @@ class CasewatchServer:
 
         if not m.wait_until(answers, timeout=timeout, interval=0.25, alive=self.alive):
             self._check_alive()
-            raise BenchError(f"casewatch API not up after {timeout:.0f} s; log tail:\n"
-                             f"{m.tail(self.log, 30)}")
+            raise BenchError(
+                f"casewatch API not up after {timeout:.0f} s; log tail:\n{m.tail(self.log, 30)}"
+            )
 
     def cameras(self) -> list[dict[str, Any]]:
         """``GET /api/v1/cameras`` data."""
-        data: list[dict[str, Any]] = m.http_json(self.base + "/api/v1/cameras", timeout=10.0)["data"]
+        body = m.http_json(self.base + "/api/v1/cameras", timeout=10.0)
+        data: list[dict[str, Any]] = body["data"]
         return data
 
     def wait_all_recording(self, count: int, timeout: float) -> float:
@@ -314,7 +356,8 @@ class CasewatchServer:
             except m.HttpError:
                 return False
             return len(last) == count and all(
-                c.get("state") == "live" and c.get("recording") for c in last)
+                c.get("state") == "live" and c.get("recording") for c in last
+            )
 
         if not m.wait_until(ready, timeout=timeout, interval=1.0, alive=self.alive):
             self._check_alive()
@@ -322,8 +365,10 @@ class CasewatchServer:
             for cam in last:
                 key = f"{cam.get('state')}{'+rec' if cam.get('recording') else ''}"
                 states[key] = states.get(key, 0) + 1
-            raise BenchError(f"not all {count} cameras live+recording after {timeout:.0f} s: "
-                             f"{states}; log tail:\n{m.tail(self.log, 30)}")
+            raise BenchError(
+                f"not all {count} cameras live+recording after {timeout:.0f} s: "
+                f"{states}; log tail:\n{m.tail(self.log, 30)}"
+            )
         return time.monotonic() - started
 
     def metrics(self) -> str:
@@ -333,8 +378,7 @@ class CasewatchServer:
     def recordings(self, camera: str, start: datetime, end: datetime) -> dict[str, Any]:
         """``GET /api/v1/recordings`` for one camera and a window."""
         query = urlencode({"camera": camera, "start": start.isoformat(), "end": end.isoformat()})
-        result: dict[str, Any] = m.http_json(f"{self.base}/api/v1/recordings?{query}",
-                                             timeout=30.0)
+        result: dict[str, Any] = m.http_json(f"{self.base}/api/v1/recordings?{query}", timeout=30.0)
         return result
 
 
@@ -355,22 +399,29 @@ def _count_log(log: Path) -> tuple[int, int, list[str]]:
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     lines = text.splitlines()
     warnings = sum(" WARNING " in line for line in lines)
-    errors = sum(" ERROR " in line or " CRITICAL " in line or "Traceback" in line
-                 for line in lines)
+    errors = sum(" ERROR " in line or " CRITICAL " in line or "Traceback" in line for line in lines)
     interesting = [line for line in lines if " WARNING " not in line or errors == 0]
     return warnings, errors, (interesting or lines)[:12]
 
 
-def run_casewatch(n: int, urls: Sequence[str], workdir: Path, sim_pid: int, idle_pss: int,
-                  args: argparse.Namespace) -> CasewatchResult:
+def run_casewatch(
+    n: int,
+    urls: Sequence[str],
+    workdir: Path,
+    sim_pid: int,
+    idle_pss: int,
+    args: argparse.Namespace,
+) -> CasewatchResult:
     """The casewatch phase for ``n`` cameras."""
     result = CasewatchResult(cameras=n, idle_pss_bytes=idle_pss)
     timeout = args.live_timeout or 60.0 + n
     with CasewatchServer(workdir, urls) as server:
         server.wait_http(60.0)
         result.seconds_to_live = server.wait_all_recording(n, timeout)
-        progress(f"  casewatch: {n} cameras live+recording after {result.seconds_to_live:.1f} s;"
-                 f" warming up {args.warmup:g} s")
+        progress(
+            f"  casewatch: {n} cameras live+recording after {result.seconds_to_live:.1f} s;"
+            f" warming up {args.warmup:g} s"
+        )
         time.sleep(args.warmup)
 
         text0 = server.metrics()
@@ -399,20 +450,27 @@ def run_casewatch(n: int, urls: Sequence[str], workdir: Path, sim_pid: int, idle
         result.mb_per_camera_total = result.pss_bytes / m.MB / n
         result.mb_per_camera_marginal = (result.pss_bytes - idle_pss) / m.MB / n
 
-        name_pk, name_dr = "casewatch_camera_packets_total", "casewatch_camera_packets_dropped_total"
-        result.video_packets = round(m.prometheus_sum(text1, name_pk, kind="video")
-                                     - m.prometheus_sum(text0, name_pk, kind="video"))
-        result.audio_packets = round(m.prometheus_sum(text1, name_pk, kind="audio")
-                                     - m.prometheus_sum(text0, name_pk, kind="audio"))
-        result.dropped_packets = round(m.prometheus_sum(text1, name_dr)
-                                       - m.prometheus_sum(text0, name_dr))
+        name_pk = "casewatch_camera_packets_total"
+        name_dr = "casewatch_camera_packets_dropped_total"
+        result.video_packets = round(
+            m.prometheus_sum(text1, name_pk, kind="video")
+            - m.prometheus_sum(text0, name_pk, kind="video")
+        )
+        result.audio_packets = round(
+            m.prometheus_sum(text1, name_pk, kind="audio")
+            - m.prometheus_sum(text0, name_pk, kind="audio")
+        )
+        result.dropped_packets = round(
+            m.prometheus_sum(text1, name_dr) - m.prometheus_sum(text0, name_dr)
+        )
         result.expected_video_packets = round(FPS * mono_metrics * n)
         result.missing_video_packets = result.expected_video_packets - result.video_packets
 
         for cam in server.cameras():
             rec = server.recordings(cam["id"], wall0, wall1)
-            result.min_coverage_percent = min(result.min_coverage_percent,
-                                              float(rec.get("coverage_percent", 0.0)))
+            result.min_coverage_percent = min(
+                result.min_coverage_percent, float(rec.get("coverage_percent", 0.0))
+            )
             for gap in rec.get("gaps", []):
                 result.gaps += 1
                 result.gap_seconds += float(gap.get("duration", 0.0))
@@ -422,8 +480,9 @@ def run_casewatch(n: int, urls: Sequence[str], workdir: Path, sim_pid: int, idle
     return result
 
 
-def sample_during(seconds: float, sample: Callable[[], float], alive: Callable[[], bool],
-                  every: float = 5.0) -> list[int]:
+def sample_during(
+    seconds: float, sample: Callable[[], float], alive: Callable[[], bool], every: float = 5.0
+) -> list[int]:
     """Call ``sample()`` about every ``every`` s for ``seconds`` s (last call at the end)."""
     values: list[int] = []
     end = time.monotonic() + seconds
@@ -443,14 +502,33 @@ def sample_during(seconds: float, sample: Callable[[], float], alive: Callable[[
 
 def ffmpeg_command(ffmpeg: str, url: str, out: Path) -> list[str]:
     """The baseline recorder of one camera (what Frigate and most NVRs run)."""
-    return [ffmpeg, "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
-            "-c", "copy", "-map", "0", "-f", "segment", "-segment_time", str(SEGMENT_SECONDS),
-            "-reset_timestamps", "1", str(out / "%05d.mp4")]
+    return [
+        ffmpeg,
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-rtsp_transport",
+        "tcp",
+        "-i",
+        url,
+        "-c",
+        "copy",
+        "-map",
+        "0",
+        "-f",
+        "segment",
+        "-segment_time",
+        str(SEGMENT_SECONDS),
+        "-reset_timestamps",
+        "1",
+        str(out / "%05d.mp4"),
+    ]
 
 
 @contextlib.contextmanager
-def ffmpeg_fleet(ffmpeg: str, urls: Sequence[str], workdir: Path
-                 ) -> Iterator[list[tuple[subprocess.Popen[bytes], Path, Path]]]:
+def ffmpeg_fleet(
+    ffmpeg: str, urls: Sequence[str], workdir: Path
+) -> Iterator[list[tuple[subprocess.Popen[bytes], Path, Path]]]:
     """One ffmpeg per URL; yields (process, output dir, log); stops them all on exit."""
     fleet: list[tuple[subprocess.Popen[bytes], Path, Path]] = []
     try:
@@ -464,8 +542,9 @@ def ffmpeg_fleet(ffmpeg: str, urls: Sequence[str], workdir: Path
         m.stop_processes([proc for proc, _, _ in fleet], timeout=15.0)
 
 
-def run_ffmpeg(n: int, ffmpeg: str, urls: Sequence[str], workdir: Path, sim_pid: int,
-               args: argparse.Namespace) -> FfmpegResult:
+def run_ffmpeg(
+    n: int, ffmpeg: str, urls: Sequence[str], workdir: Path, sim_pid: int, args: argparse.Namespace
+) -> FfmpegResult:
     """The baseline phase for ``n`` cameras."""
     result = FfmpegResult(cameras=n)
     timeout = args.live_timeout or 60.0 + n
@@ -481,19 +560,25 @@ def run_ffmpeg(n: int, ffmpeg: str, urls: Sequence[str], workdir: Path, sim_pid:
         started = time.monotonic()
         if not m.wait_until(all_writing, timeout=timeout, interval=1.0, alive=all_alive):
             dead = [(p, log) for p, _, log in fleet if p.poll() is not None]
-            detail = (f"{len(dead)} exited; first log:\n{m.tail(dead[0][1])}" if dead
-                      else f"not all writing after {timeout:.0f} s")
+            detail = (
+                f"{len(dead)} exited; first log:\n{m.tail(dead[0][1])}"
+                if dead
+                else f"not all writing after {timeout:.0f} s"
+            )
             raise BenchError(f"ffmpeg baseline did not start: {detail}")
-        progress(f"  ffmpeg: {n} processes writing after {time.monotonic() - started:.1f} s;"
-                 f" warming up {args.warmup:g} s")
+        progress(
+            f"  ffmpeg: {n} processes writing after {time.monotonic() - started:.1f} s;"
+            f" warming up {args.warmup:g} s"
+        )
         time.sleep(args.warmup)
 
         pids = [p.pid for p in procs]
         mono0 = time.monotonic()
         bytes0 = m.dir_bytes(workdir)
         host0, sim0, cpu0 = m.HostCpu.now(), m.cpu_seconds([sim_pid]), m.cpu_seconds(pids)
-        pss_samples = sample_during(args.seconds, lambda: sum(m.pss_bytes(p) for p in pids) / n,
-                                    lambda: True)
+        pss_samples = sample_during(
+            args.seconds, lambda: sum(m.pss_bytes(p) for p in pids) / n, lambda: True
+        )
         cpu1, sim1, host1 = m.cpu_seconds(pids), m.cpu_seconds([sim_pid]), m.HostCpu.now()
         mono1 = time.monotonic()
         bytes1 = m.dir_bytes(workdir)
@@ -527,13 +612,24 @@ def run_count(n: int, ffmpeg: str, root: Path, idle_pss: int, args: argparse.Nam
     from ingest.simulator.harness import SimulatorProcess
     from ingest.simulator.spec import MountSpec
 
-    mounts = [MountSpec(name=f"cam{i}", width=WIDTH, height=HEIGHT, fps=FPS, gop=GOP_SECONDS,
-                        bitrate=BITRATE_KBPS, audio=True) for i in range(1, n + 1)]
+    mounts = [
+        MountSpec(
+            name=f"cam{i}",
+            width=WIDTH,
+            height=HEIGHT,
+            fps=FPS,
+            gop=GOP_SECONDS,
+            bitrate=BITRATE_KBPS,
+            audio=True,
+        )
+        for i in range(1, n + 1)
+    ]
     phases = {p.strip() for p in args.phases.split(",")}
     progress(f"N={n}: starting the simulator with {n} mounts")
     try:
-        sim = SimulatorProcess(mounts, ident=False, ready_timeout=300.0,
-                               extra_args=["--log-level", "WARNING"])
+        sim = SimulatorProcess(
+            mounts, ident=False, ready_timeout=300.0, extra_args=["--log-level", "WARNING"]
+        )
         sim.start()
     except SimulatorError as error:
         raise BenchError(f"the camera simulator did not start: {error}") from None
@@ -542,25 +638,31 @@ def run_count(n: int, ffmpeg: str, root: Path, idle_pss: int, args: argparse.Nam
         cw = CasewatchResult(cameras=n)
         if "casewatch" in phases:
             cw = run_casewatch(n, urls, root / f"n{n}-casewatch", sim.pid, idle_pss, args)
-            progress(f"  casewatch: {cw.cpu_percent_per_camera:.2f} % CPU/camera, "
-                     f"{cw.mb_per_camera_marginal:.1f} MB/camera marginal, "
-                     f"dropped {cw.dropped_packets}, missing {cw.missing_video_packets}, "
-                     f"gaps {cw.gaps}, log warnings/errors {cw.log_warnings}/{cw.log_errors}")
+            progress(
+                f"  casewatch: {cw.cpu_percent_per_camera:.2f} % CPU/camera, "
+                f"{cw.mb_per_camera_marginal:.1f} MB/camera marginal, "
+                f"dropped {cw.dropped_packets}, missing {cw.missing_video_packets}, "
+                f"gaps {cw.gaps}, log warnings/errors {cw.log_warnings}/{cw.log_errors}"
+            )
             if not sim.alive():
                 raise BenchError(f"the simulator died:\n{sim.stderr_text()[-2000:]}")
             time.sleep(2.0)  # let the simulator tear down casewatch's sessions
         ff = FfmpegResult(cameras=n)
         if "ffmpeg" in phases:
             ff = run_ffmpeg(n, ffmpeg, urls, root / f"n{n}-ffmpeg", sim.pid, args)
-            progress(f"  ffmpeg: {ff.cpu_percent_per_camera:.2f} % CPU/camera, "
-                     f"{ff.mb_per_camera:.1f} MB/camera, exited {ff.exited}, "
-                     f"with errors {ff.processes_with_errors}")
+            progress(
+                f"  ffmpeg: {ff.cpu_percent_per_camera:.2f} % CPU/camera, "
+                f"{ff.mb_per_camera:.1f} MB/camera, exited {ff.exited}, "
+                f"with errors {ff.processes_with_errors}"
+            )
     finally:
         sim.stop()
     jitter = JITTER_FRAMES_PER_CAMERA * n
     problems = cw.dropped_packets + max(0, cw.missing_video_packets - jitter) + cw.gaps
     return Row(
-        cameras=n, casewatch=cw, ffmpeg=ff,
+        cameras=n,
+        casewatch=cw,
+        ffmpeg=ff,
         cpu_ratio=_ratio(cw.cpu_percent_per_camera, ff.cpu_percent_per_camera),
         memory_ratio_marginal=_ratio(cw.mb_per_camera_marginal, ff.mb_per_camera),
         memory_ratio_total=_ratio(cw.mb_per_camera_total, ff.mb_per_camera),
@@ -586,10 +688,12 @@ def _mark(ok: bool) -> str:
 
 def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.Namespace) -> str:
     """The result table with the targets beside it."""
-    head = (f"{'N':>3} | {'cw CPU%/cam':>11} {'ff CPU%/cam':>11} {'ratio':>6} | "
-            f"{'cw MB/cam marg':>14} {'cw MB/cam tot':>13} {'ff MB/cam':>9} {'ratio m/t':>11} | "
-            f"{'drop':>5} {'missing':>8} {'gaps':>5} | {'sim CPU% cw/ff':>14} "
-            f"{'host busy% cw/ff':>16} | {'Mbit/s/cam cw/ff':>16}")
+    head = (
+        f"{'N':>3} | {'cw CPU%/cam':>11} {'ff CPU%/cam':>11} {'ratio':>6} | "
+        f"{'cw MB/cam marg':>14} {'cw MB/cam tot':>13} {'ff MB/cam':>9} {'ratio m/t':>11} | "
+        f"{'drop':>5} {'missing':>8} {'gaps':>5} | {'sim CPU% cw/ff':>14} "
+        f"{'host busy% cw/ff':>16} | {'Mbit/s/cam cw/ff':>16}"
+    )
     lines = [
         f"recording benchmark: {WIDTH}x{HEIGHT}@{FPS} H.264 {BITRATE_KBPS} kbit/s gop "
         f"{GOP_SECONDS:g}s + AAC; window {args.seconds:g} s after {args.warmup:g} s warm-up; "
@@ -609,7 +713,8 @@ def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.N
             f"{row.cameras:>3} | {cw.cpu_percent_per_camera:>11.2f} "
             f"{ff.cpu_percent_per_camera:>11.2f} {row.cpu_ratio:>6.2f} | "
             f"{cw.mb_per_camera_marginal:>14.2f} {cw.mb_per_camera_total:>13.2f} "
-            f"{ff.mb_per_camera:>9.2f} {row.memory_ratio_marginal:>5.2f}/{row.memory_ratio_total:<5.2f}"
+            f"{ff.mb_per_camera:>9.2f} "
+            f"{row.memory_ratio_marginal:>5.2f}/{row.memory_ratio_total:<5.2f}"
             f" | {cw.dropped_packets:>5} {cw.missing_video_packets:>8} {cw.gaps:>5} | "
             f"{cw.window.simulator_cpu_percent:>6.1f}/{ff.window.simulator_cpu_percent:<7.1f} "
             f"{cw.window.host_busy_percent:>7.1f}/{ff.window.host_busy_percent:<8.1f} | "
@@ -625,10 +730,12 @@ def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.N
             f"problems {row.problems} {_mark(row.problems == 0)}"
             + ("" if row.cameras == TARGET_DROPS_AT else " (target applies at N=64)"),
         ]
-        extra = (f"casewatch log warnings/errors {cw.log_warnings}/{cw.log_errors}, "
-                 f"min coverage {cw.min_coverage_percent:.2f} %, "
-                 f"live after {cw.seconds_to_live:.1f} s; ffmpeg exited "
-                 f"{row.ffmpeg.exited}, with errors {row.ffmpeg.processes_with_errors}")
+        extra = (
+            f"casewatch log warnings/errors {cw.log_warnings}/{cw.log_errors}, "
+            f"min coverage {cw.min_coverage_percent:.2f} %, "
+            f"live after {cw.seconds_to_live:.1f} s; ffmpeg exited "
+            f"{row.ffmpeg.exited}, with errors {row.ffmpeg.processes_with_errors}"
+        )
         lines.append(f"N={row.cameras}: " + "; ".join(verdicts) + f" | {extra}")
         for gap in cw.gap_details[:3]:
             lines.append(f"    gap {gap}")
@@ -662,8 +769,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         progress(f"working directory {workdir}")
         idle_pss, idle_cpu = idle_casewatch_pss(workdir / "idle")
-        progress(f"casewatch with 0 cameras: PSS {idle_pss / m.MB:.1f} MB, "
-                 f"idle CPU {idle_cpu:.2f} %")
+        progress(
+            f"casewatch with 0 cameras: PSS {idle_pss / m.MB:.1f} MB, idle CPU {idle_cpu:.2f} %"
+        )
         for n in args.cameras:
             rows.append(run_count(n, ffmpeg, workdir, idle_pss, args))
             if not args.keep:  # recordings of a finished count are no longer needed
@@ -675,8 +783,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "args": {"cameras": args.cameras, "seconds": args.seconds, "warmup": args.warmup},
                 "idle_pss_bytes": idle_pss,
                 "idle_cpu_percent": idle_cpu,
-                "targets": {"cpu_ratio": TARGET_CPU_RATIO, "memory_ratio": TARGET_MEMORY_RATIO,
-                            "zero_drops_at": TARGET_DROPS_AT},
+                "targets": {
+                    "cpu_ratio": TARGET_CPU_RATIO,
+                    "memory_ratio": TARGET_MEMORY_RATIO,
+                    "zero_drops_at": TARGET_DROPS_AT,
+                },
                 "rows": [asdict(row) for row in rows],
             }
             args.json.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")

@@ -33,7 +33,9 @@ def describe_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_url=False):
         location = tuple(
-            part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-"))
+            part
+            for part in item["loc"]
+            if not (isinstance(part, str) and part.startswith("function-"))
         )
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
@@ -51,7 +53,9 @@ def parse_settings(data: Any, *, source: str = "config") -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"{source}: invalid configuration\n{describe_validation_error(error)}") from None
+        raise ConfigError(
+            f"{source}: invalid configuration\n{describe_validation_error(error)}"
+        ) from None
 
 
 def load_settings(path: Path, *, base: Path | None = None) -> Settings:

@@ -50,19 +50,25 @@ class StorageSettings(Strict):
     """Where and how footage is written."""
 
     path: Path = Field(
-        default=Path("./data/recordings"),
+        default=Path("data/recordings"),
         description="directory of the recording volume; created if missing",
     )
     segment_seconds: float = Field(
-        default=60.0, ge=2.0, le=3600.0,
+        default=60.0,
+        ge=2.0,
+        le=3600.0,
         description="target segment length; a segment is cut at the first keyframe after it",
     )
     fragment_seconds: float = Field(
-        default=1.0, ge=0.1, le=10.0,
+        default=1.0,
+        ge=0.1,
+        le=10.0,
         description="fMP4 fragment length: the most footage a process crash can lose",
     )
     fsync_interval_seconds: float = Field(
-        default=1.0, ge=0.0, le=600.0,
+        default=1.0,
+        ge=0.0,
+        le=600.0,
         description="fdatasync the open segment at most this often (0 = after every fragment); "
         "bounds loss on power failure. Every closed segment is fsynced regardless",
     )
@@ -72,15 +78,19 @@ class RetentionSettings(Strict):
     """Which footage may be deleted, and when. Held footage is never deleted."""
 
     max_age_days: float | None = Field(
-        default=90.0, gt=0, le=36500,
+        default=90.0,
+        gt=0,
+        le=36500,
         description="delete unheld segments older than this; null keeps footage forever",
     )
     max_bytes: int | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="quota for all footage on the volume; oldest unheld segments go first",
     )
     min_free_bytes: int = Field(
-        default=1_000_000_000, ge=0,
+        default=1_000_000_000,
+        ge=0,
         description="keep at least this much free space on the volume (disk-full clean-up)",
     )
     interval_seconds: float = Field(
@@ -92,7 +102,7 @@ class DatabaseSettings(Strict):
     """The footage catalog."""
 
     url: str = Field(
-        default="sqlite:///./data/casewatch.db",
+        default="sqlite:///data/casewatch.db",
         description="SQLAlchemy URL: sqlite:///PATH (default) or postgresql+psycopg://...",
     )
     url_env: str | None = Field(
@@ -150,20 +160,28 @@ class IngestSettings(Strict):
         default=8.0, gt=0, le=120, description="RTSP open (DESCRIBE/SETUP/PLAY + probe)"
     )
     stall_seconds: float = Field(
-        default=5.0, ge=0.5, le=120,
+        default=5.0,
+        ge=0.5,
+        le=120,
         description="no video packet for this long marks the camera stalled and reconnects",
     )
     max_clock_drift_seconds: float = Field(
-        default=5.0, ge=0.5, le=600,
+        default=5.0,
+        ge=0.5,
+        le=600,
         description="media time and receive time may differ by this much before the "
         "recording run is closed as a clock discontinuity",
     )
     max_timestamp_jump_seconds: float = Field(
-        default=10.0, ge=0.5, le=600,
+        default=10.0,
+        ge=0.5,
+        le=600,
         description="a DTS jump larger than this (either way) is a discontinuity",
     )
     gop_cache_max_packets: int = Field(
-        default=1500, ge=10, le=100_000,
+        default=1500,
+        ge=10,
+        le=100_000,
         description="upper bound on packets kept from the last keyframe on, per camera",
     )
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
@@ -176,7 +194,8 @@ class CameraSettings(Strict):
     name: str = Field(min_length=1, max_length=100, description="label shown to people")
     area: Area = Field(default=Area.OTHER, description="kind of room")
     room: str | None = Field(
-        default=None, max_length=100,
+        default=None,
+        max_length=100,
         description="room the camera belongs to (cameras of one room are reviewed together); "
         "defaults to the camera's name",
     )
@@ -187,7 +206,8 @@ class CameraSettings(Strict):
     username: str | None = Field(default=None, max_length=128, description="RTSP user")
     password: SecretStr | None = Field(default=None, description="RTSP password (prefer env)")
     password_env: str | None = Field(
-        default=None, pattern=r"^[A-Z_][A-Z0-9_]*$",
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
         description="environment variable holding the RTSP password",
     )
     enabled: bool = Field(default=True, description="read this camera at all")
@@ -222,8 +242,10 @@ class CameraSettings(Strict):
     def credentials(self) -> tuple[str | None, str | None]:
         """User and password from config/environment, falling back to those in the URL."""
         parts = urlsplit(self.url)
-        user = self.username if self.username is not None else (
-            unquote(parts.username) if parts.username else None
+        user = (
+            self.username
+            if self.username is not None
+            else (unquote(parts.username) if parts.username else None)
         )
         if self.password is not None:
             return user, self.password.get_secret_value()
@@ -303,9 +325,7 @@ class Settings(Strict):
 
     def relative_to(self, base: Path) -> Settings:
         """Resolve the relative storage path and SQLite path against ``base``."""
-        storage = self.storage.model_copy(
-            update={"path": _resolve(base, self.storage.path)}
-        )
+        storage = self.storage.model_copy(update={"path": _resolve(base, self.storage.path)})
         url = self.database.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
@@ -321,4 +341,3 @@ def _resolve(base: Path, path: Path) -> Path:
 def settings_from_mapping(data: Any) -> Settings:
     """Validate a mapping (parsed YAML) into settings; raises pydantic.ValidationError."""
     return Settings.model_validate(data)
-

@@ -1,4 +1,5 @@
 """Ingest: RTSP sources, timestamp validation, per-camera supervision and fan-out.
 
-No database and no web imports here (DESIGN.md: configs ← ingest ← recorder ← {relay, patrol} ← api).
+No database and no web imports here
+(DESIGN.md: configs ← ingest ← recorder ← {relay, patrol} ← api).
 """

@@ -249,7 +249,9 @@ class Hub:
         try:
             getattr(sink, method)(*args)
         except Exception:
-            logger.exception("[%s] consumer %r failed in %s; detached", self.camera_id, sink, method)
+            logger.exception(
+                "[%s] consumer %r failed in %s; detached", self.camera_id, sink, method
+            )
             self._detach(sink)
 
     def _detach(self, sink: PacketSink) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import av
 import cv2
 import numpy as np
@@ -11,7 +13,7 @@ from ingest.packets import MediaPacket, StreamInfo
 
 def decode_keyframe(info: StreamInfo, keyframe: MediaPacket) -> np.ndarray:
     """BGR image of one keyframe; raises ValueError if it does not decode."""
-    codec = av.CodecContext.create(info.video_codec, "r")
+    codec: Any = av.CodecContext.create(info.video_codec, "r")
     codec.thread_count = 1
     extradata = info.video_stream.codec_context.extradata
     if extradata:

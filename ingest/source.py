@@ -73,7 +73,9 @@ class RtspSource:
         try:
             container = av.open(url, options=options, timeout=(connect_timeout, read_timeout))
         except Exception as error:
-            raise classify(error, elapsed=time.monotonic() - started, timeout=connect_timeout) from None
+            raise classify(
+                error, elapsed=time.monotonic() - started, timeout=connect_timeout
+            ) from None
         try:
             if not container.streams.video:
                 raise SourceError(Cause.NO_VIDEO, "the stream has no video track")

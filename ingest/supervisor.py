@@ -106,7 +106,7 @@ class CameraWorker:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
-    # -- camera thread ------------------------------------------------------------------------------
+    # -- camera thread --------------------------------------------------------------
 
     def _set_state(self, state: CameraState, cause: Cause | None = None, detail: str = "") -> None:
         self.state, self.cause, self.detail = state, cause, detail

@@ -51,8 +51,9 @@ class RecordingListener:
 
     def segment_finished(self, segment: FinishedSegment) -> None: ...
 
-    def run_ended(self, camera_id: str, run_id: str, end_us: int, reason: RunEndReason,
-                  detail: str) -> None: ...
+    def run_ended(
+        self, camera_id: str, run_id: str, end_us: int, reason: RunEndReason, detail: str
+    ) -> None: ...
 
 
 _CAUSE_TO_REASON = {
@@ -104,7 +105,7 @@ class CameraRecorder:
     def recording(self) -> bool:
         return self._file is not None
 
-    # -- PacketSink ---------------------------------------------------------------------------------
+    # -- PacketSink -----------------------------------------------------------------
 
     def stream_started(self, info: StreamInfo) -> None:
         self._info = info
@@ -119,8 +120,10 @@ class CameraRecorder:
             self._open(packet)
             if self._file is None:
                 return
-        elif packet.is_video and packet.keyframe and (
-            packet.dts_us - self._file.first.dts_us >= self._segment_us
+        elif (
+            packet.is_video
+            and packet.keyframe
+            and (packet.dts_us - self._file.first.dts_us >= self._segment_us)
         ):
             self._close_segment(end_us=packet.wall_us)
             self._open(packet)
@@ -151,8 +154,11 @@ class CameraRecorder:
         assert self._info is not None
         start = max(first.wall_us, self._last_end_us)
         if start != first.wall_us:
-            logger.warning("[%s] segment start moved %d µs later to avoid overlap",
-                           self.camera_id, start - first.wall_us)
+            logger.warning(
+                "[%s] segment start moved %d µs later to avoid overlap",
+                self.camera_id,
+                start - first.wall_us,
+            )
         if self._run_id is None:
             self._run_id = uuid.uuid4().hex
             self._listener.run_started(self.camera_id, self._run_id, start)
@@ -179,12 +185,18 @@ class CameraRecorder:
             return
         self._file = None
         self.live_span = None
-        end = max(end_us if end_us is not None else self._segment_end_us, self._segment_start_us + 1)
+        end = max(
+            end_us if end_us is not None else self._segment_end_us, self._segment_start_us + 1
+        )
         try:
             written = file.close()
         except OSError as error:
-            logger.error("[%s] closing %s failed: %s; left for recovery", self.camera_id,
-                         file.path.name, error)
+            logger.error(
+                "[%s] closing %s failed: %s; left for recovery",
+                self.camera_id,
+                file.path.name,
+                error,
+            )
             self._report(RunEndReason.WRITE_ERROR, str(error))
             return
         assert info is not None
@@ -208,7 +220,9 @@ class CameraRecorder:
     def _end_run(self, reason: RunEndReason, detail: str) -> None:
         self._close_segment()
         if self._run_id is not None:
-            self._listener.run_ended(self.camera_id, self._run_id, self._last_end_us, reason, detail)
+            self._listener.run_ended(
+                self.camera_id, self._run_id, self._last_end_us, reason, detail
+            )
             self._run_id = None
 
     def _fail(self, error: OSError) -> None:
@@ -219,9 +233,13 @@ class CameraRecorder:
         if file is not None:
             file.abandon()
         if self._run_id is not None:
-            self._listener.run_ended(self.camera_id, self._run_id,
-                                     max(self._segment_end_us, self._last_end_us), reason,
-                                     str(error))
+            self._listener.run_ended(
+                self.camera_id,
+                self._run_id,
+                max(self._segment_end_us, self._last_end_us),
+                reason,
+                str(error),
+            )
             self._run_id = None
         self._retry_at = self._clock.monotonic() + RETRY_AFTER_ERROR_SECONDS
         self._report(reason, str(error))

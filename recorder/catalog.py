@@ -26,9 +26,16 @@ def sync_cameras(session: Session, *, settings: Settings, now_us: int) -> None:
     for site, camera in settings.cameras():
         row = existing.get(camera.id)
         if row is None:
-            session.add(Camera(id=camera.id, site_id=site.id, name=camera.name,
-                               area=camera.area.value, room=camera.room_name(),
-                               first_seen_us=now_us))
+            session.add(
+                Camera(
+                    id=camera.id,
+                    site_id=site.id,
+                    name=camera.name,
+                    area=camera.area.value,
+                    room=camera.room_name(),
+                    first_seen_us=now_us,
+                )
+            )
         else:
             row.site_id, row.name = site.id, camera.name
             row.area, row.room = camera.area.value, camera.room_name()
@@ -42,8 +49,9 @@ def open_run(session: Session, *, run_id: str, camera_id: str, start_us: int) ->
     session.add(RecordingRun(id=run_id, camera_id=camera_id, started_us=start_us, end_detail=""))
 
 
-def end_run(session: Session, *, run_id: str, end_us: int, reason: RunEndReason,
-            detail: str) -> None:
+def end_run(
+    session: Session, *, run_id: str, end_us: int, reason: RunEndReason, detail: str
+) -> None:
     session.execute(
         update(RecordingRun)
         .where(RecordingRun.id == run_id)
@@ -55,62 +63,79 @@ def add_segment(session: Session, segment: Segment) -> None:
     session.add(segment)
 
 
-def add_event(session: Session, *, camera_id: str, at_us: int, state: str, cause: str | None,
-              detail: str) -> None:
-    session.add(CameraEvent(camera_id=camera_id, at_us=at_us, state=state, cause=cause,
-                            detail=detail[:2000]))
+def add_event(
+    session: Session, *, camera_id: str, at_us: int, state: str, cause: str | None, detail: str
+) -> None:
+    session.add(
+        CameraEvent(
+            camera_id=camera_id, at_us=at_us, state=state, cause=cause, detail=detail[:2000]
+        )
+    )
 
 
 def last_segment(session: Session, *, camera_id: str) -> Segment | None:
     """The newest segment of a camera, whatever its status (the head of its hash chain)."""
     return session.scalars(
-        select(Segment).where(Segment.camera_id == camera_id)
-        .order_by(Segment.start_us.desc()).limit(1)
+        select(Segment)
+        .where(Segment.camera_id == camera_id)
+        .order_by(Segment.start_us.desc())
+        .limit(1)
     ).first()
 
 
-def segments_between(session: Session, *, camera_id: str, start_us: int,
-                     end_us: int) -> Sequence[Segment]:
+def segments_between(
+    session: Session, *, camera_id: str, start_us: int, end_us: int
+) -> Sequence[Segment]:
     """Segments of a camera overlapping [start, end), any status, in time order."""
     return session.scalars(
         select(Segment)
-        .where(Segment.camera_id == camera_id, Segment.end_us > start_us,
-               Segment.start_us < end_us)
+        .where(Segment.camera_id == camera_id, Segment.end_us > start_us, Segment.start_us < end_us)
         .order_by(Segment.start_us)
     ).all()
 
 
-def runs_between(session: Session, *, camera_id: str, start_us: int,
-                 end_us: int) -> Sequence[RecordingRun]:
+def runs_between(
+    session: Session, *, camera_id: str, start_us: int, end_us: int
+) -> Sequence[RecordingRun]:
     """Runs overlapping [start, end) plus the last run that ended before it (for gap causes)."""
     overlapping = session.scalars(
         select(RecordingRun)
-        .where(RecordingRun.camera_id == camera_id, RecordingRun.started_us < end_us,
-               (RecordingRun.ended_us.is_(None)) | (RecordingRun.ended_us >= start_us))
+        .where(
+            RecordingRun.camera_id == camera_id,
+            RecordingRun.started_us < end_us,
+            (RecordingRun.ended_us.is_(None)) | (RecordingRun.ended_us >= start_us),
+        )
         .order_by(RecordingRun.started_us)
     ).all()
     before = session.scalars(
         select(RecordingRun)
         .where(RecordingRun.camera_id == camera_id, RecordingRun.ended_us < start_us)
-        .order_by(RecordingRun.ended_us.desc()).limit(1)
+        .order_by(RecordingRun.ended_us.desc())
+        .limit(1)
     ).all()
     return [*before, *overlapping]
 
 
 def recorder_starts_between(session: Session, *, start_us: int, end_us: int) -> list[int]:
-    return list(session.scalars(
-        select(RecorderStart.at_us)
-        .where(RecorderStart.at_us >= start_us, RecorderStart.at_us < end_us)
-        .order_by(RecorderStart.at_us)
-    ))
+    return list(
+        session.scalars(
+            select(RecorderStart.at_us)
+            .where(RecorderStart.at_us >= start_us, RecorderStart.at_us < end_us)
+            .order_by(RecorderStart.at_us)
+        )
+    )
 
 
-def events_between(session: Session, *, camera_id: str, start_us: int,
-                   end_us: int) -> Sequence[CameraEvent]:
+def events_between(
+    session: Session, *, camera_id: str, start_us: int, end_us: int
+) -> Sequence[CameraEvent]:
     return session.scalars(
         select(CameraEvent)
-        .where(CameraEvent.camera_id == camera_id, CameraEvent.at_us >= start_us,
-               CameraEvent.at_us < end_us)
+        .where(
+            CameraEvent.camera_id == camera_id,
+            CameraEvent.at_us >= start_us,
+            CameraEvent.at_us < end_us,
+        )
         .order_by(CameraEvent.at_us)
     ).all()
 
@@ -125,8 +150,7 @@ def open_runs(session: Session) -> Sequence[RecordingRun]:
 
 def last_segment_of_run(session: Session, *, run_id: str) -> Segment | None:
     return session.scalars(
-        select(Segment).where(Segment.run_id == run_id)
-        .order_by(Segment.start_us.desc()).limit(1)
+        select(Segment).where(Segment.run_id == run_id).order_by(Segment.start_us.desc()).limit(1)
     ).first()
 
 
@@ -134,8 +158,9 @@ def active_holds(session: Session) -> Sequence[EvidenceHold]:
     return session.scalars(select(EvidenceHold).where(EvidenceHold.released_us.is_(None))).all()
 
 
-def present_segments_oldest_first(session: Session, *, before_us: int | None = None,
-                                  limit: int = 1000) -> Sequence[Segment]:
+def present_segments_oldest_first(
+    session: Session, *, before_us: int | None = None, limit: int = 1000
+) -> Sequence[Segment]:
     query = select(Segment).where(Segment.status == SegmentStatus.OK.value)
     if before_us is not None:
         query = query.where(Segment.start_us < before_us)
@@ -144,15 +169,17 @@ def present_segments_oldest_first(session: Session, *, before_us: int | None = N
 
 def present_bytes(session: Session) -> int:
     total = session.scalar(
-        select(func.coalesce(func.sum(Segment.size_bytes), 0))
-        .where(Segment.status == SegmentStatus.OK.value)
+        select(func.coalesce(func.sum(Segment.size_bytes), 0)).where(
+            Segment.status == SegmentStatus.OK.value
+        )
     )
     return int(total or 0)
 
 
 def mark_segment(session: Session, *, segment_id: int, status: SegmentStatus, at_us: int) -> None:
     session.execute(
-        update(Segment).where(Segment.id == segment_id)
+        update(Segment)
+        .where(Segment.id == segment_id)
         .values(status=status.value, status_changed_us=at_us)
     )
 

@@ -8,6 +8,7 @@ state from its events. Footage deleted by retention or found missing is a gap wi
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -159,7 +160,7 @@ def _explain(
     cuts = [t for t in recorder_starts if hole_start < t < hole_end]
     bounds = [hole_start, *cuts, hole_end]
     gaps = []
-    for index, (part_start, part_end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for index, (part_start, part_end) in enumerate(itertools.pairwise(bounds)):
         if index == 0:
             cause = _cause_before(part_start, runs)
             if cuts and cause is GapCause.NOT_RECORDING:
@@ -174,8 +175,10 @@ def _cause_before(at_us: int, runs: Sequence[RunSpan]) -> GapCause:
     """The cause from the run that ended last at or before ``at_us``."""
     best: RunSpan | None = None
     for run in runs:
-        if run.ended_us is not None and run.ended_us <= at_us + TOLERANCE_US and (
-            best is None or (best.ended_us or 0) < run.ended_us
+        if (
+            run.ended_us is not None
+            and run.ended_us <= at_us + TOLERANCE_US
+            and (best is None or (best.ended_us or 0) < run.ended_us)
         ):
             best = run
     if best is None or best.end_reason is None:

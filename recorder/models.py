@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -69,7 +78,7 @@ class RecordingRun(Base):
 
 
 class Segment(Base):
-    """One fragmented-MP4 file. A row exists only for a fully written, fsynced file (invariant 1)."""
+    """One fragmented-MP4 file; a row exists only for a fully written, fsynced file (inv. 1)."""
 
     __tablename__ = "segments"
 

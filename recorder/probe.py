@@ -37,7 +37,12 @@ def probe(path: Path) -> ProbeResult:
             if is_video:
                 tb = packet.time_base
                 start = packet.pts * tb.numerator * 1_000_000 // tb.denominator
-                end = (packet.pts + (packet.duration or 0)) * tb.numerator * 1_000_000 // tb.denominator
+                end = (
+                    (packet.pts + (packet.duration or 0))
+                    * tb.numerator
+                    * 1_000_000
+                    // tb.denominator
+                )
                 first = start if first is None else min(first, start)
                 last = max(last, end)
         if first is None:

@@ -87,8 +87,9 @@ def recover(session: Session, root: Path, *, now_us: int) -> Report:
     return report
 
 
-def _adopt(session: Session, root: Path, relative: str, path: Path, report: Report, *,
-           now_us: int) -> None:
+def _adopt(
+    session: Session, root: Path, relative: str, path: Path, report: Report, *, now_us: int
+) -> None:
     name = pathcodec.decode(relative)
     if name is None or session.get(Camera, name.camera_id) is None:
         _quarantine(root, relative, path, report, "not a segment of a known camera")
@@ -116,23 +117,42 @@ def _adopt(session: Session, root: Path, relative: str, path: Path, report: Repo
         _quarantine(root, relative, path, report, "overlaps catalogued footage")
         return
     run = session.scalars(
-        select(RecordingRun).where(RecordingRun.camera_id == name.camera_id,
-                                   RecordingRun.started_us <= name.start_us)
-        .order_by(RecordingRun.started_us.desc()).limit(1)
+        select(RecordingRun)
+        .where(RecordingRun.camera_id == name.camera_id, RecordingRun.started_us <= name.start_us)
+        .order_by(RecordingRun.started_us.desc())
+        .limit(1)
     ).first()
     if run is None or (run.ended_us is not None and run.ended_us < name.start_us):
-        run = RecordingRun(id=os.urandom(16).hex(), camera_id=name.camera_id,
-                           started_us=name.start_us, ended_us=None, end_detail="")
+        run = RecordingRun(
+            id=os.urandom(16).hex(),
+            camera_id=name.camera_id,
+            started_us=name.start_us,
+            ended_us=None,
+            end_detail="",
+        )
         session.add(run)
-    session.add(Segment(
-        camera_id=name.camera_id, run_id=run.id, path=relative, start_us=name.start_us,
-        end_us=name.start_us + max(info.duration_us, 1), size_bytes=path.stat().st_size,
-        sha256=sha256_of(path), prev_sha256=previous.sha256 if previous is not None else None,
-        video_codec=info.video_codec, width=info.width, height=info.height,
-        audio_codec=info.audio_codec, has_audio=info.audio_codec is not None,
-        video_packets=info.video_packets, audio_packets=info.audio_packets, adopted=True,
-        status=SegmentStatus.OK.value, status_changed_us=now_us,
-    ))
+    session.add(
+        Segment(
+            camera_id=name.camera_id,
+            run_id=run.id,
+            path=relative,
+            start_us=name.start_us,
+            end_us=name.start_us + max(info.duration_us, 1),
+            size_bytes=path.stat().st_size,
+            sha256=sha256_of(path),
+            prev_sha256=previous.sha256 if previous is not None else None,
+            video_codec=info.video_codec,
+            width=info.width,
+            height=info.height,
+            audio_codec=info.audio_codec,
+            has_audio=info.audio_codec is not None,
+            video_packets=info.video_packets,
+            audio_packets=info.audio_packets,
+            adopted=True,
+            status=SegmentStatus.OK.value,
+            status_changed_us=now_us,
+        )
+    )
     session.flush()
     report.actions.append(f"adopted {relative} ({info.duration_us / 1e6:.3f} s)")
 

@@ -81,8 +81,15 @@ def plan(
 class RetentionTask:
     """Runs retention every ``interval_seconds`` on its own thread."""
 
-    def __init__(self, settings: RetentionSettings, root: Path, sessions: sessionmaker[Session],
-                 clock: Clock, *, on_alarm: Callable[[str], None] = lambda message: None) -> None:
+    def __init__(
+        self,
+        settings: RetentionSettings,
+        root: Path,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        *,
+        on_alarm: Callable[[str], None] = lambda message: None,
+    ) -> None:
         self._settings = settings
         self._root = root
         self._sessions = sessions
@@ -122,22 +129,26 @@ class RetentionTask:
             need = self.bytes_to_free(session)
             before = None if need > 0 or max_age_us is None else now - max_age_us
             rows = catalog.present_segments_oldest_first(session, before_us=before, limit=5000)
-            candidates = [Candidate(r.id, r.camera_id, r.start_us, r.end_us, r.size_bytes)
-                          for r in rows]
+            candidates = [
+                Candidate(r.id, r.camera_id, r.start_us, r.end_us, r.size_bytes) for r in rows
+            ]
             paths = {r.id: r.path for r in rows}
             holds = [Hold(h.camera_id, h.start_us, h.end_us) for h in catalog.active_holds(session)]
         decided = plan(candidates, holds, now_us=now, max_age_us=max_age_us, bytes_to_free=need)
         for segment_id in decided.delete:
             (self._root / paths[segment_id]).unlink(missing_ok=True)
             with self._sessions.begin() as session:
-                catalog.mark_segment(session, segment_id=segment_id,
-                                     status=SegmentStatus.DELETED, at_us=now)
+                catalog.mark_segment(
+                    session, segment_id=segment_id, status=SegmentStatus.DELETED, at_us=now
+                )
         self.deleted_total += len(decided.delete)
         if decided.delete:
             logger.info("retention deleted %d segments", len(decided.delete))
         if decided.short_by_bytes > 0:
-            message = (f"storage needs {decided.short_by_bytes} more bytes but only held "
-                       "footage is left; nothing held was deleted")
+            message = (
+                f"storage needs {decided.short_by_bytes} more bytes but only held "
+                "footage is left; nothing held was deleted"
+            )
             logger.error(message)
             self._on_alarm(message)
         return decided

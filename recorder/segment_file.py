@@ -8,6 +8,7 @@ complete, so a process crash loses at most the fragment being built (≤ ``fragm
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -158,10 +159,8 @@ class SegmentFile:
 
     def abandon(self) -> None:
         """Stop writing after an error; the file stays for recovery to adopt or quarantine."""
-        try:
+        with contextlib.suppress(Exception):  # the container may be unusable after a disk error
             self._container.close()
-        except Exception:  # noqa: S110 - the container may be unusable after a disk error
-            pass
         self._sink.close()
 
 

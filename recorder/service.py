@@ -44,27 +44,38 @@ class _CatalogListener(RecordingListener):
         self._writer = writer
 
     def run_started(self, camera_id: str, run_id: str, start_us: int) -> None:
-        self._writer.submit(lambda s: catalog.open_run(s, run_id=run_id, camera_id=camera_id,
-                                                       start_us=start_us))
+        self._writer.submit(
+            lambda s: catalog.open_run(s, run_id=run_id, camera_id=camera_id, start_us=start_us)
+        )
 
     def segment_finished(self, segment: FinishedSegment) -> None:
         row = Segment(
-            camera_id=segment.camera_id, run_id=segment.run_id, path=segment.path,
-            start_us=segment.start_us, end_us=segment.end_us,
-            size_bytes=segment.written.size_bytes, sha256=segment.written.sha256,
-            prev_sha256=segment.prev_sha256, video_codec=segment.video_codec,
-            width=segment.width, height=segment.height, audio_codec=segment.audio_codec,
+            camera_id=segment.camera_id,
+            run_id=segment.run_id,
+            path=segment.path,
+            start_us=segment.start_us,
+            end_us=segment.end_us,
+            size_bytes=segment.written.size_bytes,
+            sha256=segment.written.sha256,
+            prev_sha256=segment.prev_sha256,
+            video_codec=segment.video_codec,
+            width=segment.width,
+            height=segment.height,
+            audio_codec=segment.audio_codec,
             has_audio=segment.written.audio_packets > 0,
             video_packets=segment.written.video_packets,
-            audio_packets=segment.written.audio_packets, adopted=False,
+            audio_packets=segment.written.audio_packets,
+            adopted=False,
             status=SegmentStatus.OK.value,
         )
         self._writer.submit(lambda s: catalog.add_segment(s, row))
 
-    def run_ended(self, camera_id: str, run_id: str, end_us: int, reason: RunEndReason,
-                  detail: str) -> None:
-        self._writer.submit(lambda s: catalog.end_run(s, run_id=run_id, end_us=end_us,
-                                                      reason=reason, detail=detail))
+    def run_ended(
+        self, camera_id: str, run_id: str, end_us: int, reason: RunEndReason, detail: str
+    ) -> None:
+        self._writer.submit(
+            lambda s: catalog.end_run(s, run_id=run_id, end_us=end_us, reason=reason, detail=detail)
+        )
 
 
 class RecordingService:
@@ -111,22 +122,33 @@ class RecordingService:
             with self._sessions() as session:
                 last = catalog.last_segment(session, camera_id=camera.id)
             recorder = CameraRecorder(
-                camera.id, self.settings.storage, self._listener, self._clock,
+                camera.id,
+                self.settings.storage,
+                self._listener,
+                self._clock,
                 last_sha256=last.sha256 if last is not None else None,
                 last_end_us=last.end_us if last is not None else None,
             )
             hub.add_sink(recorder)
         worker = None
         if camera.enabled:
-            worker = CameraWorker(camera, hub, self.settings.ingest, self._clock,
-                                  self._state_changed)
+            worker = CameraWorker(
+                camera, hub, self.settings.ingest, self._clock, self._state_changed
+            )
         return CameraRuntime(site, camera, hub, worker, recorder)
 
     def _state_changed(self, change: StateChange) -> None:
         """Camera thread: persist the event, then tell the outside world."""
-        self.writer.submit(lambda s: catalog.add_event(
-            s, camera_id=change.camera_id, at_us=change.at_us, state=change.state.value,
-            cause=change.cause.value if change.cause else None, detail=change.detail))
+        self.writer.submit(
+            lambda s: catalog.add_event(
+                s,
+                camera_id=change.camera_id,
+                at_us=change.at_us,
+                state=change.state.value,
+                cause=change.cause.value if change.cause else None,
+                detail=change.detail,
+            )
+        )
         self._on_state(change)
 
     def stop(self) -> None:

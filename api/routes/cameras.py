@@ -36,10 +36,12 @@ def describe(runtime: CameraRuntime, last_recorded_us: int | None) -> dict[str, 
         "since": isoformat_us(worker.since_us) if worker else None,
         "fps": round(worker.stats.fps, 2) if worker else 0.0,
         "bitrate_bps": round(worker.stats.bitrate_bps) if worker else 0,
-        "video": None if info is None else {
-            "codec": info.video_codec, "width": info.width, "height": info.height},
-        "audio": None if info is None or not info.has_audio else {
-            "codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
+        "video": None
+        if info is None
+        else {"codec": info.video_codec, "width": info.width, "height": info.height},
+        "audio": None
+        if info is None or not info.has_audio
+        else {"codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
         "recording": bool(recorder is not None and recorder.recording),
         "last_recorded": isoformat_us(last) if last else None,
     }
@@ -59,15 +61,20 @@ def get_camera(camera_id: str, state: State, session: DbSession) -> dict[str, An
     return describe(runtime, catalog.last_recorded_us(session).get(camera_id))
 
 
-@router.get("/{camera_id}/snapshot", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/{camera_id}/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
 async def snapshot(camera_id: str, state: State) -> Response:
     """JPEG of the camera's latest keyframe (no second connection to the camera)."""
     runtime = camera_runtime(state, camera_id)
     latest = runtime.hub.latest_keyframe()
     if latest is None:
-        raise Unavailable(f"camera {camera_id!r} has no picture yet (state: "
-                          f"{runtime.worker.state.value if runtime.worker else 'disabled'})")
+        raise Unavailable(
+            f"camera {camera_id!r} has no picture yet (state: "
+            f"{runtime.worker.state.value if runtime.worker else 'disabled'})"
+        )
     info, keyframe = latest
     try:
         body = await asyncio.to_thread(lambda: jpeg(decode_keyframe(info, keyframe)))

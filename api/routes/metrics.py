@@ -20,25 +20,33 @@ class CameraCollector(Collector):
         self._state = state
 
     def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily("casewatch_camera_up", "1 when the camera delivers media",
-                               labels=["camera", "site"])
-        recording = GaugeMetricFamily("casewatch_camera_recording", "1 while recording",
-                                      labels=["camera", "site"])
-        fps = GaugeMetricFamily("casewatch_camera_fps", "video frames per second",
-                                labels=["camera", "site"])
-        bitrate = GaugeMetricFamily("casewatch_camera_bitrate_bps", "received bits per second",
-                                    labels=["camera", "site"])
-        packets = GaugeMetricFamily("casewatch_camera_packets_total", "packets received",
-                                    labels=["camera", "site", "kind"])
-        dropped = GaugeMetricFamily("casewatch_camera_packets_dropped_total",
-                                    "packets dropped by timestamp validation",
-                                    labels=["camera", "site"])
+        up = GaugeMetricFamily(
+            "casewatch_camera_up", "1 when the camera delivers media", labels=["camera", "site"]
+        )
+        recording = GaugeMetricFamily(
+            "casewatch_camera_recording", "1 while recording", labels=["camera", "site"]
+        )
+        fps = GaugeMetricFamily(
+            "casewatch_camera_fps", "video frames per second", labels=["camera", "site"]
+        )
+        bitrate = GaugeMetricFamily(
+            "casewatch_camera_bitrate_bps", "received bits per second", labels=["camera", "site"]
+        )
+        packets = GaugeMetricFamily(
+            "casewatch_camera_packets_total", "packets received", labels=["camera", "site", "kind"]
+        )
+        dropped = GaugeMetricFamily(
+            "casewatch_camera_packets_dropped_total",
+            "packets dropped by timestamp validation",
+            labels=["camera", "site"],
+        )
         for runtime in self._state.service.cameras.values():
             labels = [runtime.camera.id, runtime.site.id]
             worker = runtime.worker
             up.add_metric(labels, 1.0 if worker and worker.state.value == "live" else 0.0)
-            recording.add_metric(labels, 1.0 if runtime.recorder and runtime.recorder.recording
-                                 else 0.0)
+            recording.add_metric(
+                labels, 1.0 if runtime.recorder and runtime.recorder.recording else 0.0
+            )
             if worker is not None:
                 fps.add_metric(labels, worker.stats.fps)
                 bitrate.add_metric(labels, worker.stats.bitrate_bps)
@@ -46,12 +54,15 @@ class CameraCollector(Collector):
                 packets.add_metric([*labels, "audio"], worker.stats.audio_packets)
                 dropped.add_metric(labels, worker.stats.dropped)
         yield from (up, recording, fps, bitrate, packets, dropped)
-        failures = GaugeMetricFamily("casewatch_catalog_write_failures_total",
-                                     "catalog writes that failed (retried)")
+        failures = GaugeMetricFamily(
+            "casewatch_catalog_write_failures_total", "catalog writes that failed (retried)"
+        )
         failures.add_metric([], self._state.service.writer.failures)
         yield failures
-        deleted = GaugeMetricFamily("casewatch_retention_deleted_segments_total",
-                                    "segments deleted by retention since start")
+        deleted = GaugeMetricFamily(
+            "casewatch_retention_deleted_segments_total",
+            "segments deleted by retention since start",
+        )
         deleted.add_metric([], self._state.retention.deleted_total)
         yield deleted
 

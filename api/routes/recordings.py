@@ -42,8 +42,7 @@ def recordings(
         raise BadRequest("end: the range may span at most 31 days", field="end")
     now = state.clock.wall_us()
     clipped_end = min(end_us, now)
-    segments = catalog.segments_between(session, camera_id=camera, start_us=start_us,
-                                        end_us=end_us)
+    segments = catalog.segments_between(session, camera_id=camera, start_us=start_us, end_us=end_us)
     runs = catalog.runs_between(session, camera_id=camera, start_us=start_us, end_us=end_us)
     live = runtime.recorder.live_span if runtime.recorder is not None else None
     if live is not None:
@@ -51,15 +50,22 @@ def recordings(
     result = coverage.compute(
         start_us=start_us,
         end_us=max(clipped_end, start_us),
-        segments=[coverage.SegmentSpan(s.start_us, s.end_us, SegmentStatus(s.status))
-                  for s in segments],
-        runs=[coverage.RunSpan(r.started_us, r.ended_us,
-                               RunEndReason(r.end_reason) if r.end_reason else None)
-              for r in runs],
-        recorder_starts=catalog.recorder_starts_between(session, start_us=start_us,
-                                                        end_us=end_us),
-        events=[coverage.StateMark(e.at_us, e.state) for e in catalog.events_between(
-            session, camera_id=camera, start_us=start_us, end_us=end_us)],
+        segments=[
+            coverage.SegmentSpan(s.start_us, s.end_us, SegmentStatus(s.status)) for s in segments
+        ],
+        runs=[
+            coverage.RunSpan(
+                r.started_us, r.ended_us, RunEndReason(r.end_reason) if r.end_reason else None
+            )
+            for r in runs
+        ],
+        recorder_starts=catalog.recorder_starts_between(session, start_us=start_us, end_us=end_us),
+        events=[
+            coverage.StateMark(e.at_us, e.state)
+            for e in catalog.events_between(
+                session, camera_id=camera, start_us=start_us, end_us=end_us
+            )
+        ],
         live_span=live,
     )
     return {
@@ -86,11 +92,16 @@ def recordings(
             }
             for s in segments
         ],
-        "in_progress": None if live is None else {
-            "start": isoformat_us(live[0]), "end": isoformat_us(live[1])},
+        "in_progress": None
+        if live is None
+        else {"start": isoformat_us(live[0]), "end": isoformat_us(live[1])},
         "gaps": [
-            {"start": isoformat_us(g.start_us), "end": isoformat_us(g.end_us),
-             "duration": (g.end_us - g.start_us) / 1e6, "cause": g.cause.value}
+            {
+                "start": isoformat_us(g.start_us),
+                "end": isoformat_us(g.end_us),
+                "duration": (g.end_us - g.start_us) / 1e6,
+                "cause": g.cause.value,
+            }
             for g in result.gaps
         ],
     }
@@ -107,5 +118,6 @@ def segment_file(segment_id: int, state: State, session: DbSession) -> FileRespo
     path = state.settings.storage.path / row.path
     if not path.is_file():
         raise NotFound(f"segment {segment_id}: file missing", field="segment_id")
-    return FileResponse(path, media_type="video/mp4", filename=path.name,
-                        headers={"X-Content-SHA256": row.sha256})
+    return FileResponse(
+        path, media_type="video/mp4", filename=path.name, headers={"X-Content-SHA256": row.sha256}
+    )

@@ -42,8 +42,11 @@ class Server:
             "database": {"url": f"sqlite:///{workdir / 'catalog.db'}"},
             "server": {"host": "127.0.0.1", "port": self.port},
             "retention": {"max_age_days": None, "min_free_bytes": 0},
-            "ingest": {"backoff": {"initial_seconds": 0.2, "factor": 1.3, "max_seconds": 1.0},
-                       "connect_timeout_seconds": 4, "stall_seconds": 3},
+            "ingest": {
+                "backoff": {"initial_seconds": 0.2, "factor": 1.3, "max_seconds": 1.0},
+                "connect_timeout_seconds": 4,
+                "stall_seconds": 3,
+            },
             "sites": [{"id": "test", "name": "测试派出所", "cameras": cameras}],
         }
         for key, value in settings.items():
@@ -61,7 +64,9 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve", "--config", str(self.config)],
-                cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -91,8 +96,9 @@ class Server:
         raise AssertionError(f"{camera_id} not recording: {self.camera(camera_id)}")
 
     def recordings(self, camera_id: str, start: float, end: float) -> dict[str, Any]:
-        return dict(self.get("/api/v1/recordings", camera=camera_id, start=iso(start),
-                             end=iso(end)))
+        return dict(
+            self.get("/api/v1/recordings", camera=camera_id, start=iso(start), end=iso(end))
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -107,5 +113,8 @@ class Server:
     def check(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "api.cli", "check", "--config", str(self.config), *args],
-            cwd=self.workdir, capture_output=True, text=True, timeout=120,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )

@@ -1,0 +1,1 @@
+"""Patrol: scheduled spot checks of cameras and recordings, findings and rectification."""

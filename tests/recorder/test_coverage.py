@@ -1,0 +1,67 @@
+"""Coverage and gap causes (table tests of the pure function)."""
+
+from recorder.coverage import Gap, GapCause, RunSpan, SegmentSpan, StateMark, compute
+from recorder.models import RunEndReason, SegmentStatus
+
+OK, DELETED = SegmentStatus.OK, SegmentStatus.DELETED
+S = 1_000_000
+
+
+def seg(a: float, b: float, status: SegmentStatus = OK) -> SegmentSpan:
+    return SegmentSpan(int(a * S), int(b * S), status)
+
+
+def gap(a: float, b: float, cause: GapCause) -> Gap:
+    return Gap(int(a * S), int(b * S), cause)
+
+
+def test_contiguous_segments_have_no_gap() -> None:
+    result = compute(
+        start_us=0, end_us=20 * S, segments=[seg(0, 10), seg(10, 20)], runs=[RunSpan(0, None, None)]
+    )
+    assert result.gaps == [] and result.percent == 100.0 and result.recorded == [(0, 20 * S)]
+
+
+def test_gap_cause_comes_from_the_run_that_ended_before_it() -> None:
+    runs = [RunSpan(0, 10 * S, RunEndReason.CAMERA_DISCONNECTED), RunSpan(15 * S, None, None)]
+    result = compute(start_us=0, end_us=20 * S, segments=[seg(0, 10), seg(15, 20)], runs=runs)
+    assert result.gaps == [gap(10, 15, GapCause.CAMERA_OFFLINE)]
+    assert result.percent == 75.0
+
+
+def test_recorder_restart_splits_the_gap() -> None:
+    runs = [RunSpan(0, 10 * S, RunEndReason.RECORDER_CRASHED), RunSpan(30 * S, None, None)]
+    result = compute(
+        start_us=0,
+        end_us=40 * S,
+        segments=[seg(0, 10), seg(30, 40)],
+        runs=runs,
+        recorder_starts=[int(20 * S)],
+        events=[StateMark(int(21 * S), "offline")],
+    )
+    assert result.gaps == [
+        gap(10, 20, GapCause.RECORDER_DOWN),
+        gap(20, 30, GapCause.CAMERA_OFFLINE),
+    ]
+
+
+def test_deleted_footage_and_never_recorded() -> None:
+    result = compute(
+        start_us=0, end_us=30 * S, segments=[seg(5, 10, DELETED), seg(10, 20)], runs=[]
+    )
+    assert result.gaps == [
+        gap(0, 5, GapCause.NOT_RECORDING),
+        gap(5, 10, GapCause.DELETED_BY_RETENTION),
+        gap(20, 30, GapCause.NOT_RECORDING),
+    ]
+
+
+def test_open_segment_counts_as_recorded() -> None:
+    result = compute(
+        start_us=0,
+        end_us=20 * S,
+        segments=[seg(0, 10)],
+        runs=[RunSpan(0, None, None)],
+        live_span=(10 * S, 20 * S),
+    )
+    assert result.gaps == [] and result.percent == 100.0

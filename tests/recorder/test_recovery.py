@@ -1,0 +1,195 @@
+"""Startup recovery and check on a real directory and catalog, with real fMP4 files."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.packets import MediaPacket, StreamInfo, StreamKind
+from recorder import catalog, fmp4, pathcodec
+from recorder.db import make_engine, migrate, session_factory
+from recorder.models import Camera, RecordingRun, Segment
+from recorder.recovery import QUARANTINE, check, recover, sha256_of
+from recorder.segment_file import SegmentFile
+
+START = 1_764_000_000_000_000
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "source.mkv"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=1000:sample_rate=48000",
+            "-t",
+            "6",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "0",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+def write_segment(source: Path, target: Path, *, seconds: float = 6.0) -> int:
+    """Record ``source`` into ``target`` with the real writer; returns bytes written."""
+    with av.open(str(source)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        info = StreamInfo("cam", 1, video, audio, "h264", 320, 180, "aac", 48000, START)
+        writer: SegmentFile | None = None
+        for raw in container.demux(video, audio):
+            if raw.dts is None:
+                continue
+            tb: Fraction = raw.time_base
+            us = raw.dts * tb.numerator * 1_000_000 // tb.denominator
+            if us > seconds * 1_000_000:
+                break
+            packet = MediaPacket(
+                raw,
+                StreamKind.VIDEO if raw.stream is video else StreamKind.AUDIO,
+                bool(raw.is_keyframe),
+                us,
+                us,
+                0,
+                START + us,
+                0,
+                tb,
+            )
+            if writer is None:
+                writer = SegmentFile(
+                    target, info, packet, fragment_seconds=1.0, fsync_interval=10.0
+                )
+            writer.write(packet)
+        assert writer is not None
+        return writer.close().size_bytes
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> sessionmaker[Session]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+    migrate(engine)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        session.add(
+            Camera(id="cam", site_id="s", name="cam", area="other", room="r", first_seen_us=0)
+        )
+        session.add(RecordingRun(id="run1", camera_id="cam", started_us=START, end_detail=""))
+    return factory
+
+
+def test_partial_file_is_truncated_adopted_and_playable(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    root = tmp_path / "rec"
+    relative = pathcodec.encode("cam", START)
+    path = root / relative
+    size = write_segment(source, path)
+    with path.open("r+b") as handle:  # a crash in the middle of the last fragment
+        handle.truncate(size - 5000)
+    scan = fmp4.scan(path)
+    assert scan.fragments >= 4 and scan.complete_bytes < scan.file_bytes
+
+    with sessions.begin() as session:
+        report = recover(session, root, now_us=START + 10**8)
+    assert any("adopted" in line for line in report.actions)
+    assert any("truncated" in line for line in report.actions)
+    with sessions() as session:
+        rows = catalog.segments_between(session, camera_id="cam", start_us=0, end_us=2**62)
+        assert len(rows) == 1 and rows[0].adopted
+        assert rows[0].sha256 == sha256_of(path) and rows[0].size_bytes == path.stat().st_size
+        assert 3_500_000 <= rows[0].end_us - rows[0].start_us <= 6_100_000
+        run = session.get(RecordingRun, "run1")
+        assert run is not None and run.end_reason == "recorder_crashed"
+        assert check(session, root).clean
+    with av.open(str(path)) as container:
+        assert len(container.streams.audio) == 1
+        assert sum(1 for _ in container.decode(video=0)) >= 90
+
+
+def test_garbage_is_quarantined_and_missing_files_are_lost(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    root = tmp_path / "rec"
+    junk = root / pathcodec.encode("cam", START)
+    junk.parent.mkdir(parents=True)
+    junk.write_bytes(b"\x00" * 1000)
+    (root / "notes.txt").write_text("not ours")
+    with sessions.begin() as session:
+        session.add(
+            Segment(
+                camera_id="cam",
+                run_id="run1",
+                path="cam/gone.mp4",
+                start_us=1,
+                end_us=2,
+                size_bytes=1,
+                sha256="0" * 64,
+                prev_sha256=None,
+                video_codec="h264",
+                width=1,
+                height=1,
+                audio_codec=None,
+                has_audio=False,
+                video_packets=1,
+                audio_packets=0,
+            )
+        )
+    with sessions.begin() as session:
+        report = recover(session, root, now_us=START)
+    assert (root / QUARANTINE / "notes.txt").exists()
+    assert (root / QUARANTINE / junk.relative_to(root)).exists()
+    assert any("marked lost" in line for line in report.actions)
+    with sessions() as session:
+        result = check(session, root)
+    assert result.problems == ["segment marked lost: cam/gone.mp4"]
+
+
+def test_check_detects_altered_bytes_and_broken_chain(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    root = tmp_path / "rec"
+    first = pathcodec.encode("cam", START)
+    second = pathcodec.encode("cam", START + 10_000_000)
+    for relative in (first, second):
+        write_segment(source, root / relative, seconds=2)
+    with sessions.begin() as session:
+        recover(session, root, now_us=START)
+    with sessions() as session:
+        assert check(session, root).clean
+    with (root / second).open("r+b") as handle:
+        handle.seek(2000)
+        byte = handle.read(1)
+        handle.seek(2000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    with sessions.begin() as session:
+        row = catalog.last_segment(session, camera_id="cam")
+        assert row is not None
+        row.prev_sha256 = "f" * 64
+    with sessions() as session:
+        problems = check(session, root).problems
+    assert f"SHA-256 differs from catalog: {second}" in problems
+    assert f"hash chain broken before {second}" in problems
