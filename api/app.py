@@ -38,8 +38,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         def on_state(change: StateChange) -> None:  # camera threads
             loop.call_soon_threadsafe(bus.publish, change)
 
-        service = RecordingService(settings, sessions, clock, on_state=on_state)
         retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
+        service = RecordingService(
+            settings,
+            sessions,
+            clock,
+            on_state=on_state,
+            on_write_error=lambda _camera, _reason, _detail: retention.wake(),
+        )
         app.state.casewatch = AppState(
             settings, sessions, clock, service, retention, bus, clock.wall_us()
         )

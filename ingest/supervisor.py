@@ -106,6 +106,9 @@ class CameraWorker:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     # -- camera thread --------------------------------------------------------------
 
     def _set_state(self, state: CameraState, cause: Cause | None = None, detail: str = "") -> None:

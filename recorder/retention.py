@@ -96,6 +96,7 @@ class RetentionTask:
         self._clock = clock
         self._on_alarm = on_alarm
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
         self.deleted_total = 0
 
@@ -104,10 +105,20 @@ class RetentionTask:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def wake(self) -> None:
+        """Any thread: run a pass now (a write failed for lack of space)."""
+        self._wake.set()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._settings.interval_seconds):
+        while True:
+            self._wake.wait(self._settings.interval_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
             except Exception:

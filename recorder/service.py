@@ -88,11 +88,13 @@ class RecordingService:
         clock: Clock,
         *,
         on_state: Callable[[StateChange], None] = lambda change: None,
+        on_write_error: Callable[[str, RunEndReason, str], None] | None = None,
     ) -> None:
         self.settings = settings
         self._sessions = sessions
         self._clock = clock
         self._on_state = on_state
+        self._on_write_error = on_write_error
         self.writer = CatalogWriter(sessions)
         self._listener = _CatalogListener(self.writer)
         self.cameras: dict[str, CameraRuntime] = {}
@@ -128,6 +130,7 @@ class RecordingService:
                 self._clock,
                 last_sha256=last.sha256 if last is not None else None,
                 last_end_us=last.end_us if last is not None else None,
+                on_error=self._on_write_error,
             )
             hub.add_sink(recorder)
         worker = None
@@ -158,7 +161,10 @@ class RecordingService:
         for worker in workers:
             worker.join(timeout=30)
         for runtime in self.cameras.values():
-            if runtime.recorder is not None:
+            # The camera thread closes its own run as it exits; a thread that did not stop in
+            # time still owns its recorder, and its open run is closed by recovery next start.
+            alive = runtime.worker is not None and runtime.worker.alive()
+            if runtime.recorder is not None and not alive:
                 runtime.recorder.stop()
         self.writer.stop()
         logger.info("recording service stopped")
