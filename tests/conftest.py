@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,3 +37,25 @@ def make_server(tmp_path: Path) -> Iterator[Any]:
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty catalog database: SQLite always, PostgreSQL when configured.
+
+    Set CASEWATCH_TEST_POSTGRES_URL (e.g. postgresql+psycopg://casewatch@127.0.0.1:55432/cw) to
+    run the catalog tests on PostgreSQL as well; ``.ci/run`` does.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    url = os.environ.get("CASEWATCH_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("CASEWATCH_TEST_POSTGRES_URL is not set")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url

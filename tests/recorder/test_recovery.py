@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -89,8 +90,8 @@ def write_segment(source: Path, target: Path, *, seconds: float = 6.0) -> int:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+def sessions(catalog_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(catalog_url)
     migrate(engine)
     factory = session_factory(engine)
     with factory.begin() as session:
@@ -98,7 +99,8 @@ def sessions(tmp_path: Path) -> sessionmaker[Session]:
             Camera(id="cam", site_id="s", name="cam", area="other", room="r", first_seen_us=0)
         )
         session.add(RecordingRun(id="run1", camera_id="cam", started_us=START, end_detail=""))
-    return factory
+    yield factory
+    engine.dispose()
 
 
 def test_partial_file_is_truncated_adopted_and_playable(

@@ -15,9 +15,9 @@ from recorder.retention import RetentionTask
 MINUTE = 60_000_000
 
 
-def test_quota_deletes_oldest_unheld_and_keeps_held(tmp_path: Path) -> None:
+def test_quota_deletes_oldest_unheld_and_keeps_held(tmp_path: Path, catalog_url: str) -> None:
     root = tmp_path / "rec"
-    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    engine = make_engine(catalog_url)
     migrate(engine)
     sessions = session_factory(engine)
     now = SystemClock().wall_us()
