@@ -42,12 +42,12 @@ def default_cache_dir() -> Path:
 
 @functools.cache
 def find_font() -> str | None:
-    """A sans font file for the ident text (via fc-match), or None if there is none."""
+    """A sans font with CJK glyphs if installed (camera names are Chinese), else any sans."""
     if shutil.which("fc-match") is None:
         return None
     try:
         result = subprocess.run(
-            ["fc-match", "-f", "%{file}", "sans"],
+            ["fc-match", "-f", "%{file}", "sans:lang=zh-cn"],
             capture_output=True,
             text=True,
             timeout=10,

@@ -22,7 +22,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
 LABEL_UNSAFE_RE = re.compile(r"[%{}\\\x00-\x1f]")
 
 AUDIO_SAMPLE_RATE = 48_000
-ENCODER_VERSION = 5
+ENCODER_VERSION = 6  # bumped: CJK-capable ident font
 """Bump when the encoding recipe changes, so cached loops are re-encoded."""
 
 
