@@ -130,7 +130,9 @@ class CameraWorker:
                 source = RtspSource.open(
                     url,
                     connect_timeout=self._settings.connect_timeout_seconds,
-                    read_timeout=self._settings.stall_seconds,
+                    # libav notices a silent socket only after about twice its read timeout,
+                    # so it gets half the stall time: a stall is declared at ≈ stall_seconds.
+                    read_timeout=self._settings.stall_seconds / 2,
                 )
             except SourceError as error:
                 logger.warning("[%s] cannot open: %s", self.camera.id, error)
@@ -224,7 +226,7 @@ class CameraWorker:
             failure = classify(error, elapsed=time.monotonic() - started, timeout=float("inf"))
             if self._stop.is_set():
                 cause, detail = Cause.STOPPED, "casewatch stopped"
-            elif self._clock.monotonic() - last_video >= stall * 0.9:
+            elif self._clock.monotonic() - last_video >= stall * 0.5:
                 cause, detail = Cause.STALLED, f"no video packet for {stall:g} s"
             else:
                 cause, detail = Cause.READ_ERROR, failure.detail

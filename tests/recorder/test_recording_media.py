@@ -242,3 +242,42 @@ def server_metrics(server: Server) -> dict[tuple[str, str], float]:
         )
         values[(name, camera)] = values.get((name, camera), 0.0) + float(value)
     return values
+
+
+def test_silent_camera_is_detected_as_stalled_from_the_packet_clock(
+    sim: Any, make_server: Any
+) -> None:
+    from urllib.parse import urlsplit
+
+    from proxy import FreezableProxy
+
+    target = urlsplit(sim.rtsp_url("m1"))
+    proxy = FreezableProxy(target.hostname or "127.0.0.1", target.port or 554)
+    try:
+        url = f"rtsp://127.0.0.1:{proxy.port}{target.path}"
+        server: Server = make_server([{"id": "frozen", "name": "询问室", "url": url}])
+        server.start()
+        server.wait_recording("frozen")
+        time.sleep(3)
+        frozen_at = time.time()
+        proxy.freeze()
+        deadline = time.monotonic() + 15
+        states = []
+        while time.monotonic() < deadline:
+            camera = server.camera("frozen")
+            states.append(camera["state"])
+            if camera["cause"] == "stalled":
+                break
+            time.sleep(0.2)
+        detected = time.time() - frozen_at
+        assert camera["cause"] == "stalled", states
+        assert detected < 3 + 3  # stall_seconds is 3 in the test config
+        proxy.thaw()
+        resumed_by = time.monotonic() + 15
+        while time.monotonic() < resumed_by and not server.camera("frozen")["recording"]:
+            time.sleep(0.2)
+        assert server.camera("frozen")["recording"]
+        gaps = server.recordings("frozen", frozen_at - 2, time.time())["gaps"]
+        assert [g["cause"] for g in gaps] == ["camera_stalled"], gaps
+    finally:
+        proxy.close()
