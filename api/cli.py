@@ -23,6 +23,35 @@ def _settings(path: Path) -> Settings:
     return load_settings(path)
 
 
+def preflight(settings: Settings) -> None:
+    """Fail fast with a clear message when storage or the catalog cannot be used."""
+    import tempfile
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ingest.redact import redact_text
+    from recorder.db import make_engine, migrate
+
+    root = settings.storage.path
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise ConfigError(f"storage.path: {root} is not writable ({error.strerror})") from None
+    try:
+        url = settings.database.resolved_url()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+    except (SQLAlchemyError, OSError) as error:
+        reason = redact_text(str(error).splitlines()[0])
+        raise ConfigError(f"database.url: cannot open the catalog ({reason})") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -31,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args.config)
     configure(settings.logging.level)
+    preflight(settings)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     uvicorn.run(

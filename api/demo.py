@@ -38,10 +38,12 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.cli import preflight
     from api.logsetup import configure
 
     settings = load_settings(config)
     configure(settings.logging.level)
+    preflight(settings)
     rtsp_port, mounts = simulated_mounts(
         [(f"{site.name} {camera.name}", camera.url) for site, camera in settings.cameras()]
     )

@@ -148,3 +148,33 @@ def test_credentials_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     camera = settings.cameras()[0][1]
     assert camera.connect_url() == "rtsp://admin:p%40ss%20word@10.0.0.5:554/ch1"
     assert "p@ss" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"storage": {"path": "/proc/casewatch"}}, "storage.path: /proc/casewatch is not writable"),
+        (
+            {"database": {"url": "postgresql+psycopg://u:secret@127.0.0.1:1/x"}},
+            "database.url: cannot open the catalog",
+        ),
+        ({"database": {"url_env": "CASEWATCH_NO_SUCH_VAR"}}, "environment variable"),
+    ],
+)
+def test_serve_refuses_unusable_storage_or_catalog(
+    tmp_path: Path, override: dict[str, Any], message: str
+) -> None:
+    data = {"storage": {"path": str(tmp_path / "rec")}, "database": {"url": "sqlite:///x.db"}}
+    data.update(override)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(data))
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert "secret" not in result.stderr
