@@ -23,7 +23,7 @@ from ingest.hub import Hub
 from ingest.packets import MediaPacket, StreamInfo, StreamKind
 from ingest.redact import redact_text
 from ingest.source import RtspSource, SourceError, classify
-from ingest.timestamps import DropReason, TimestampValidator
+from ingest.timestamps import DropReason, TimestampValidator, to_us
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ class CameraWorker:
                     keyframe=bool(raw.is_keyframe),
                     dts_us=timing.dts_us,
                     pts_us=timing.pts_us,
-                    duration_us=duration * time_base.numerator * 1_000_000 // time_base.denominator,
+                    duration_us=to_us(duration, time_base),
                     wall_us=timing.wall_us,
                     epoch=timing.epoch,
                     time_base=time_base,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import av
 
+from ingest.timestamps import to_us
+
 
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
@@ -35,14 +37,8 @@ def probe(path: Path) -> ProbeResult:
             is_video = packet.stream is video
             counts[is_video] += 1
             if is_video:
-                tb = packet.time_base
-                start = packet.pts * tb.numerator * 1_000_000 // tb.denominator
-                end = (
-                    (packet.pts + (packet.duration or 0))
-                    * tb.numerator
-                    * 1_000_000
-                    // tb.denominator
-                )
+                start = to_us(packet.pts, packet.time_base)
+                end = to_us(packet.pts + (packet.duration or 0), packet.time_base)
                 first = start if first is None else min(first, start)
                 last = max(last, end)
         if first is None:
