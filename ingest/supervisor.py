@@ -123,7 +123,8 @@ class CameraWorker:
     def _run(self) -> None:
         url = self.camera.connect_url()
         while not self._stop.is_set():
-            self._set_state(CameraState.CONNECTING)
+            # while retrying, keep showing why the camera is down
+            self._set_state(CameraState.CONNECTING, self.cause, self.detail)
             opened_wall = self._clock.wall_us()
             connected_at = self._clock.monotonic()
             try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_rtsp import FakeRtspServer
 from servers import Server, parse_iso
 
 pytestmark = pytest.mark.media
@@ -58,6 +59,7 @@ def test_records_camera_with_audio_and_bad_cameras_do_not_disturb(
     sim: Any, make_server: Any
 ) -> None:
     garbage = garbage_server()
+    locked, audio_only = FakeRtspServer("unauthorized"), FakeRtspServer("audio_only")
     server: Server = make_server(
         [
             {"id": "rec", "name": "讯问室1", "area": "interrogation", "url": sim.rtsp_url("rec")},
@@ -65,6 +67,8 @@ def test_records_camera_with_audio_and_bad_cameras_do_not_disturb(
             {"id": "refused", "name": "refused", "url": "rtsp://admin:hunter2@127.0.0.1:1/x"},
             {"id": "wrongpath", "name": "wrong path", "url": sim.rtsp_url("no-such-mount")},
             {"id": "garbage", "name": "garbage", "url": f"rtsp://127.0.0.1:{garbage}/live"},
+            {"id": "badauth", "name": "wrong password", "url": locked.url(user="admin:hunter3")},
+            {"id": "novideo", "name": "audio only", "url": audio_only.url()},
         ],
         storage={"segment_seconds": 8},
     ).start()
@@ -77,7 +81,10 @@ def test_records_camera_with_audio_and_bad_cameras_do_not_disturb(
     assert cameras["refused"]["cause"] == "unreachable"
     assert cameras["wrongpath"]["cause"] == "not_found"
     assert cameras["garbage"]["cause"] in {"protocol_error", "timeout"}
-    assert "hunter2" not in json.dumps(cameras) and "hunter2" not in server.log.read_text()
+    assert cameras["badauth"]["cause"] == "unauthorized"
+    assert cameras["novideo"]["cause"] == "no_video"
+    for secret in ("hunter2", "hunter3"):
+        assert secret not in json.dumps(cameras) and secret not in server.log.read_text()
     server.stop()
     stopped = time.time()
 
