@@ -57,10 +57,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.logsetup import configure
+    from api.process import limit_malloc_arenas
 
     settings = _settings(args.config)
     configure(settings.logging.level)
     preflight(settings)
+    limit_malloc_arenas()
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     uvicorn.run(

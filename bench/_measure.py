@@ -16,6 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,6 +255,34 @@ def wait_until(
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
+
+
+def collapsed_top(
+    path: Path, count: int
+) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """Top frames of a collapsed-stack file (py-spy ``--format raw``): by self and inclusive %.
+
+    The first frame of each stack (the thread) is left out of the inclusive ranking.
+    """
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not stack or not number.isdigit():
+            continue
+        samples = int(number)
+        frames = stack.split(";")
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames[1:]):
+            inclusive[frame] += samples
+    if total == 0:
+        return [], []
+    return (
+        [(100.0 * n / total, f) for f, n in own.most_common(count)],
+        [(100.0 * n / total, f) for f, n in inclusive.most_common(count)],
+    )
 
 
 def write_text(stream: IO[str], text: str) -> None:

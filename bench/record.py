@@ -55,6 +55,7 @@ SEGMENT_SECONDS = 60
 TARGET_CPU_RATIO = 1.0
 TARGET_MEMORY_RATIO = 0.25
 TARGET_DROPS_AT = 64
+NOISY_OTHER_CPU_PERCENT = 20.0
 JITTER_FRAMES_PER_CAMERA = 2
 """Video frames per camera that the two counter reads may legitimately be off by (bursts)."""
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -76,6 +77,10 @@ class Window:
     simulator_cpu_percent: float = 0.0
     host_busy_percent: float = 0.0
     host_steal_percent: float = 0.0
+    other_cpu_percent: float = 0.0
+    """CPU used on the host by anything but the measured processes, the simulator and this
+    benchmark (other users' jobs), in % of one core: a large value means a noisy measurement."""
+    simulator_alive: bool = True
     recorded_bytes: int = 0
 
     def cpu_percent_per_camera(self, cameras: int) -> float:
@@ -112,6 +117,8 @@ class CasewatchResult:
     log_warnings: int = 0
     log_errors: int = 0
     log_excerpt: list[str] = field(default_factory=list)
+    profile: list[str] = field(default_factory=list)
+    """Top py-spy frames after the window (with ``--py-spy``)."""
 
 
 @dataclass
@@ -207,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep",
         action="store_true",
         help="keep the working directory (logs, recordings) for inspection",
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="after each casewatch window, sample the server with py-spy for 15 s (outside the "
+        "window) and write the collapsed stacks to DIR",
     )
     parser.add_argument(
         "--phases", default="casewatch,ffmpeg", help="which phases to run (default: %(default)s)"
@@ -404,6 +419,48 @@ def _count_log(log: Path) -> tuple[int, int, list[str]]:
     return warnings, errors, (interesting or lines)[:12]
 
 
+def measure_window(
+    pids: Sequence[int],
+    sim_pid: int,
+    seconds: float,
+    pss: Callable[[], float],
+    alive: Callable[[], bool],
+    record_dir: Path,
+) -> tuple[Window, list[int]]:
+    """Measure ``pids`` (with descendants) for ``seconds``; PSS sampled about every 5 s."""
+    me = psutil.Process()
+    bytes0 = m.dir_bytes(record_dir)
+    mono0 = time.monotonic()
+    host0, sim0, self0 = m.HostCpu.now(), m.cpu_seconds([sim_pid]), _own_cpu(me)
+    cpu0 = m.cpu_seconds(pids)
+    samples = sample_during(seconds, pss, alive)
+    cpu1 = m.cpu_seconds(pids)
+    host1, sim1, self1 = m.HostCpu.now(), m.cpu_seconds([sim_pid]), _own_cpu(me)
+    mono1 = time.monotonic()
+    bytes1 = m.dir_bytes(record_dir)
+    elapsed = mono1 - mono0
+    window = Window(seconds=elapsed, cpu_seconds=cpu1 - cpu0, recorded_bytes=bytes1 - bytes0)
+    window.simulator_cpu_percent = 100.0 * (sim1 - sim0) / elapsed
+    window.simulator_alive = psutil.pid_exists(sim_pid) and _running(sim_pid)
+    window.host_busy_percent = host1.busy_percent_since(host0)
+    window.host_steal_percent = host1.steal_percent_since(host0)
+    known = (cpu1 - cpu0) + (sim1 - sim0) + (self1 - self0)
+    window.other_cpu_percent = max(0.0, 100.0 * ((host1.busy - host0.busy) - known) / elapsed)
+    return window, samples
+
+
+def _own_cpu(me: psutil.Process) -> float:
+    times = me.cpu_times()
+    return times.user + times.system
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def run_casewatch(
     n: int,
     urls: Sequence[str],
@@ -426,24 +483,22 @@ def run_casewatch(
 
         text0 = server.metrics()
         wall0, mono0 = datetime.now(UTC), time.monotonic()
-        bytes0 = m.dir_bytes(workdir / "rec")
-        host0, sim0, cpu0 = m.HostCpu.now(), m.cpu_seconds([sim_pid]), m.cpu_seconds([server.pid])
-        pss_samples = sample_during(args.seconds, lambda: m.pss_bytes(server.pid), server.alive)
-        cpu1, sim1, host1 = m.cpu_seconds([server.pid]), m.cpu_seconds([sim_pid]), m.HostCpu.now()
-        mono1, wall1 = time.monotonic(), datetime.now(UTC)
-        bytes1 = m.dir_bytes(workdir / "rec")
+        window, pss_samples = measure_window(
+            [server.pid],
+            sim_pid,
+            args.seconds,
+            lambda: m.pss_bytes(server.pid),
+            server.alive,
+            workdir / "rec",
+        )
+        wall1 = datetime.now(UTC)
         text1 = server.metrics()
         mono_metrics = time.monotonic() - mono0
         if not server.alive():
             raise BenchError(f"casewatch died during the window:\n{m.tail(server.log, 30)}")
-
-        window = result.window
-        window.seconds = mono1 - mono0
-        window.cpu_seconds = cpu1 - cpu0
-        window.simulator_cpu_percent = 100.0 * (sim1 - sim0) / window.seconds
-        window.host_busy_percent = host1.busy_percent_since(host0)
-        window.host_steal_percent = host1.steal_percent_since(host0)
-        window.recorded_bytes = bytes1 - bytes0
+        if not window.simulator_alive:
+            raise BenchError("the simulator died during the casewatch window")
+        result.window = window
         result.cpu_percent_per_camera = window.cpu_percent_per_camera(n)
         result.recorded_mbps_per_camera = window.recorded_mbps_per_camera(n)
         result.pss_bytes = int(sum(pss_samples) / len(pss_samples)) if pss_samples else 0
@@ -476,8 +531,46 @@ def run_casewatch(
                 result.gap_seconds += float(gap.get("duration", 0.0))
                 if len(result.gap_details) < 20:
                     result.gap_details.append({"camera": cam["id"], **gap})
+        if args.py_spy is not None:
+            result.profile = profile_server(server.pid, args.py_spy / f"casewatch-n{n}.txt")
     result.log_warnings, result.log_errors, result.log_excerpt = _count_log(server.log)
     return result
+
+
+def profile_server(pid: int, out: Path, seconds: int = 15) -> list[str]:
+    """Sample ``pid`` with py-spy (collapsed stacks to ``out``); the top frames as lines."""
+    script = Path(sys.executable).with_name("py-spy")
+    exe = str(script) if script.is_file() else shutil.which("py-spy")
+    if exe is None:
+        return ["py-spy not found (.venv/bin/pip install py-spy)"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        exe,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(seconds),
+        "--rate",
+        "100",
+        "--nonblocking",
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+    ]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return ["py-spy timed out"]
+    if done.returncode != 0 or not out.exists():
+        return [f"py-spy failed: {(done.stderr or done.stdout).strip()[-300:]}"]
+    self_top, inclusive_top = m.collapsed_top(out, 8)
+    return [f"self {share:5.1f}%  {frame}" for share, frame in self_top] + [
+        f"incl {share:5.1f}%  {frame}" for share, frame in inclusive_top
+    ]
 
 
 def sample_during(
@@ -573,23 +666,17 @@ def run_ffmpeg(
         time.sleep(args.warmup)
 
         pids = [p.pid for p in procs]
-        mono0 = time.monotonic()
-        bytes0 = m.dir_bytes(workdir)
-        host0, sim0, cpu0 = m.HostCpu.now(), m.cpu_seconds([sim_pid]), m.cpu_seconds(pids)
-        pss_samples = sample_during(
-            args.seconds, lambda: sum(m.pss_bytes(p) for p in pids) / n, lambda: True
+        window, pss_samples = measure_window(
+            pids,
+            sim_pid,
+            args.seconds,
+            lambda: sum(m.pss_bytes(p) for p in pids) / n,
+            lambda: True,
+            workdir,
         )
-        cpu1, sim1, host1 = m.cpu_seconds(pids), m.cpu_seconds([sim_pid]), m.HostCpu.now()
-        mono1 = time.monotonic()
-        bytes1 = m.dir_bytes(workdir)
-
-        window = result.window
-        window.seconds = mono1 - mono0
-        window.cpu_seconds = cpu1 - cpu0
-        window.simulator_cpu_percent = 100.0 * (sim1 - sim0) / window.seconds
-        window.host_busy_percent = host1.busy_percent_since(host0)
-        window.host_steal_percent = host1.steal_percent_since(host0)
-        window.recorded_bytes = bytes1 - bytes0
+        if not window.simulator_alive:
+            raise BenchError("the simulator died during the ffmpeg window")
+        result.window = window
         result.cpu_percent_per_camera = window.cpu_percent_per_camera(n)
         result.recorded_mbps_per_camera = window.recorded_mbps_per_camera(n)
         result.mb_per_camera = sum(pss_samples) / len(pss_samples) / m.MB if pss_samples else 0.0
@@ -606,8 +693,13 @@ def run_ffmpeg(
 # -- one camera count ----------------------------------------------------------------------------
 
 
-def run_count(n: int, ffmpeg: str, root: Path, idle_pss: int, args: argparse.Namespace) -> Row:
-    """Simulator with ``n`` mounts, then the casewatch phase, then the ffmpeg phase."""
+@contextlib.contextmanager
+def simulator(n: int) -> Iterator[Any]:
+    """A fresh simulator with mounts cam1..camN (720p25, 2 Mbit/s, gop 2 s, AAC, no ident).
+
+    Each phase gets its own simulator: a phase's clients all leave at once when it ends, and the
+    simulator must not carry that teardown (or any state) into the next phase.
+    """
     from ingest.simulator.errors import SimulatorError
     from ingest.simulator.harness import SimulatorProcess
     from ingest.simulator.spec import MountSpec
@@ -624,39 +716,47 @@ def run_count(n: int, ffmpeg: str, root: Path, idle_pss: int, args: argparse.Nam
         )
         for i in range(1, n + 1)
     ]
-    phases = {p.strip() for p in args.phases.split(",")}
-    progress(f"N={n}: starting the simulator with {n} mounts")
+    sim = SimulatorProcess(
+        mounts, ident=False, ready_timeout=300.0, extra_args=["--log-level", "WARNING"]
+    )
     try:
-        sim = SimulatorProcess(
-            mounts, ident=False, ready_timeout=300.0, extra_args=["--log-level", "WARNING"]
-        )
         sim.start()
     except SimulatorError as error:
         raise BenchError(f"the camera simulator did not start: {error}") from None
     try:
-        urls = [sim.rtsp_url(spec.name) for spec in mounts]
-        cw = CasewatchResult(cameras=n)
-        if "casewatch" in phases:
-            cw = run_casewatch(n, urls, root / f"n{n}-casewatch", sim.pid, idle_pss, args)
-            progress(
-                f"  casewatch: {cw.cpu_percent_per_camera:.2f} % CPU/camera, "
-                f"{cw.mb_per_camera_marginal:.1f} MB/camera marginal, "
-                f"dropped {cw.dropped_packets}, missing {cw.missing_video_packets}, "
-                f"gaps {cw.gaps}, log warnings/errors {cw.log_warnings}/{cw.log_errors}"
-            )
-            if not sim.alive():
-                raise BenchError(f"the simulator died:\n{sim.stderr_text()[-2000:]}")
-            time.sleep(2.0)  # let the simulator tear down casewatch's sessions
-        ff = FfmpegResult(cameras=n)
-        if "ffmpeg" in phases:
-            ff = run_ffmpeg(n, ffmpeg, urls, root / f"n{n}-ffmpeg", sim.pid, args)
-            progress(
-                f"  ffmpeg: {ff.cpu_percent_per_camera:.2f} % CPU/camera, "
-                f"{ff.mb_per_camera:.1f} MB/camera, exited {ff.exited}, "
-                f"with errors {ff.processes_with_errors}"
-            )
+        yield sim
     finally:
         sim.stop()
+
+
+def run_count(n: int, ffmpeg: str, root: Path, idle_pss: int, args: argparse.Namespace) -> Row:
+    """The casewatch phase, then the ffmpeg phase, each against its own simulator."""
+    phases = {p.strip() for p in args.phases.split(",")}
+    cw = CasewatchResult(cameras=n)
+    if "casewatch" in phases:
+        progress(f"N={n}: casewatch phase (simulator with {n} mounts)")
+        with simulator(n) as sim:
+            urls = [sim.rtsp_url(f"cam{i}") for i in range(1, n + 1)]
+            cw = run_casewatch(n, urls, root / f"n{n}-casewatch", sim.pid, idle_pss, args)
+        progress(
+            f"  casewatch: {cw.cpu_percent_per_camera:.2f} % CPU/camera, "
+            f"{cw.mb_per_camera_marginal:.1f} MB/camera marginal, "
+            f"dropped {cw.dropped_packets}, missing {cw.missing_video_packets}, "
+            f"gaps {cw.gaps}, log warnings/errors {cw.log_warnings}/{cw.log_errors}, "
+            f"other load {cw.window.other_cpu_percent:.0f} %"
+        )
+    ff = FfmpegResult(cameras=n)
+    if "ffmpeg" in phases:
+        progress(f"N={n}: ffmpeg phase (simulator with {n} mounts)")
+        with simulator(n) as sim:
+            urls = [sim.rtsp_url(f"cam{i}") for i in range(1, n + 1)]
+            ff = run_ffmpeg(n, ffmpeg, urls, root / f"n{n}-ffmpeg", sim.pid, args)
+        progress(
+            f"  ffmpeg: {ff.cpu_percent_per_camera:.2f} % CPU/camera, "
+            f"{ff.mb_per_camera:.1f} MB/camera, exited {ff.exited}, "
+            f"with errors {ff.processes_with_errors}, "
+            f"other load {ff.window.other_cpu_percent:.0f} %"
+        )
     jitter = JITTER_FRAMES_PER_CAMERA * n
     problems = cw.dropped_packets + max(0, cw.missing_video_packets - jitter) + cw.gaps
     return Row(
@@ -692,7 +792,7 @@ def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.N
         f"{'N':>3} | {'cw CPU%/cam':>11} {'ff CPU%/cam':>11} {'ratio':>6} | "
         f"{'cw MB/cam marg':>14} {'cw MB/cam tot':>13} {'ff MB/cam':>9} {'ratio m/t':>11} | "
         f"{'drop':>5} {'missing':>8} {'gaps':>5} | {'sim CPU% cw/ff':>14} "
-        f"{'host busy% cw/ff':>16} | {'Mbit/s/cam cw/ff':>16}"
+        f"{'other CPU% cw/ff':>16} | {'Mbit/s/cam cw/ff':>16}"
     )
     lines = [
         f"recording benchmark: {WIDTH}x{HEIGHT}@{FPS} H.264 {BITRATE_KBPS} kbit/s gop "
@@ -702,8 +802,8 @@ def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.N
         f" zero drops/missing/gaps at N={TARGET_DROPS_AT} (missing tolerance "
         f"{JITTER_FRAMES_PER_CAMERA} frames/camera for counter-read jitter)",
         f"casewatch with 0 cameras: PSS {idle_pss / m.MB:.1f} MB, idle CPU {idle_cpu:.2f} %",
-        "CPU% = % of one core; sim CPU% = the simulator's total CPU (% of one core) during the "
-        "phase; host busy% = all cores",
+        "CPU% = % of one core; sim CPU% = the simulator's CPU (% of one core) during the phase; "
+        "other CPU% = everything else on the host (other users' jobs; high = noisy numbers)",
         head,
         "-" * len(head),
     ]
@@ -717,7 +817,7 @@ def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.N
             f"{row.memory_ratio_marginal:>5.2f}/{row.memory_ratio_total:<5.2f}"
             f" | {cw.dropped_packets:>5} {cw.missing_video_packets:>8} {cw.gaps:>5} | "
             f"{cw.window.simulator_cpu_percent:>6.1f}/{ff.window.simulator_cpu_percent:<7.1f} "
-            f"{cw.window.host_busy_percent:>7.1f}/{ff.window.host_busy_percent:<8.1f} | "
+            f"{cw.window.other_cpu_percent:>7.1f}/{ff.window.other_cpu_percent:<8.1f} | "
             f"{cw.recorded_mbps_per_camera:>7.2f}/{ff.recorded_mbps_per_camera:<8.2f}"
         )
     lines.append("")
@@ -734,11 +834,22 @@ def render(rows: Sequence[Row], idle_pss: int, idle_cpu: float, args: argparse.N
             f"casewatch log warnings/errors {cw.log_warnings}/{cw.log_errors}, "
             f"min coverage {cw.min_coverage_percent:.2f} %, "
             f"live after {cw.seconds_to_live:.1f} s; ffmpeg exited "
-            f"{row.ffmpeg.exited}, with errors {row.ffmpeg.processes_with_errors}"
+            f"{row.ffmpeg.exited}, with errors {row.ffmpeg.processes_with_errors}; host busy "
+            f"{cw.window.host_busy_percent:.0f}/{row.ffmpeg.window.host_busy_percent:.0f} % "
+            "of all cores"
         )
         lines.append(f"N={row.cameras}: " + "; ".join(verdicts) + f" | {extra}")
         for gap in cw.gap_details[:3]:
             lines.append(f"    gap {gap}")
+        for phase, window in (("casewatch", cw.window), ("ffmpeg", row.ffmpeg.window)):
+            if window.other_cpu_percent > NOISY_OTHER_CPU_PERCENT:
+                lines.append(
+                    f"    note: other processes used {window.other_cpu_percent:.0f} % of a core "
+                    f"during the {phase} window: treat N={row.cameras} as noisy"
+                )
+        if cw.profile:
+            lines.append(f"    casewatch py-spy top frames (self, on-CPU) at N={row.cameras}:")
+            lines.extend(f"      {line}" for line in cw.profile)
     return "\n".join(lines)
 
 

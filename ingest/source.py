@@ -71,7 +71,9 @@ class RtspSource:
             "fflags": "+genpts",
         }
         try:
-            container = av.open(url, options=options, timeout=(connect_timeout, read_timeout))
+            # PyAV's own timeout takes the GIL on every libav I/O poll: use it for opening only;
+            # reads are bounded by libav's socket ``timeout`` option above (no GIL involved).
+            container = av.open(url, options=options, timeout=(connect_timeout, None))
         except Exception as error:
             raise classify(
                 error, elapsed=time.monotonic() - started, timeout=connect_timeout
