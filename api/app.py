@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.events import EventBus
-from api.routes import cameras, events, health, metrics, recordings
+from api.routes import cameras, events, health, live, metrics, recordings
 from api.state import AppState
 from configs.schema import Settings
 from ingest.clock import Clock, SystemClock
@@ -19,6 +19,9 @@ from ingest.events import StateChange
 from recorder.db import make_engine, migrate, session_factory
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
+from relay.ice import restrict_host_addresses
+from relay.peers import PeerRegistry
+from relay.sources import LiveSources
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +49,25 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             on_state=on_state,
             on_write_error=lambda _camera, _reason, _detail: retention.wake(),
         )
+        restrict_host_addresses(settings.relay.ice_host_addresses)
+        sources = LiveSources(
+            service.cameras,
+            settings.ingest,
+            clock,
+            idle_seconds=settings.relay.substream_idle_seconds,
+        )
+        live_views = PeerRegistry(settings.relay, sources)
         app.state.casewatch = AppState(
-            settings, sessions, clock, service, retention, bus, clock.wall_us()
+            settings, sessions, clock, service, retention, bus, clock.wall_us(), live_views
         )
         await asyncio.to_thread(service.start)
         retention.start()
+        live_views.start()
         logger.info("casewatch ready: %d cameras", len(service.cameras))
         try:
             yield
         finally:
+            await live_views.stop()
             await asyncio.to_thread(retention.stop)
             await asyncio.to_thread(service.stop)
             engine.dispose()
@@ -66,6 +79,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, cameras, recordings, events, metrics):
+    for module in (health, cameras, recordings, live, events, metrics):
         app.include_router(module.router)
     return app

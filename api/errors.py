@@ -20,6 +20,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(ApiError):
@@ -40,7 +41,7 @@ def install(app: FastAPI) -> None:
         body: dict[str, object] = {"error": error.message}
         if error.field:
             body["field"] = error.field
-        return JSONResponse(body, status_code=error.status)
+        return JSONResponse(body, status_code=error.status, headers=error.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -55,7 +56,11 @@ def install(app: FastAPI) -> None:
         ]
         first = problems[0] if problems else {"field": "", "reason": "invalid request"}
         return JSONResponse(
-            {"error": f"{first['field']}: {first['reason']}", "problems": problems},
+            {
+                "error": f"{first['field']}: {first['reason']}",
+                "field": first["field"],
+                "problems": problems,
+            },
             status_code=422,
         )
 

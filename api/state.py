@@ -11,6 +11,7 @@ from configs.schema import Settings
 from ingest.clock import Clock
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
+from relay.peers import PeerRegistry
 
 
 @dataclass
@@ -22,3 +23,4 @@ class AppState:
     retention: RetentionTask
     events: EventBus
     started_us: int
+    live: PeerRegistry

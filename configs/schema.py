@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -187,6 +188,59 @@ class IngestSettings(Strict):
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
 
 
+class RelaySettings(Strict):
+    """Live view over WebRTC (WHEP): caps, network, and how idle viewers are reaped."""
+
+    max_peers: int = Field(
+        default=64, ge=1, le=2000, description="live viewer sessions on this node at once"
+    )
+    max_peers_per_camera: int = Field(
+        default=32, ge=1, le=1000, description="live viewer sessions of one camera at once"
+    )
+    ice_host_addresses: list[IPv4Address | IPv6Address] = Field(
+        default_factory=list,
+        description="addresses offered to browsers as ICE host candidates; empty = every "
+        "address of this host except loopback (set [127.0.0.1] for a single-machine setup)",
+    )
+    connect_timeout_seconds: float = Field(
+        default=15.0,
+        ge=1.0,
+        le=300.0,
+        description="a viewer whose connection is not up this long after its offer is reaped",
+    )
+    queue_packets: int = Field(
+        default=300,
+        ge=20,
+        le=10_000,
+        description="packets buffered per viewer; a viewer that falls behind resyncs at the "
+        "next keyframe",
+    )
+    substream_idle_seconds: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=3600.0,
+        description="a sub-stream connection with no viewer is closed after this long",
+    )
+
+
+class AlarmSettings(Strict):
+    """When the command center is alarmed."""
+
+    offline_after_seconds: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=600.0,
+        description="a camera down this long raises an alarm (0: at once); a shorter flap is "
+        "only an event",
+    )
+    recording_stopped_after_seconds: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=600.0,
+        description="a camera that should record and has not for this long raises an alarm",
+    )
+
+
 class CameraSettings(Strict):
     """One RTSP camera."""
 
@@ -299,6 +353,8 @@ class Settings(Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sites: list[SiteSettings] = Field(default_factory=list, description="stations and cameras")
 

@@ -58,7 +58,18 @@ class StreamEnded:
     detail: str
 
 
-HubItem = MediaPacket | StreamStarted | StreamEnded
+@dataclass(frozen=True, slots=True)
+class GopReplayed:
+    """Queued to a new subscriber right after the cached GOP: what follows is live.
+
+    Live viewers play the replayed packets as fast as they can decode them (to show a picture at
+    once) and the live ones at the camera's pace; this marker is where one becomes the other.
+    """
+
+    packets: int
+
+
+HubItem = MediaPacket | StreamStarted | StreamEnded | GopReplayed
 
 
 class SubscriptionClosed(Exception):
@@ -151,17 +162,25 @@ class Hub:
         """Event loop: a new subscription, primed with the stream info and the cached GOP."""
         subscription = Subscription(self, loop, max_items)
         with self._lock:
+            replayed = 0
             if self._info is not None:
                 subscription.offer(StreamStarted(self._info))
                 if self._gop_complete:
                     for item in self._gop:
                         subscription.offer(item)
+                    replayed = len(self._gop)
                 else:
                     subscription._waiting_for_keyframe = True
             else:
                 subscription._waiting_for_keyframe = True
+            subscription.offer(GopReplayed(replayed))
             self._subscriptions = [*self._subscriptions, subscription]
         return subscription
+
+    def remove_sink(self, sink: PacketSink) -> None:
+        """Detach a synchronous consumer (any thread); it gets no further calls once this returns
+        on the camera thread, or after at most the packet being delivered elsewhere."""
+        self._detach(sink)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:

@@ -79,14 +79,19 @@ class CameraWorker:
         settings: IngestSettings,
         clock: Clock,
         on_state: StateCallback,
+        *,
+        substream: bool = False,
     ) -> None:
         self.camera = camera
+        self.substream = substream
         self.hub = hub
         self._settings = settings
         self._clock = clock
         self._on_state = on_state
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"cam-{camera.id}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"cam-{camera.id}{'-sub' if substream else ''}", daemon=True
+        )
         b = settings.backoff
         self._backoff = Backoff(b.initial_seconds, b.factor, b.max_seconds, b.reset_after_seconds)
         self.stats = CameraStats()
@@ -121,7 +126,7 @@ class CameraWorker:
             logger.exception("[%s] state callback failed", self.camera.id)
 
     def _run(self) -> None:
-        url = self.camera.connect_url()
+        url = self.camera.connect_url(substream=self.substream)
         while not self._stop.is_set():
             # while retrying, keep showing why the camera is down
             self._set_state(CameraState.CONNECTING, self.cause, self.detail)

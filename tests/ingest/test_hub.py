@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from ingest.events import Cause
-from ingest.hub import Hub, StreamEnded, StreamStarted
+from ingest.hub import GopReplayed, Hub, StreamEnded, StreamStarted
 from ingest.packets import MediaPacket, StreamInfo, StreamKind
 from ingest.timestamps import Discontinuity
 
@@ -72,13 +72,15 @@ def test_new_subscriber_starts_from_cached_gop() -> None:
             hub.publish(packet(n, key=n in (0, 3)))
         subscription = hub.subscribe(asyncio.get_running_loop())
         hub.publish(packet(5))
-        items = [await subscription.get() for _ in range(4)]
+        items = [await subscription.get() for _ in range(5)]
         subscription.close()
         return items
 
     items = asyncio.run(scenario())
     assert isinstance(items[0], StreamStarted)
-    assert [item.packet for item in items[1:]] == [3, 4, 5]
+    assert [item.packet for item in items[1:3]] == [3, 4]
+    assert items[3] == GopReplayed(2)  # the replayed GOP ends here; live packets follow
+    assert items[4].packet == 5
 
 
 def test_slow_subscriber_overflows_alone_and_resyncs_at_keyframe() -> None:

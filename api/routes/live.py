@@ -1,0 +1,138 @@
+"""Live view over WebRTC with WHEP (RFC 9725): one resource per viewer.
+
+``POST /api/v1/live/{camera}/whep`` takes an SDP offer (``application/sdp``) and answers
+``201 Created`` with the SDP answer, carrying all of the server's ICE candidates (no trickle), and
+a ``Location`` for the session; ``DELETE`` on it ends the session. An offline camera is answered
+like a live one: the viewer's picture starts when the camera comes back, on the same connection.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.deps import State, camera_runtime
+from api.errors import ApiError
+from relay.errors import (
+    CapacityError,
+    OfferError,
+    RelayError,
+    SessionNotFound,
+    UnsupportedStream,
+)
+from relay.sdp import MAX_OFFER_BYTES
+from relay.sources import StreamChoice
+
+router = APIRouter(prefix="/api/v1/live", tags=["live"])
+
+SDP = "application/sdp"
+
+
+class WhepError(ApiError):
+    """A relay error with its HTTP status."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.status = status
+
+
+def _http(error: RelayError) -> WhepError:
+    if isinstance(error, OfferError):
+        return WhepError(400, error.message, field="sdp")
+    if isinstance(error, UnsupportedStream):
+        return WhepError(422, error.message, field="camera")
+    if isinstance(error, CapacityError):
+        busy = WhepError(503, error.message)
+        busy.headers = {"Retry-After": "5"}
+        return busy
+    if isinstance(error, SessionNotFound):
+        return WhepError(404, error.message, field="session")
+    return WhepError(400, error.message)
+
+
+async def _read_offer(request: Request) -> str:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != SDP:
+        raise WhepError(
+            415,
+            f"send the offer as {SDP} (got {content_type or 'no content type'})",
+            field="content-type",
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_OFFER_BYTES:
+            raise WhepError(413, f"the offer is larger than {MAX_OFFER_BYTES} bytes", field="sdp")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WhepError(400, "sdp: the offer is not UTF-8 text", field="sdp") from None
+
+
+@router.post(
+    "/{camera_id}/whep",
+    status_code=201,
+    response_class=Response,
+    responses={
+        201: {"content": {SDP: {}}, "description": "SDP answer; Location = session"},
+        400: {"description": "malformed offer"},
+        404: {"description": "unknown camera"},
+        409: {"description": "camera disabled"},
+        415: {"description": "not application/sdp"},
+        422: {"description": "camera codec cannot be played over WebRTC"},
+        503: {"description": "too many viewers"},
+    },
+)
+async def whep_offer(
+    camera_id: str,
+    request: Request,
+    state: State,
+    stream: Annotated[
+        StreamChoice, Query(description="main, or sub for a grid tile (falls back to main)")
+    ] = StreamChoice.MAIN,
+    audio: Annotated[bool, Query(description="also send the camera's audio (Opus)")] = False,
+) -> Response:
+    """Start watching a camera: SDP offer in, SDP answer out."""
+    runtime = camera_runtime(state, camera_id)
+    if not runtime.camera.enabled:
+        raise WhepError(409, f"camera {camera_id!r} is disabled", field="camera")
+    offer = await _read_offer(request)
+    try:
+        session_id, answer = await state.live.create(runtime, offer, stream, audio)
+    except RelayError as error:
+        raise _http(error) from None
+    location = f"/api/v1/live/sessions/{session_id}"
+    return Response(
+        answer,
+        status_code=201,
+        media_type=SDP,
+        headers={"Location": location, "ETag": f'"{session_id}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
+async def whep_delete(session_id: str, state: State) -> Response:
+    """Stop watching (the WHEP session resource)."""
+    try:
+        await state.live.close(session_id)
+    except RelayError as error:
+        raise _http(error) from None
+    return Response(status_code=204)
+
+
+@router.patch("/sessions/{session_id}", status_code=405, response_class=Response)
+async def whep_patch(session_id: str) -> Response:
+    """Trickle ICE and ICE restarts are not supported: the answer carries every candidate."""
+    raise WhepError(
+        405,
+        "trickle ICE is not supported: the answer already carries all candidates; "
+        "to restart, DELETE the session and POST a new offer",
+    )
+
+
+@router.get("/sessions")
+async def list_sessions(state: State) -> dict[str, Any]:
+    """Every live viewer session on this node."""
+    data = [session.describe() for session in state.live.sessions()]
+    return {"data": data, "count": len(data)}

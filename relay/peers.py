@@ -1,0 +1,208 @@
+"""Live viewer sessions (WHEP resources): create from an offer, end on DELETE, reap the dead.
+
+One ``LiveSession`` per viewer: an aiortc peer connection sending the camera's passthrough video
+(and, when asked, the shared Opus audio). The registry enforces the viewer caps, and a reaper
+closes sessions whose connection failed or closed, or that never connected within
+``connect_timeout_seconds`` — so nothing grows over hours of tiles coming and going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+
+from configs.schema import RelaySettings
+from recorder.service import CameraRuntime
+from relay.audio import OpusTrack
+from relay.errors import CapacityError, OfferError, SessionNotFound, UnsupportedStream
+from relay.sdp import check_offer
+from relay.sources import LiveSources, LiveStream, StreamChoice
+from relay.video import PLAYABLE_CODECS, PassthroughVideoTrack
+
+logger = logging.getLogger(__name__)
+
+REAP_INTERVAL_SECONDS = 1.0
+
+
+@dataclass
+class LiveSession:
+    """One viewer of one camera stream."""
+
+    id: str
+    camera_id: str
+    stream: LiveStream
+    audio: bool
+    pc: RTCPeerConnection
+    video: PassthroughVideoTrack
+    created: float = field(default_factory=time.monotonic)
+    connected: float | None = None
+    closing: bool = False
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "camera_id": self.camera_id,
+            "stream": self.stream.choice.value,
+            "audio": self.audio,
+            "state": self.pc.connectionState,
+            "age_seconds": round(time.monotonic() - self.created, 1),
+            "packets_sent": self.video.packets_sent,
+        }
+
+
+class PeerRegistry:
+    """Event loop only: every live session of this node."""
+
+    def __init__(self, settings: RelaySettings, sources: LiveSources) -> None:
+        self._settings = settings
+        self._sources = sources
+        self._sessions: dict[str, LiveSession] = {}
+        self._reaper: asyncio.Task[None] | None = None
+        self.created_total = 0
+        self.reaped_total = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for session_id in list(self._sessions):
+            await self.close(session_id)
+        workers = self._sources.close_idle(force=True)
+        await asyncio.gather(*(asyncio.to_thread(w.join, 10) for w in workers))
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    def count(self, camera_id: str | None = None) -> int:
+        if camera_id is None:
+            return len(self._sessions)
+        return sum(1 for s in self._sessions.values() if s.camera_id == camera_id)
+
+    def sessions(self) -> list[LiveSession]:
+        return list(self._sessions.values())
+
+    async def create(
+        self, runtime: CameraRuntime, offer_sdp: str, choice: StreamChoice, audio: bool
+    ) -> tuple[str, str]:
+        """Answer an offer: (session id, SDP answer). Raises a ``RelayError`` subclass."""
+        camera_id = runtime.camera.id
+        if len(self._sessions) >= self._settings.max_peers:
+            raise CapacityError(
+                f"this node already serves {self._settings.max_peers} live viewers "
+                "(relay.max_peers); close a tile or try again later"
+            )
+        if self.count(camera_id) >= self._settings.max_peers_per_camera:
+            raise CapacityError(
+                f"camera {camera_id!r} already has {self._settings.max_peers_per_camera} live "
+                "viewers (relay.max_peers_per_camera)"
+            )
+        offer = check_offer(offer_sdp)
+        info = runtime.hub.stream_info
+        if info is not None and info.video_codec not in PLAYABLE_CODECS:
+            raise UnsupportedStream(
+                f"camera {camera_id!r} sends {info.video_codec}, which browsers cannot play "
+                "over WebRTC; use recorded playback"
+            )
+        stream = self._sources.acquire(runtime, choice)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        video = PassthroughVideoTrack(stream.hub, queue_packets=self._settings.queue_packets)
+        session = LiveSession(
+            secrets.token_urlsafe(16), camera_id, stream, audio and offer.has_audio, pc, video
+        )
+        try:
+            transceiver = pc.addTransceiver(video, direction="sendonly")
+            capabilities = RTCRtpSender.getCapabilities("video")
+            transceiver.setCodecPreferences(
+                [c for c in capabilities.codecs if c.mimeType.lower() == "video/h264"]
+            )
+            if session.audio:
+                pc.addTransceiver(OpusTrack(stream.transcoder), direction="sendonly")
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            except Exception as error:  # aiortc validates the offer against our transceivers
+                raise OfferError(f"sdp: the offer cannot be answered ({error})") from None
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except BaseException:
+            await pc.close()
+            self._sources.release(stream)
+            raise
+        self._sessions[session.id] = session
+        self.created_total += 1
+
+        @pc.on("connectionstatechange")
+        async def _changed() -> None:
+            state = pc.connectionState
+            if state == "connected" and session.connected is None:
+                session.connected = time.monotonic()
+            elif state in ("failed", "closed"):
+                await self.close(session.id)
+
+        logger.info(
+            "[%s] live view %s started (%s%s, %d viewers on this node)",
+            camera_id,
+            session.id[:8],
+            stream.choice.value,
+            ", audio" if session.audio else "",
+            len(self._sessions),
+        )
+        return session.id, pc.localDescription.sdp
+
+    async def close(self, session_id: str) -> None:
+        """End a session (idempotent for a session being closed; unknown id → SessionNotFound)."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise SessionNotFound(f"no live session {session_id!r}")
+        if session.closing:
+            return
+        session.closing = True
+        try:
+            await session.pc.close()
+        finally:
+            self._sessions.pop(session_id, None)
+            self._sources.release(session.stream)
+            logger.info("[%s] live view %s ended", session.camera_id, session_id[:8])
+
+    # -- reaper -----------------------------------------------------------------------------------
+
+    def _expired(self, session: LiveSession, now: float) -> str | None:
+        state = session.pc.connectionState
+        if state in ("failed", "closed"):
+            return f"connection {state}"
+        if session.connected is None and now - session.created > (
+            self._settings.connect_timeout_seconds
+        ):
+            return "never connected"
+        return None
+
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REAP_INTERVAL_SECONDS)
+            try:
+                await self._reap_once()
+            except Exception:  # the reaper must outlive any one bad session
+                logger.exception("live view reaper failed; retrying")
+
+    async def _reap_once(self) -> None:
+        now = time.monotonic()
+        for session in list(self._sessions.values()):
+            reason = self._expired(session, now)
+            if reason is None or session.closing:
+                continue
+            logger.info("[%s] live view %s reaped: %s", session.camera_id, session.id[:8], reason)
+            self.reaped_total += 1
+            with contextlib.suppress(SessionNotFound):
+                await self.close(session.id)
+        for worker in self._sources.close_idle():
+            await asyncio.to_thread(worker.join, 10)

@@ -1,0 +1,168 @@
+"""WHEP live view with a client that is not the browser (aiortc): real RTSP camera, real WebRTC."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+from whep_client import WhepViewer
+
+pytestmark = pytest.mark.media
+
+RELAY = {"ice_host_addresses": ["127.0.0.1"], "connect_timeout_seconds": 2}
+
+
+def camera(mount: str, sim: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": mount,
+        "name": f"讯问室 {mount}",
+        "area": "interrogation",
+        "url": sim.rtsp_url(mount),
+        "record": False,
+        **extra,
+    }
+
+
+def wait_live(server: Any, camera_id: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.camera(camera_id)["state"] == "live":
+            return
+        time.sleep(0.1)
+    raise AssertionError(server.camera(camera_id))
+
+
+def test_non_browser_client_plays_video_and_audio(sim: Any, make_server: Any) -> None:
+    server = make_server([camera("live1", sim)], relay=RELAY).start()
+    wait_live(server, "live1")
+    time.sleep(1.5)  # join mid-GOP: the viewer must not wait for the next keyframe
+
+    async def scenario() -> tuple[WhepViewer, bool, int, int]:
+        viewer = WhepViewer(server.url, "live1", audio=True)
+        response = await viewer.start()
+        assert response.status_code == 201, response.text
+        assert response.headers["content-type"].startswith("application/sdp")
+        assert response.headers["location"].startswith("/api/v1/live/sessions/")
+        got = await viewer.wait_frames(50, within=10)
+        await asyncio.sleep(0.5)
+        listed = server.get("/api/v1/live/sessions")["count"]
+        deleted = await viewer.delete()
+        again = await viewer.delete()
+        assert again == 404
+        await viewer.close()
+        return viewer, got, listed, deleted
+
+    viewer, got, listed, deleted = asyncio.run(scenario())
+    received = viewer.received
+    assert got, f"only {received.video_frames} frames decoded"
+    assert received.sizes == {(640, 360)}
+    assert received.first_frame_at is not None
+    # the cached GOP is replayed: the first picture does not wait for the camera's next IDR
+    assert received.first_frame_at - viewer.posted_at < 1.0
+    assert received.audio_frames > 20 and received.audio_peak > 1000  # the simulator's tone
+    assert listed == 1 and deleted == 204
+    assert server.get("/api/v1/live/sessions")["count"] == 0
+
+
+def test_bad_requests_get_clear_errors(sim: Any, make_server: Any) -> None:
+    server = make_server(
+        [camera("live1", sim), camera("live2", sim, enabled=False)],
+        relay={**RELAY, "max_peers_per_camera": 1},
+    ).start()
+    wait_live(server, "live1")
+    whep = f"{server.url}/api/v1/live/live1/whep"
+    sdp = {"Content-Type": "application/sdp"}
+
+    def post(url: str, body: str, headers: dict[str, str] = sdp) -> httpx.Response:
+        return httpx.post(url, content=body, headers=headers, timeout=10)
+
+    cases = [
+        (post(f"{server.url}/api/v1/live/nope/whep", "v=0"), 404, "camera"),
+        (post(f"{server.url}/api/v1/live/live2/whep", "v=0"), 409, "camera"),
+        (post(whep, "v=0", {"Content-Type": "application/json"}), 415, "content-type"),
+        (post(whep, ""), 400, "sdp"),
+        (post(whep, "hello"), 400, "sdp"),
+        (post(whep, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), 400, "sdp"),
+        (post(whep, "v=0\r\n" + "a=x\r\n" * 20000), 413, "sdp"),
+        (post(f"{whep}?stream=side", "v=0"), 422, "stream"),
+    ]
+    for response, status, field in cases:
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert body["field"] == field and body["error"], body
+
+    async def offers() -> None:
+        audio_only = WhepViewer(server.url, "live1")
+        audio_only.pc.addTransceiver("audio", direction="recvonly")
+        await audio_only.pc.setLocalDescription(await audio_only.pc.createOffer())
+        response = post(whep, audio_only.pc.localDescription.sdp)
+        assert response.status_code == 400 and "video" in response.json()["error"]
+        await audio_only.pc.close()
+
+        first = WhepViewer(server.url, "live1")
+        assert (await first.start()).status_code == 201
+        second = WhepViewer(server.url, "live1")
+        busy = await second.start()
+        assert busy.status_code == 503 and busy.headers["retry-after"]
+        assert "max_peers_per_camera" in busy.json()["error"]
+        patch = await asyncio.to_thread(httpx.patch, f"{server.url}{first.location}", timeout=10)
+        assert patch.status_code == 405 and "trickle" in patch.json()["error"]
+        assert await first.wait_frames(10, within=10)  # the refused viewer did not disturb it
+        assert await first.delete() == 204
+        third = WhepViewer(server.url, "live1")
+        assert (await third.start()).status_code == 201
+        assert await third.wait_frames(5, within=10)
+        for viewer in (first, second, third):
+            await viewer.close()
+
+    asyncio.run(offers())
+
+
+def test_offline_camera_is_answered_and_plays_when_it_returns(sim: Any, make_server: Any) -> None:
+    server = make_server([camera("live2", sim)], relay=RELAY).start()
+    wait_live(server, "live2")
+
+    async def scenario() -> tuple[int, int]:
+        viewer = WhepViewer(server.url, "live2")
+        assert (await viewer.start()).status_code == 201
+        assert await viewer.wait_frames(10, within=10)
+        sim.stop_mount("live2")
+        await asyncio.sleep(3)
+        during = viewer.received.video_frames
+        await asyncio.sleep(1)
+        assert viewer.received.video_frames == during  # nothing while the camera is away
+        late = WhepViewer(server.url, "live2")  # a viewer joining while it is offline
+        assert (await late.start()).status_code == 201
+        sim.start_mount("live2")
+        resumed = await viewer.wait_frames(during + 25, within=20)
+        late_ok = await late.wait_frames(25, within=20)
+        assert resumed and late_ok, (viewer.received.video_frames, late.received.video_frames)
+        await viewer.close()
+        await late.close()
+        return during, viewer.received.video_frames
+
+    asyncio.run(scenario())
+
+
+def test_viewer_that_never_connects_is_reaped(sim: Any, make_server: Any) -> None:
+    server = make_server([camera("live1", sim)], relay=RELAY).start()
+
+    async def scenario() -> None:
+        ghost = WhepViewer(server.url, "live1")
+        sdp = await ghost.offer()
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            response = await client.post(
+                "/api/v1/live/live1/whep", content=sdp, headers={"Content-Type": "application/sdp"}
+            )
+        assert response.status_code == 201  # the answer is never applied: no ICE, no DTLS
+        assert server.get("/api/v1/live/sessions")["count"] == 1
+        await ghost.pc.close()
+
+    asyncio.run(scenario())
+    deadline = time.monotonic() + 10
+    while server.get("/api/v1/live/sessions")["count"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.get("/api/v1/live/sessions")["count"] == 0
