@@ -8,10 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.events import EventBus
-from api.routes import cameras, events, health, live, metrics, recordings
+from api.alarms import AlarmMonitor
+from api.events import EventBus, camera_event
+from api.routes import alarms, cameras, events, health, live, metrics, recordings, wall
+from api.screens import ScreenRegistry
 from api.state import AppState
 from configs.schema import Settings
 from ingest.clock import Clock, SystemClock
@@ -22,6 +26,7 @@ from recorder.service import RecordingService
 from relay.ice import restrict_host_addresses
 from relay.peers import PeerRegistry
 from relay.sources import LiveSources
+from wall import STATIC_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +43,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         sessions = session_factory(engine)
         bus = EventBus()
 
+        def state_changed(change: StateChange) -> None:  # event loop
+            bus.publish(camera_event(change))
+            alarm_monitor.poke()
+
         def on_state(change: StateChange) -> None:  # camera threads
-            loop.call_soon_threadsafe(bus.publish, change)
+            loop.call_soon_threadsafe(state_changed, change)
 
         retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
         service = RecordingService(
@@ -57,16 +66,28 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             idle_seconds=settings.relay.substream_idle_seconds,
         )
         live_views = PeerRegistry(settings.relay, sources)
+        alarm_monitor = AlarmMonitor(settings.alarms, service, sessions, bus, clock)
         app.state.casewatch = AppState(
-            settings, sessions, clock, service, retention, bus, clock.wall_us(), live_views
+            settings,
+            sessions,
+            clock,
+            service,
+            retention,
+            bus,
+            clock.wall_us(),
+            live_views,
+            alarm_monitor,
+            ScreenRegistry(bus),
         )
         await asyncio.to_thread(service.start)
         retention.start()
         live_views.start()
+        await alarm_monitor.start()
         logger.info("casewatch ready: %d cameras", len(service.cameras))
         try:
             yield
         finally:
+            await alarm_monitor.stop()
             await live_views.stop()
             await asyncio.to_thread(retention.stop)
             await asyncio.to_thread(service.stop)
@@ -79,6 +100,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, cameras, recordings, live, events, metrics):
+    for module in (health, cameras, recordings, live, events, alarms, wall, metrics):
         app.include_router(module.router)
+    app.mount("/wall", StaticFiles(directory=STATIC_DIR, html=True), name="wall")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/wall/")
+
     return app

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.alarms import AlarmMonitor
 from api.events import EventBus
+from api.screens import ScreenRegistry
 from configs.schema import Settings
 from ingest.clock import Clock
 from recorder.retention import RetentionTask
@@ -24,3 +26,5 @@ class AppState:
     events: EventBus
     started_us: int
     live: PeerRegistry
+    alarms: AlarmMonitor
+    screens: ScreenRegistry

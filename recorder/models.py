@@ -148,3 +148,53 @@ class RecorderStart(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at_us: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+# -- command center: alarms and the video wall's saved views ---------------------------------------
+
+
+class Alarm(Base):
+    """Something an operator must notice (camera offline, recording stopped, session overdue).
+
+    Raised once per (kind, camera) while the condition lasts; ``cleared_us`` is set when it ends
+    and ``acked_us``/``acked_by`` when an operator acknowledges it. Rows are kept as the log.
+    """
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    camera_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    site_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    raised_us: Mapped[int] = mapped_column(BigInteger)
+    cleared_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    acked_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    acked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        Index("ix_alarms_open", "cleared_us", "kind", "camera_id"),
+        Index("ix_alarms_raised", "raised_us"),
+    )
+
+
+class WallLayout(Base):
+    """A named arrangement of cameras in a grid, saved by an operator."""
+
+    __tablename__ = "wall_layouts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grid: Mapped[str] = mapped_column(String(8))
+    cells: Mapped[str] = mapped_column(Text)  # JSON list of camera ids or null
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class WallTour(Base):
+    """A named tour (轮巡): steps of cameras or layouts shown in turn."""
+
+    __tablename__ = "wall_tours"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[str] = mapped_column(Text)  # JSON list of steps
+    updated_us: Mapped[int] = mapped_column(BigInteger)

@@ -43,6 +43,8 @@ def describe(runtime: CameraRuntime, last_recorded_us: int | None) -> dict[str, 
         if info is None or not info.has_audio
         else {"codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
         "recording": bool(recorder is not None and recorder.recording),
+        "has_substream": camera.substream_url is not None,
+        "session": None,  # the open interrogation session in the camera's room (cases)
         "last_recorded": isoformat_us(last) if last else None,
     }
 

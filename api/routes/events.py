@@ -1,36 +1,72 @@
-"""The live event stream of camera state changes (Server-Sent Events)."""
+"""The live event stream (Server-Sent Events): camera states, recording, alarms, screen pushes.
+
+A new client first gets the current state of every camera and its recording flag, then each
+change as it happens. A kiosk page passes ``?screen=NAME``: it is then listed as a connected wall
+screen and first gets the view last pushed to that name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sse_starlette.sse import EventSourceResponse
 
 from api.deps import State
-from api.events import change_json
+from api.events import Event, camera_event
+from ingest.clock import isoformat_us
 from ingest.events import CameraState, StateChange
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
+SCREEN_NAME = r"^[\w.-]{1,64}$"
+
 
 @router.get("/events")
-async def events(state: State) -> EventSourceResponse:
-    """Current state of every camera first, then each change as it happens."""
+async def events(
+    state: State,
+    screen: Annotated[
+        str | None,
+        Query(pattern=SCREEN_NAME, description="register this connection as a named wall screen"),
+    ] = None,
+) -> EventSourceResponse:
+    """Current state first, then every change (event names: camera, recording, alarm, screen)."""
 
     async def generate() -> AsyncIterator[dict[str, str]]:
-        stream = state.events.stream()
-        for runtime in state.service.cameras.values():
-            worker = runtime.worker
-            current = StateChange(
-                runtime.camera.id,
-                worker.state if worker else CameraState.DISABLED,
-                worker.since_us if worker else state.started_us,
-                worker.cause if worker else None,
-                worker.detail if worker else "",
-            )
-            yield {"event": "camera", "data": change_json(current)}
-        async for change in stream:
-            yield {"event": "camera", "data": change_json(change)}
+        # registered before the snapshot is taken: no change can fall between the two
+        listener = state.events.listen()
+        registered = state.screens.connect(screen) if screen else None
+        try:
+            now = isoformat_us(state.clock.wall_us())
+            for runtime in state.service.cameras.values():
+                worker = runtime.worker
+                current = StateChange(
+                    runtime.camera.id,
+                    worker.state if worker else CameraState.DISABLED,
+                    worker.since_us if worker else state.started_us,
+                    worker.cause if worker else None,
+                    worker.detail if worker else "",
+                )
+                yield _sse(camera_event(current))
+                recording = bool(runtime.recorder is not None and runtime.recorder.recording)
+                yield _sse(
+                    Event(
+                        "recording",
+                        {"camera_id": runtime.camera.id, "recording": recording, "at": now},
+                    )
+                )
+            if registered is not None and registered.view is not None:
+                yield _sse(Event("screen", registered.view))
+            while True:
+                yield _sse(await listener.get())
+        finally:
+            listener.close()
+            if screen:
+                state.screens.disconnect(screen)
 
     return EventSourceResponse(generate(), ping=15)
+
+
+def _sse(event: Event) -> dict[str, str]:
+    return {"event": event.kind, "data": event.json()}

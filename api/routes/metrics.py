@@ -65,6 +65,33 @@ class CameraCollector(Collector):
         )
         deleted.add_metric([], self._state.retention.deleted_total)
         yield deleted
+        yield from self._live()
+
+    def _live(self) -> Iterator[Metric]:
+        live = self._state.live
+        viewers = GaugeMetricFamily(
+            "casewatch_live_viewers", "live viewer sessions (WHEP)", labels=["camera"]
+        )
+        per_camera: dict[str, int] = {}
+        for session in live.sessions():
+            per_camera[session.camera_id] = per_camera.get(session.camera_id, 0) + 1
+        for camera_id, count in sorted(per_camera.items()):
+            viewers.add_metric([camera_id], count)
+        yield viewers
+        created = GaugeMetricFamily(
+            "casewatch_live_sessions_created_total", "live viewer sessions answered since start"
+        )
+        created.add_metric([], live.created_total)
+        yield created
+        reaped = GaugeMetricFamily(
+            "casewatch_live_sessions_reaped_total",
+            "live viewer sessions closed because they failed or never connected",
+        )
+        reaped.add_metric([], live.reaped_total)
+        yield reaped
+        clients = GaugeMetricFamily("casewatch_event_clients", "open event-stream connections")
+        clients.add_metric([], self._state.events.clients)
+        yield clients
 
 
 @router.get("/metrics", response_class=Response)

@@ -1,0 +1,60 @@
+"""Which alarms should be active now: a pure function of the cameras' conditions.
+
+* ``camera_offline``: the camera failed (offline, stalled, or retrying after a failure) for at
+  least ``alarms.offline_after_seconds``. A camera still making its first connection is not
+  alarmed.
+* ``recording_stopped``: a camera that should record is live but has not recorded for
+  ``alarms.recording_stopped_after_seconds`` (disk full, write errors). While the camera itself is
+  down only ``camera_offline`` is raised: one cause, one alarm.
+* ``session_overdue``: raised by interrogation sessions left open too long (cases).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from configs.schema import AlarmSettings
+
+
+class AlarmKind(enum.StrEnum):
+    """What an alarm is about."""
+
+    CAMERA_OFFLINE = "camera_offline"
+    RECORDING_STOPPED = "recording_stopped"
+    SESSION_OVERDUE = "session_overdue"
+
+
+AlarmKey = tuple[AlarmKind, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CameraCondition:
+    """One camera as the alarm policy sees it (times on the monotonic clock, seconds)."""
+
+    camera_id: str
+    down_since: float | None
+    down_detail: str
+    should_record: bool
+    not_recording_since: float | None
+
+
+def wanted_alarms(
+    conditions: list[CameraCondition], settings: AlarmSettings, now: float
+) -> dict[AlarmKey, str]:
+    """The alarms that should be active, each with its detail text."""
+    wanted: dict[AlarmKey, str] = {}
+    for condition in conditions:
+        if condition.down_since is not None:
+            if now - condition.down_since >= settings.offline_after_seconds:
+                wanted[(AlarmKind.CAMERA_OFFLINE, condition.camera_id)] = condition.down_detail
+            continue
+        if (
+            condition.should_record
+            and condition.not_recording_since is not None
+            and now - condition.not_recording_since >= settings.recording_stopped_after_seconds
+        ):
+            wanted[(AlarmKind.RECORDING_STOPPED, condition.camera_id)] = (
+                "the camera is live but its footage is not being recorded"
+            )
+    return wanted

@@ -1,0 +1,230 @@
+"""The alarm monitor: watches every camera, raises and clears alarms, tells the wall.
+
+Runs on the event loop: once a second (and at once after a camera state change) it reads each
+camera's state and recording flag, asks ``alarm_policy.wanted_alarms`` what should be active, and
+stores the difference in the catalog (``alarms`` table) before publishing it on the event bus.
+It also publishes ``recording`` events when a camera starts or stops recording. Alarms left open
+by a previous process are closed at start-up and raised again if their condition still holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.alarm_policy import AlarmKey, AlarmKind, CameraCondition, wanted_alarms
+from api.events import Event, EventBus
+from configs.schema import AlarmSettings
+from ingest.clock import Clock, isoformat_us
+from ingest.events import CameraState
+from recorder.models import Alarm
+from recorder.service import CameraRuntime, RecordingService
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+FAILED_STATES = frozenset({CameraState.OFFLINE, CameraState.STALLED})
+RETRY_STATES = frozenset({CameraState.BACKOFF, CameraState.CONNECTING})
+
+
+class AlarmNotFound(Exception):
+    """No alarm with that id."""
+
+
+class AlarmMonitor:
+    """Event loop only."""
+
+    def __init__(
+        self,
+        settings: AlarmSettings,
+        service: RecordingService,
+        sessions: sessionmaker[Session],
+        bus: EventBus,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._service = service
+        self._sessions = sessions
+        self._bus = bus
+        self._clock = clock
+        self._active: dict[AlarmKey, int] = {}
+        self._down_since: dict[str, float] = {}
+        self._not_recording_since: dict[str, float] = {}
+        self._recording: dict[str, bool] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._close_stale)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def poke(self) -> None:
+        """A camera changed state: evaluate now rather than at the next tick."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            self._wake.clear()
+            try:
+                await self.evaluate()
+            except Exception:  # never let one bad evaluation end the monitor
+                logger.exception("alarm evaluation failed; retrying")
+
+    # -- evaluation -----------------------------------------------------------------------------
+
+    def _condition(self, runtime: CameraRuntime, now: float) -> CameraCondition:
+        camera_id = runtime.camera.id
+        worker, recorder = runtime.worker, runtime.recorder
+        failed = worker is not None and (
+            worker.state in FAILED_STATES
+            or (worker.state in RETRY_STATES and worker.cause is not None)
+        )
+        if failed:
+            self._down_since.setdefault(camera_id, now)
+        else:
+            self._down_since.pop(camera_id, None)
+        recording = bool(recorder is not None and recorder.recording)
+        if recording:
+            self._not_recording_since.pop(camera_id, None)
+        else:
+            self._not_recording_since.setdefault(camera_id, now)
+        if self._recording.get(camera_id) != recording:
+            self._recording[camera_id] = recording
+            self._bus.publish(
+                Event(
+                    "recording",
+                    {
+                        "camera_id": camera_id,
+                        "recording": recording,
+                        "at": isoformat_us(self._clock.wall_us()),
+                    },
+                )
+            )
+        detail = ""
+        if worker is not None and failed:
+            cause = worker.cause.value if worker.cause else worker.state.value
+            detail = f"{cause}: {worker.detail}" if worker.detail else cause
+        return CameraCondition(
+            camera_id=camera_id,
+            down_since=self._down_since.get(camera_id),
+            down_detail=detail,
+            should_record=runtime.camera.enabled and runtime.camera.record,
+            not_recording_since=None if recording else self._not_recording_since[camera_id],
+        )
+
+    async def evaluate(self) -> None:
+        now = time.monotonic()
+        conditions = [self._condition(rt, now) for rt in self._service.cameras.values()]
+        wanted = wanted_alarms(conditions, self._settings, now)
+        wall = self._clock.wall_us()
+        for key, detail in wanted.items():
+            if key not in self._active:
+                alarm = await asyncio.to_thread(self._raise, key, detail, wall)
+                self._active[key] = alarm.id
+                logger.warning("alarm raised: %s %s %s", key[0].value, key[1], detail)
+                self._bus.publish(Event("alarm", self.describe(alarm)))
+        for key in [k for k in self._active if k not in wanted]:
+            alarm_id = self._active.pop(key)
+            cleared = await asyncio.to_thread(self._clear, alarm_id, wall)
+            if cleared is not None:
+                logger.info("alarm cleared: %s %s", key[0].value, key[1])
+                self._bus.publish(Event("alarm", self.describe(cleared)))
+
+    # -- catalog ---------------------------------------------------------------------------
+
+    def _close_stale(self) -> None:
+        now = self._clock.wall_us()
+        with self._sessions.begin() as session:
+            for alarm in session.scalars(select(Alarm).where(Alarm.cleared_us.is_(None))):
+                alarm.cleared_us = now
+                alarm.detail = f"{alarm.detail} (closed at restart)".strip()
+
+    def _raise(self, key: AlarmKey, detail: str, at_us: int) -> Alarm:
+        kind, camera_id = key
+        runtime = self._service.cameras.get(camera_id)
+        with self._sessions.begin() as session:
+            alarm = Alarm(
+                kind=kind.value,
+                camera_id=camera_id,
+                site_id=runtime.site.id if runtime else None,
+                raised_us=at_us,
+                detail=detail,
+            )
+            session.add(alarm)
+            session.flush()
+            session.expunge(alarm)
+        return alarm
+
+    def _clear(self, alarm_id: int, at_us: int) -> Alarm | None:
+        with self._sessions.begin() as session:
+            alarm = session.get(Alarm, alarm_id)
+            if alarm is None:
+                return None
+            alarm.cleared_us = at_us
+            session.flush()
+            session.expunge(alarm)
+        return alarm
+
+    def _ack(self, alarm_id: int, by: str | None, at_us: int) -> Alarm:
+        with self._sessions.begin() as session:
+            alarm = session.get(Alarm, alarm_id)
+            if alarm is None:
+                raise AlarmNotFound(alarm_id)
+            if alarm.acked_us is None:
+                alarm.acked_us = at_us
+                alarm.acked_by = by
+            session.flush()
+            session.expunge(alarm)
+        return alarm
+
+    async def acknowledge(self, alarm_id: int, by: str | None) -> dict[str, Any]:
+        """Mark an alarm acknowledged (idempotent) and tell every wall."""
+        alarm = await asyncio.to_thread(self._ack, alarm_id, by, self._clock.wall_us())
+        data = self.describe(alarm)
+        self._bus.publish(Event("alarm", data))
+        return data
+
+    def recent(self, session: Session, *, active: bool, limit: int) -> list[dict[str, Any]]:
+        query = select(Alarm).order_by(Alarm.raised_us.desc()).limit(limit)
+        if active:
+            query = query.where(Alarm.cleared_us.is_(None))
+        return [self.describe(alarm) for alarm in session.scalars(query)]
+
+    def describe(self, alarm: Alarm) -> dict[str, Any]:
+        runtime = self._service.cameras.get(alarm.camera_id or "")
+        return {
+            "id": alarm.id,
+            "kind": alarm.kind,
+            "camera_id": alarm.camera_id,
+            "camera_name": runtime.camera.name if runtime else None,
+            "site": alarm.site_id,
+            "site_name": runtime.site.name if runtime else None,
+            "raised_at": isoformat_us(alarm.raised_us),
+            "cleared_at": isoformat_us(alarm.cleared_us) if alarm.cleared_us else None,
+            "acked_at": isoformat_us(alarm.acked_us) if alarm.acked_us else None,
+            "acked_by": alarm.acked_by,
+            "detail": alarm.detail,
+            "active": alarm.cleared_us is None,
+        }
+
+    def recording_states(self) -> dict[str, bool]:
+        return dict(self._recording)
+
+
+__all__ = ["AlarmKind", "AlarmMonitor", "AlarmNotFound"]

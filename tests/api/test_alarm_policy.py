@@ -1,0 +1,33 @@
+"""The alarm policy as a table: which conditions raise which alarm, and when."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.alarm_policy import AlarmKind, CameraCondition, wanted_alarms
+from configs.schema import AlarmSettings
+
+SETTINGS = AlarmSettings(offline_after_seconds=2, recording_stopped_after_seconds=5)
+
+
+def cond(
+    down: float | None = None, not_recording: float | None = None, record: bool = True
+) -> CameraCondition:
+    return CameraCondition("c", down, "stalled", record, not_recording)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        (cond(), set()),
+        (cond(down=99), set()),  # down for 1 s: a short flap is an event, not an alarm
+        (cond(down=98), {AlarmKind.CAMERA_OFFLINE}),
+        (cond(down=50, not_recording=50), {AlarmKind.CAMERA_OFFLINE}),  # one cause, one alarm
+        (cond(not_recording=96), set()),
+        (cond(not_recording=95), {AlarmKind.RECORDING_STOPPED}),
+        (cond(not_recording=10, record=False), set()),  # not meant to record
+    ],
+)
+def test_wanted_alarms(condition: CameraCondition, expected: set[AlarmKind]) -> None:
+    wanted = wanted_alarms([condition], SETTINGS, now=100.0)
+    assert {kind for kind, _camera in wanted} == expected
