@@ -17,18 +17,36 @@ from ingest.simulator.spec import MountSpec
 logger = logging.getLogger(__name__)
 
 
-def simulated_mounts(urls: list[tuple[str, str]]) -> tuple[int, list[MountSpec]]:
-    """The simulator port and a mount per (label, URL); all URLs must share one loopback port."""
+SUBSTREAM_SIZE, SUBSTREAM_KBPS = (640, 360), 500
+"""A sub-stream mount: what an IP camera's second, low-resolution stream typically is."""
+
+
+def simulated_mounts(urls: list[tuple[str, str, bool]]) -> tuple[int, list[MountSpec]]:
+    """The simulator port and a mount per (label, URL, is sub-stream); all URLs must share one
+    loopback port."""
     ports = set()
     mounts = []
-    for label, url in urls:
+    for label, url, sub in urls:
         parts = urlsplit(url)
         if parts.hostname not in ("127.0.0.1", "localhost"):
             raise ConfigError(
                 f"demo cameras must point at the local simulator, not {parts.hostname}"
             )
         ports.add(parts.port or 554)
-        mounts.append(MountSpec(name=parts.path.lstrip("/"), label=label, bitrate=1500))
+        name = parts.path.lstrip("/")
+        if sub:
+            width, height = SUBSTREAM_SIZE
+            mounts.append(
+                MountSpec(
+                    name=name,
+                    label=f"{label} (sub)",
+                    width=width,
+                    height=height,
+                    bitrate=SUBSTREAM_KBPS,
+                )
+            )
+        else:
+            mounts.append(MountSpec(name=name, label=label, bitrate=1500))
     if len(ports) != 1:
         raise ConfigError("demo cameras must all use one simulator port")
     return ports.pop(), mounts
@@ -44,9 +62,12 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     settings = load_settings(config)
     configure(settings.logging.level)
     preflight(settings)
-    rtsp_port, mounts = simulated_mounts(
-        [(f"{site.name} {camera.name}", camera.url) for site, camera in settings.cameras()]
-    )
+    urls = []
+    for site, camera in settings.cameras():
+        urls.append((f"{site.name} {camera.name}", camera.url, False))
+        if camera.substream_url:
+            urls.append((f"{site.name} {camera.name}", camera.substream_url, True))
+    rtsp_port, mounts = simulated_mounts(urls)
     listen_host = host or settings.server.host
     listen_port = port or settings.server.port
     print(
@@ -56,7 +77,9 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     )
     with SimulatorProcess(mounts, rtsp_port=rtsp_port, ready_timeout=600):
         print(
-            f"casewatch demo: recording {len(mounts)} cameras into {settings.storage.path}\n"
+            f"casewatch demo: recording {len(settings.cameras())} cameras into "
+            f"{settings.storage.path}\n"
+            f"  video wall: http://{listen_host}:{listen_port}/wall/\n"
             f"  cameras:    http://{listen_host}:{listen_port}/api/v1/cameras\n"
             f"  API docs:   http://{listen_host}:{listen_port}/docs\n"
             f"  events:     http://{listen_host}:{listen_port}/api/v1/events\n"

@@ -166,3 +166,33 @@ def test_viewer_that_never_connects_is_reaped(sim: Any, make_server: Any) -> Non
     while server.get("/api/v1/live/sessions")["count"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert server.get("/api/v1/live/sessions")["count"] == 0
+
+
+def test_grid_tiles_use_the_substream_opened_only_while_watched(sim: Any, make_server: Any) -> None:
+    server = make_server(
+        [camera("live1", sim, substream_url=sim.rtsp_url("m3")), camera("live2", sim)],
+        relay={**RELAY, "substream_idle_seconds": 0},
+    ).start()
+    wait_live(server, "live1")
+    wait_live(server, "live2")
+
+    async def scenario() -> dict[str, str]:
+        tile = WhepViewer(server.url, "live1", stream="sub")
+        plain = WhepViewer(server.url, "live2", stream="sub")  # no substream: main instead
+        assert (await tile.start()).status_code == 201
+        assert (await plain.start()).status_code == 201
+        assert await tile.wait_frames(25, within=15)
+        assert await plain.wait_frames(25, within=15)
+        sessions = server.get("/api/v1/live/sessions")["data"]
+        streams = {s["camera_id"]: s["stream"] for s in sessions}
+        for viewer in (tile, plain):
+            assert await viewer.delete() == 204
+            await viewer.close()
+        return streams
+
+    assert asyncio.run(scenario()) == {"live1": "sub", "live2": "main"}
+    assert "sub-stream opened" in server.log.read_text()
+    deadline = time.monotonic() + 10
+    while "sub-stream closed" not in server.log.read_text():
+        assert time.monotonic() < deadline, "the idle sub-stream was not closed"
+        time.sleep(0.2)
