@@ -40,6 +40,7 @@ class LiveSession:
     audio: bool
     pc: RTCPeerConnection
     video: PassthroughVideoTrack
+    audio_track: OpusTrack | None = None
     created: float = field(default_factory=time.monotonic)
     connected: float | None = None
     closing: bool = False
@@ -127,7 +128,8 @@ class PeerRegistry:
                 [c for c in capabilities.codecs if c.mimeType.lower() == "video/h264"]
             )
             if session.audio:
-                pc.addTransceiver(OpusTrack(stream.transcoder), direction="sendonly")
+                session.audio_track = OpusTrack(stream.transcoder)
+                pc.addTransceiver(session.audio_track, direction="sendonly")
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
             except Exception as error:  # aiortc validates the offer against our transceivers
@@ -136,6 +138,9 @@ class PeerRegistry:
             await pc.setLocalDescription(answer)
         except BaseException:
             await pc.close()
+            video.stop()
+            if session.audio_track is not None:
+                session.audio_track.stop()
             self._sources.release(stream)
             raise
         self._sessions[session.id] = session
@@ -170,6 +175,10 @@ class PeerRegistry:
         try:
             await session.pc.close()
         finally:
+            # aiortc stops a track only if its sender ever ran; ours hold hub subscriptions
+            session.video.stop()
+            if session.audio_track is not None:
+                session.audio_track.stop()
             self._sessions.pop(session_id, None)
             self._sources.release(session.stream)
             logger.info("[%s] live view %s ended", session.camera_id, session_id[:8])
