@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -241,6 +242,64 @@ class AlarmSettings(Strict):
     )
 
 
+CRIMINAL_PATTERN = r"^A(?P<unit>\d{12})(?P<year>\d{4})(?P<month>\d{2})(?P<serial>\d{4})$"
+ADMINISTRATIVE_PATTERN = r"^B(?P<unit>\d{12})(?P<year>\d{4})(?P<month>\d{2})(?P<serial>\d{4})$"
+INCIDENT_PATTERN = r"^J(?P<unit>\d{12})(?P<year>\d{4})(?P<month>\d{2})(?P<serial>\d{4})$"
+
+
+class CaseNumberPatterns(Strict):
+    """Regular expressions of the case numbers by type. Named groups are checked too: ``unit``
+    (the 12-digit unit code), ``year`` and ``month`` (a real month), ``serial``."""
+
+    criminal: str = Field(default=CRIMINAL_PATTERN, description="刑事 case numbers (A…)")
+    administrative: str = Field(
+        default=ADMINISTRATIVE_PATTERN, description="行政 case numbers (B…)"
+    )
+    incident: str = Field(default=INCIDENT_PATTERN, description="警情 incident numbers (J…)")
+
+    @field_validator("criminal", "administrative", "incident")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(f"not a regular expression ({error})") from None
+        return value
+
+
+class CaseSettings(Strict):
+    """Cases, tags and interrogation sessions."""
+
+    number_patterns: CaseNumberPatterns = Field(default_factory=CaseNumberPatterns)
+    session_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=168,
+        description="an interrogation session open longer than this raises an alarm",
+    )
+    close_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=120,
+        description="closing a session waits this long for its cameras' last segments to be "
+        "written, so the report carries every hash",
+    )
+
+
+class ExportSettings(Strict):
+    """Verifiable exports of case footage."""
+
+    path: Path = Field(default=Path("data/exports"), description="where packages are built")
+    signing_key: Path = Field(
+        default=Path("data/keys/export-signing-key.pem"),
+        description="Ed25519 private key (PEM) that signs manifests; created at first start "
+        "if missing (keep it safe; publish its public key for verification)",
+    )
+    keep_days: float = Field(
+        default=30.0, gt=0, le=3650, description="finished packages are deleted after this"
+    )
+
+
 class CameraSettings(Strict):
     """One RTSP camera."""
 
@@ -355,6 +414,8 @@ class Settings(Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    cases: CaseSettings = Field(default_factory=CaseSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sites: list[SiteSettings] = Field(default_factory=list, description="stations and cameras")
 
@@ -387,7 +448,13 @@ class Settings(Strict):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             url = prefix + str(_resolve(base, Path(url.removeprefix(prefix))))
         database = self.database.model_copy(update={"url": url})
-        return self.model_copy(update={"storage": storage, "database": database})
+        export = self.export.model_copy(
+            update={
+                "path": _resolve(base, self.export.path),
+                "signing_key": _resolve(base, self.export.signing_key),
+            }
+        )
+        return self.model_copy(update={"storage": storage, "database": database, "export": export})
 
 
 def _resolve(base: Path, path: Path) -> Path:

@@ -11,12 +11,14 @@ import enum
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -60,6 +62,10 @@ class Camera(Base):
     area: Mapped[str] = mapped_column(String(32))
     room: Mapped[str] = mapped_column(String(100))
     first_seen_us: Mapped[int] = mapped_column(BigInteger)
+    recording_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Set through the API (never while an interrogation session holds the camera)."""
+    operator_disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Not read at all, set through the API (never while a session holds the camera)."""
 
 
 class RecordingRun(Base):
@@ -125,12 +131,19 @@ class CameraEvent(Base):
 
 
 class EvidenceHold(Base):
-    """Footage of a camera over a time range that retention must not delete (invariant 3)."""
+    """Footage of a camera over a time range that retention must not delete (invariant 3).
+
+    A hold made for a case tag or session stands while its case is open, and after that until an
+    inspector releases it with a reason; an explicit hold (no tag) stands until released.
+    """
 
     __tablename__ = "evidence_holds"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     camera_id: Mapped[str] = mapped_column(String(63))
+    tag_id: Mapped[int | None] = mapped_column(ForeignKey("case_tags.id"), nullable=True)
+    case_number: Mapped[str | None] = mapped_column(ForeignKey("cases.number"), nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     start_us: Mapped[int] = mapped_column(BigInteger)
     end_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # null: still open
     reason: Mapped[str] = mapped_column(Text)
@@ -148,6 +161,125 @@ class RecorderStart(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at_us: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+# -- cases, tags, interrogation sessions, exports --------------------------------------------------
+
+
+class CaseType(enum.StrEnum):
+    """The kinds of case number (DOMAIN.md): A…, B…, J…."""
+
+    CRIMINAL = "criminal"
+    ADMINISTRATIVE = "administrative"
+    INCIDENT = "incident"
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class TagKind(enum.StrEnum):
+    """What happened in the tagged footage."""
+
+    INTERROGATION = "interrogation"
+    INQUIRY = "inquiry"
+    IDENTIFICATION = "identification"
+    PROPERTY_HANDLING = "property_handling"
+    OTHER = "other"
+
+
+class TagStatus(enum.StrEnum):
+    """A plain tag is closed from the start; a session is open until it is closed."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Case(Base):
+    """A case with a validated number (DOMAIN.md: A/B/J + unit code + YYYYMM + serial)."""
+
+    __tablename__ = "cases"
+
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN.value)
+    unit_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+    closed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_cases_created", "created_us"),)
+
+
+class CaseTag(Base):
+    """Footage of some cameras over a time range bound to a case; ``session`` tags are opened
+    and closed live (interrogation sessions) and get a completeness report when closed."""
+
+    __tablename__ = "case_tags"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_number: Mapped[str] = mapped_column(ForeignKey("cases.number"))
+    kind: Mapped[str] = mapped_column(String(32))
+    session: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=TagStatus.CLOSED.value)
+    site_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    room: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    start_us: Mapped[int] = mapped_column(BigInteger)
+    end_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # null: session open
+    persons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of names
+    officers: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of names
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    closed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    report: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, sessions only
+
+    __table_args__ = (
+        Index("ix_tags_case", "case_number", "start_us"),
+        Index("ix_tags_status", "session", "status"),
+    )
+
+
+class TagCamera(Base):
+    """The cameras of a tag."""
+
+    __tablename__ = "tag_cameras"
+
+    tag_id: Mapped[int] = mapped_column(ForeignKey("case_tags.id"), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(63), primary_key=True)
+
+    __table_args__ = (Index("ix_tag_cameras_camera", "camera_id"),)
+
+
+class ExportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Export(Base):
+    """A verifiable export package of a case's footage, built in the background."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_number: Mapped[str] = mapped_column(ForeignKey("cases.number"))
+    request: Mapped[str] = mapped_column(Text)  # JSON: the ranges to export
+    status: Mapped[str] = mapped_column(String(16), default=ExportStatus.QUEUED.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    started_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    finished_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_exports_case", "case_number", "created_us"),)
 
 
 # -- command center: alarms and the video wall's saved views ---------------------------------------
