@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse
 from api.deps import DbSession, State, camera_runtime
 from api.errors import BadRequest, NotFound
 from ingest.clock import isoformat_us, us_from_datetime
-from recorder import catalog, coverage
-from recorder.models import RunEndReason, SegmentStatus
+from recorder import catalog
+from recorder.footage import camera_footage
+from recorder.models import SegmentStatus
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
 
@@ -41,33 +42,15 @@ def recordings(
     if end_us - start_us > MAX_RANGE_US:
         raise BadRequest("end: the range may span at most 31 days", field="end")
     now = state.clock.wall_us()
-    clipped_end = min(end_us, now)
-    segments = catalog.segments_between(session, camera_id=camera, start_us=start_us, end_us=end_us)
-    runs = catalog.runs_between(session, camera_id=camera, start_us=start_us, end_us=end_us)
-    live = runtime.recorder.live_span if runtime.recorder is not None else None
-    if live is not None:
-        live = (live[0], max(live[1], now))  # recording right now: covered up to this instant
-    result = coverage.compute(
+    footage = camera_footage(
+        session,
+        camera_id=camera,
         start_us=start_us,
-        end_us=max(clipped_end, start_us),
-        segments=[
-            coverage.SegmentSpan(s.start_us, s.end_us, SegmentStatus(s.status)) for s in segments
-        ],
-        runs=[
-            coverage.RunSpan(
-                r.started_us, r.ended_us, RunEndReason(r.end_reason) if r.end_reason else None
-            )
-            for r in runs
-        ],
-        recorder_starts=catalog.recorder_starts_between(session, start_us=start_us, end_us=end_us),
-        events=[
-            coverage.StateMark(e.at_us, e.state)
-            for e in catalog.events_between(
-                session, camera_id=camera, start_us=start_us, end_us=end_us
-            )
-        ],
-        live_span=live,
+        end_us=end_us,
+        now_us=now,
+        live_span=runtime.recorder.live_span if runtime.recorder is not None else None,
     )
+    result, segments, live = footage.coverage, footage.segments, footage.live_span
     return {
         "camera": camera,
         "start": isoformat_us(start_us),

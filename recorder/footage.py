@@ -1,0 +1,69 @@
+"""A camera's footage over a time range: its segments and coverage with causal gaps.
+
+One query path for every reader (recordings API, case footage, session reports, exports), so a
+gap is explained the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from recorder import catalog, coverage
+from recorder.models import RunEndReason, Segment, SegmentStatus
+
+
+@dataclass(frozen=True)
+class Footage:
+    """What exists of one camera in [start_us, end_us)."""
+
+    camera_id: str
+    start_us: int
+    end_us: int
+    segments: Sequence[Segment]
+    coverage: coverage.Coverage
+    live_span: tuple[int, int] | None
+
+
+def camera_footage(
+    session: Session,
+    *,
+    camera_id: str,
+    start_us: int,
+    end_us: int,
+    now_us: int,
+    live_span: tuple[int, int] | None = None,
+) -> Footage:
+    """Segments and coverage of [start_us, end_us); ``live_span`` is the segment being written
+    (covered up to ``now_us``). The range is clipped at ``now_us`` for coverage."""
+    clipped_end = max(min(end_us, now_us), start_us)
+    segments = catalog.segments_between(
+        session, camera_id=camera_id, start_us=start_us, end_us=end_us
+    )
+    runs = catalog.runs_between(session, camera_id=camera_id, start_us=start_us, end_us=end_us)
+    if live_span is not None:
+        live_span = (live_span[0], max(live_span[1], now_us))
+    result = coverage.compute(
+        start_us=start_us,
+        end_us=clipped_end,
+        segments=[
+            coverage.SegmentSpan(s.start_us, s.end_us, SegmentStatus(s.status)) for s in segments
+        ],
+        runs=[
+            coverage.RunSpan(
+                r.started_us, r.ended_us, RunEndReason(r.end_reason) if r.end_reason else None
+            )
+            for r in runs
+        ],
+        recorder_starts=catalog.recorder_starts_between(session, start_us=start_us, end_us=end_us),
+        events=[
+            coverage.StateMark(e.at_us, e.state)
+            for e in catalog.events_between(
+                session, camera_id=camera_id, start_us=start_us, end_us=end_us
+            )
+        ],
+        live_span=live_span,
+    )
+    return Footage(camera_id, start_us, end_us, segments, result, live_span)
