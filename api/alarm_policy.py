@@ -6,7 +6,10 @@
 * ``recording_stopped``: a camera that should record is live but has not recorded for
   ``alarms.recording_stopped_after_seconds`` (disk full, write errors). While the camera itself is
   down only ``camera_offline`` is raised: one cause, one alarm.
-* ``session_overdue``: raised by interrogation sessions left open too long (cases).
+* ``session_overdue``: a camera's interrogation session is open longer than
+  ``cases.session_max_hours`` (forgotten to close, or a session that must be split).
+* ``storage_full``: retention needs space but only held footage is left; nothing held is
+  deleted, so recording will stop when the disk fills.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class AlarmKind(enum.StrEnum):
     CAMERA_OFFLINE = "camera_offline"
     RECORDING_STOPPED = "recording_stopped"
     SESSION_OVERDUE = "session_overdue"
+    STORAGE_FULL = "storage_full"
 
 
 AlarmKey = tuple[AlarmKind, str]
@@ -39,11 +43,24 @@ class CameraCondition:
     not_recording_since: float | None
 
 
+STORAGE = "storage"
+"""The subject of storage alarms (no camera)."""
+
+
 def wanted_alarms(
-    conditions: list[CameraCondition], settings: AlarmSettings, now: float
+    conditions: list[CameraCondition],
+    settings: AlarmSettings,
+    now: float,
+    *,
+    overdue_sessions: dict[str, str] | None = None,
+    storage_problem: str | None = None,
 ) -> dict[AlarmKey, str]:
     """The alarms that should be active, each with its detail text."""
     wanted: dict[AlarmKey, str] = {}
+    for camera_id, detail in (overdue_sessions or {}).items():
+        wanted[(AlarmKind.SESSION_OVERDUE, camera_id)] = detail
+    if storage_problem:
+        wanted[(AlarmKind.STORAGE_FULL, STORAGE)] = storage_problem
     for condition in conditions:
         if condition.down_since is not None:
             if now - condition.down_since >= settings.offline_after_seconds:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -47,8 +48,12 @@ class AlarmMonitor:
         sessions: sessionmaker[Session],
         bus: EventBus,
         clock: Clock,
+        *,
+        overdue_sessions: Callable[[int], dict[str, str]] = lambda now_us: {},
     ) -> None:
         self._settings = settings
+        self._overdue_sessions = overdue_sessions
+        self._storage_problem: str | None = None
         self._service = service
         self._sessions = sessions
         self._bus = bus
@@ -71,6 +76,10 @@ class AlarmMonitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    def storage_shortfall(self, message: str | None) -> None:
+        """Retention thread: only held footage is left to free space (None: resolved)."""
+        self._storage_problem = message
 
     def poke(self) -> None:
         """A camera changed state: evaluate now rather than at the next tick."""
@@ -131,8 +140,14 @@ class AlarmMonitor:
     async def evaluate(self) -> None:
         now = time.monotonic()
         conditions = [self._condition(rt, now) for rt in self._service.cameras.values()]
-        wanted = wanted_alarms(conditions, self._settings, now)
         wall = self._clock.wall_us()
+        wanted = wanted_alarms(
+            conditions,
+            self._settings,
+            now,
+            overdue_sessions=self._overdue_sessions(wall),
+            storage_problem=self._storage_problem,
+        )
         for key, detail in wanted.items():
             if key not in self._active:
                 alarm = await asyncio.to_thread(self._raise, key, detail, wall)
@@ -156,12 +171,12 @@ class AlarmMonitor:
                 alarm.detail = f"{alarm.detail} (closed at restart)".strip()
 
     def _raise(self, key: AlarmKey, detail: str, at_us: int) -> Alarm:
-        kind, camera_id = key
-        runtime = self._service.cameras.get(camera_id)
+        kind, subject = key
+        runtime = self._service.cameras.get(subject)
         with self._sessions.begin() as session:
             alarm = Alarm(
                 kind=kind.value,
-                camera_id=camera_id,
+                camera_id=subject if runtime is not None else None,
                 site_id=runtime.site.id if runtime else None,
                 raised_us=at_us,
                 detail=detail,

@@ -14,8 +14,19 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.alarms import AlarmMonitor
 from api.events import EventBus, camera_event
-from api.routes import alarms, cameras, events, health, live, metrics, recordings, wall
+from api.routes import (
+    alarms,
+    cameras,
+    cases,
+    events,
+    health,
+    live,
+    metrics,
+    recordings,
+    wall,
+)
 from api.screens import ScreenRegistry
+from api.sessions import SessionService
 from api.state import AppState
 from configs.schema import Settings
 from ingest.clock import Clock, SystemClock
@@ -66,7 +77,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             idle_seconds=settings.relay.substream_idle_seconds,
         )
         live_views = PeerRegistry(settings.relay, sources)
-        alarm_monitor = AlarmMonitor(settings.alarms, service, sessions, bus, clock)
+        case_sessions = SessionService(settings, service, sessions, bus, clock)
+        alarm_monitor = AlarmMonitor(
+            settings.alarms,
+            service,
+            sessions,
+            bus,
+            clock,
+            overdue_sessions=case_sessions.overdue,
+        )
+        retention.on_shortfall = alarm_monitor.storage_shortfall
         app.state.casewatch = AppState(
             settings,
             sessions,
@@ -78,8 +98,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             live_views,
             alarm_monitor,
             ScreenRegistry(bus),
+            case_sessions,
         )
         await asyncio.to_thread(service.start)
+        await case_sessions.start()
         retention.start()
         live_views.start()
         await alarm_monitor.start()
@@ -100,7 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, cameras, recordings, live, events, alarms, wall, metrics):
+    for module in (health, cameras, recordings, cases, live, events, alarms, wall, metrics):
         app.include_router(module.router)
     app.mount("/wall", StaticFiles(directory=STATIC_DIR, html=True), name="wall")
 

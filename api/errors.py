@@ -31,6 +31,10 @@ class BadRequest(ApiError):
     status = 400
 
 
+class Conflict(ApiError):
+    status = 409
+
+
 class Unavailable(ApiError):
     status = 503
 

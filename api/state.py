@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.alarms import AlarmMonitor
 from api.events import EventBus
 from api.screens import ScreenRegistry
+from api.sessions import SessionService
 from configs.schema import Settings
 from ingest.clock import Clock
 from recorder.retention import RetentionTask
@@ -28,3 +29,4 @@ class AppState:
     live: PeerRegistry
     alarms: AlarmMonitor
     screens: ScreenRegistry
+    case_sessions: SessionService

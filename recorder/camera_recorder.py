@@ -97,13 +97,30 @@ class CameraRecorder:
         self._prev_sha256 = last_sha256
         self._last_end_us = last_end_us or 0
         self._retry_at = 0.0
-        self.enabled = True
+        self._paused = False
+        self._pause_detail = ""
+        self._cut_requested = False
         self.live_span: tuple[int, int] | None = None  # read by the API: the open segment
         self.skipped_packets = 0
 
     @property
     def recording(self) -> bool:
         return self._file is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self, paused: bool, detail: str = "recording paused by an operator") -> None:
+        """Any thread: stop recording at the next packet (the run ends as ``recording_paused``),
+        or resume at the next keyframe."""
+        self._pause_detail = detail
+        self._paused = paused
+
+    def request_cut(self) -> None:
+        """Any thread: end the current segment at the next keyframe (nothing is lost: the
+        keyframe starts the next segment), so footage up to now gets its catalog row and hash."""
+        self._cut_requested = True
 
     # -- PacketSink -----------------------------------------------------------------
 
@@ -112,7 +129,7 @@ class CameraRecorder:
 
     def packet(self, packet: MediaPacket) -> None:
         if self._file is None:
-            if not (packet.is_video and packet.keyframe) or not self.enabled:
+            if not (packet.is_video and packet.keyframe) or self._paused:
                 self.skipped_packets += 1
                 return
             if self._clock.monotonic() < self._retry_at:
@@ -120,11 +137,16 @@ class CameraRecorder:
             self._open(packet)
             if self._file is None:
                 return
+        elif self._paused:
+            self._end_run(RunEndReason.RECORDING_PAUSED, self._pause_detail)
+            self.skipped_packets += 1
+            return
         elif (
             packet.is_video
             and packet.keyframe
-            and (packet.dts_us - self._file.first.dts_us >= self._segment_us)
+            and (self._cut_requested or packet.dts_us - self._file.first.dts_us >= self._segment_us)
         ):
+            self._cut_requested = False
             self._close_segment(end_us=packet.wall_us)
             self._open(packet)
             if self._file is None:
@@ -144,8 +166,11 @@ class CameraRecorder:
         self._end_run(_DISCONTINUITY_TO_REASON[reason], f"media timestamps: {reason.value}")
 
     def stream_ended(self, cause: Cause, detail: str) -> None:
-        reason = _CAUSE_TO_REASON.get(cause, RunEndReason.CAMERA_DISCONNECTED)
-        self._end_run(reason, f"{cause.value}: {detail}" if detail else cause.value)
+        if self._paused:
+            self._end_run(RunEndReason.RECORDING_PAUSED, self._pause_detail)
+        else:
+            reason = _CAUSE_TO_REASON.get(cause, RunEndReason.CAMERA_DISCONNECTED)
+            self._end_run(reason, f"{cause.value}: {detail}" if detail else cause.value)
         self._info = None
 
     # -- internals ---------------------------------------------------------------------------------

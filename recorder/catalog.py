@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from configs.schema import Settings
 from recorder.models import (
     Camera,
     CameraEvent,
+    Case,
+    CaseStatus,
     EvidenceHold,
     RecorderStart,
     RecordingRun,
@@ -39,6 +41,24 @@ def sync_cameras(session: Session, *, settings: Settings, now_us: int) -> None:
         else:
             row.site_id, row.name = site.id, camera.name
             row.area, row.room = camera.area.value, camera.room_name()
+
+
+def operator_flags(session: Session) -> dict[str, tuple[bool, bool]]:
+    """Per camera, (recording paused, disabled) as last set through the API."""
+    rows = session.execute(select(Camera.id, Camera.recording_paused, Camera.operator_disabled))
+    return {camera_id: (bool(paused), bool(disabled)) for camera_id, paused, disabled in rows}
+
+
+def set_operator_flags(
+    session: Session, *, camera_id: str, paused: bool | None = None, disabled: bool | None = None
+) -> None:
+    values: dict[str, bool] = {}
+    if paused is not None:
+        values["recording_paused"] = paused
+    if disabled is not None:
+        values["operator_disabled"] = disabled
+    if values:
+        session.execute(update(Camera).where(Camera.id == camera_id).values(**values))
 
 
 def record_start(session: Session, *, now_us: int) -> None:
@@ -155,7 +175,16 @@ def last_segment_of_run(session: Session, *, run_id: str) -> Segment | None:
 
 
 def active_holds(session: Session) -> Sequence[EvidenceHold]:
-    return session.scalars(select(EvidenceHold).where(EvidenceHold.released_us.is_(None))).all()
+    """Holds that stand (invariant 3): not released, or made for a case that is still open."""
+    open_cases = select(Case.number).where(Case.status == CaseStatus.OPEN.value)
+    return session.scalars(
+        select(EvidenceHold).where(
+            or_(
+                EvidenceHold.released_us.is_(None),
+                EvidenceHold.case_number.in_(open_cases),
+            )
+        )
+    ).all()
 
 
 def present_segments_oldest_first(

@@ -32,6 +32,7 @@ class GapCause(enum.StrEnum):
     FOOTAGE_LOST = "footage_lost"
     CAMERA_CONNECTING = "camera_connecting"
     NOT_RECORDING = "not_recording"
+    RECORDING_PAUSED = "recording_paused"
 
 
 REASON_TO_CAUSE = {
@@ -44,6 +45,7 @@ REASON_TO_CAUSE = {
     RunEndReason.CLOCK_DRIFT: GapCause.CLOCK_DRIFT,
     RunEndReason.TIMESTAMP_JUMP: GapCause.TIMESTAMP_JUMP,
     RunEndReason.STREAM_CHANGED: GapCause.STREAM_CHANGED,
+    RunEndReason.RECORDING_PAUSED: GapCause.RECORDING_PAUSED,
 }
 
 

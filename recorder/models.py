@@ -49,6 +49,7 @@ class RunEndReason(enum.StrEnum):
     CLOCK_DRIFT = "clock_drift"
     TIMESTAMP_JUMP = "timestamp_jump"
     STREAM_CHANGED = "stream_changed"
+    RECORDING_PAUSED = "recording_paused"  # by an operator through the API
 
 
 class Camera(Base):

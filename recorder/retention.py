@@ -88,13 +88,15 @@ class RetentionTask:
         sessions: sessionmaker[Session],
         clock: Clock,
         *,
-        on_alarm: Callable[[str], None] = lambda message: None,
+        on_shortfall: Callable[[str | None], None] = lambda message: None,
     ) -> None:
         self._settings = settings
         self._root = root
         self._sessions = sessions
         self._clock = clock
-        self._on_alarm = on_alarm
+        self.on_shortfall = on_shortfall
+        """Called after every pass (retention thread): a message while only held footage is
+        left to free space, None otherwise."""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
@@ -161,5 +163,7 @@ class RetentionTask:
                 "footage is left; nothing held was deleted"
             )
             logger.error(message)
-            self._on_alarm(message)
+            self.on_shortfall(message)
+        else:
+            self.on_shortfall(None)
         return decided

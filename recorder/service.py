@@ -110,8 +110,16 @@ class RecordingService:
             self.recovery = recover(session, root, now_us=now)
             catalog.record_start(session, now_us=now)
         self.writer.start()
+        with self._sessions() as session:
+            flags = catalog.operator_flags(session)
         for site, camera in self.settings.cameras():
-            self.cameras[camera.id] = self._build(site, camera)
+            runtime = self._build(site, camera)
+            paused, disabled = flags.get(camera.id, (False, False))
+            if runtime.recorder is not None and paused:
+                runtime.recorder.pause(True)
+            if disabled:
+                runtime.worker = None
+            self.cameras[camera.id] = runtime
         for runtime in self.cameras.values():
             if runtime.worker is not None:
                 runtime.worker.start()
@@ -139,6 +147,41 @@ class RecordingService:
                 camera, hub, self.settings.ingest, self._clock, self._state_changed
             )
         return CameraRuntime(site, camera, hub, worker, recorder)
+
+    # -- operator controls (any thread but the camera threads) ---------------------------
+
+    def set_recording(self, camera_id: str, recording: bool) -> None:
+        """Pause or resume recording of a camera; remembered across restarts."""
+        runtime = self.cameras[camera_id]
+        if runtime.recorder is None:
+            raise ValueError(f"camera {camera_id!r} is not configured to record")
+        runtime.recorder.pause(not recording)
+        with self._sessions.begin() as session:
+            catalog.set_operator_flags(session, camera_id=camera_id, paused=not recording)
+
+    def set_enabled(self, camera_id: str, enabled: bool) -> None:
+        """Stop or start reading a camera at all; remembered across restarts. Blocks until a
+        stopped camera's thread has ended (call off the event loop)."""
+        runtime = self.cameras[camera_id]
+        if not runtime.camera.enabled:
+            raise ValueError(f"camera {camera_id!r} is disabled in the configuration")
+        with self._sessions.begin() as session:
+            catalog.set_operator_flags(session, camera_id=camera_id, disabled=not enabled)
+        if enabled and runtime.worker is None:
+            runtime.worker = CameraWorker(
+                runtime.camera, runtime.hub, self.settings.ingest, self._clock, self._state_changed
+            )
+            runtime.worker.start()
+        elif not enabled and runtime.worker is not None:
+            worker, runtime.worker = runtime.worker, None
+            if runtime.recorder is not None and not runtime.recorder.paused:
+                runtime.recorder.pause(True, "camera disabled by an operator")
+                worker.stop()
+                worker.join(timeout=30)
+                runtime.recorder.pause(False)
+            else:
+                worker.stop()
+                worker.join(timeout=30)
 
     def _state_changed(self, change: StateChange) -> None:
         """Camera thread: persist the event, then tell the outside world."""

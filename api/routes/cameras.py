@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DbSession, State, camera_runtime
-from api.errors import Unavailable
+from api.errors import Conflict, Unavailable
+from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.snapshot import decode_keyframe, jpeg
 from recorder import catalog
@@ -17,7 +19,9 @@ from recorder.service import CameraRuntime
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 
 
-def describe(runtime: CameraRuntime, last_recorded_us: int | None) -> dict[str, Any]:
+def describe(
+    runtime: CameraRuntime, last_recorded_us: int | None, session: dict[str, Any] | None = None
+) -> dict[str, Any]:
     worker, recorder, camera = runtime.worker, runtime.recorder, runtime.camera
     live = recorder.live_span if recorder is not None else None
     last = max(filter(None, [last_recorded_us, live[1] if live else None]), default=None)
@@ -44,7 +48,8 @@ def describe(runtime: CameraRuntime, last_recorded_us: int | None) -> dict[str, 
         else {"codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
         "recording": bool(recorder is not None and recorder.recording),
         "has_substream": camera.substream_url is not None,
-        "session": None,  # the open interrogation session in the camera's room (cases)
+        "recording_paused": bool(recorder is not None and recorder.paused),
+        "session": session,  # the open interrogation session holding this camera
         "last_recorded": isoformat_us(last) if last else None,
     }
 
@@ -53,14 +58,59 @@ def describe(runtime: CameraRuntime, last_recorded_us: int | None) -> dict[str, 
 def list_cameras(state: State, session: DbSession) -> dict[str, Any]:
     """Every configured camera with its live state."""
     last = catalog.last_recorded_us(session)
-    data = [describe(rt, last.get(rt.camera.id)) for rt in state.service.cameras.values()]
+    data = [
+        describe(rt, last.get(rt.camera.id), _badge(state, rt.camera.id))
+        for rt in state.service.cameras.values()
+    ]
     return {"data": data, "count": len(data)}
+
+
+def _badge(state: AppState, camera_id: str) -> dict[str, Any] | None:
+    open_session = state.case_sessions.for_camera(camera_id)
+    return open_session.badge() if open_session is not None else None
 
 
 @router.get("/{camera_id}")
 def get_camera(camera_id: str, state: State, session: DbSession) -> dict[str, Any]:
     runtime = camera_runtime(state, camera_id)
-    return describe(runtime, catalog.last_recorded_us(session).get(camera_id))
+    return describe(
+        runtime, catalog.last_recorded_us(session).get(camera_id), _badge(state, camera_id)
+    )
+
+
+class CameraChange(BaseModel):
+    """What an operator may change at run time (remembered across restarts)."""
+
+    model_config = ConfigDict(extra="forbid")
+    recording: bool | None = Field(default=None, description="false pauses recording")
+    enabled: bool | None = Field(default=None, description="false stops reading the camera")
+
+
+@router.patch("/{camera_id}")
+async def change_camera(
+    camera_id: str, body: CameraChange, state: State, session: DbSession
+) -> dict[str, Any]:
+    """Pause/resume recording or disable/enable a camera — never while an interrogation session
+    holds it (the footage of an interrogation must be complete)."""
+    runtime = camera_runtime(state, camera_id)
+    stopping = body.recording is False or body.enabled is False
+    held = state.case_sessions.for_camera(camera_id)
+    if stopping and held is not None:
+        raise Conflict(
+            f"camera {camera_id!r} is in open session {held.id} of case {held.case_number}; "
+            "it cannot stop recording until the session is closed",
+            field="recording" if body.recording is False else "enabled",
+        )
+    try:
+        if body.recording is not None:
+            await asyncio.to_thread(state.service.set_recording, camera_id, body.recording)
+        if body.enabled is not None:
+            await asyncio.to_thread(state.service.set_enabled, camera_id, body.enabled)
+    except ValueError as error:
+        raise Conflict(str(error), field="enabled") from None
+    return describe(
+        runtime, catalog.last_recorded_us(session).get(camera_id), _badge(state, camera_id)
+    )
 
 
 @router.get(

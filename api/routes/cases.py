@@ -1,0 +1,461 @@
+"""Cases, their tags and interrogation sessions, holds, and the footage that belongs to a case."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+
+from api.deps import DbSession, State
+from api.errors import ApiError
+from api.routes.recordings import parse_instant
+from api.sessions import describe_tag
+from api.state import AppState
+from ingest.clock import isoformat_us
+from recorder import cases
+from recorder.case_numbers import CaseNumberError, parse_case_number
+from recorder.footage import camera_footage
+from recorder.models import Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+DAY_US = 86_400 * 1_000_000
+CLOCK_SKEW_US = 5 * 1_000_000
+NumberPath = Annotated[str, Path(min_length=1, max_length=40, description="case number")]
+Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CaseCreate(Strict):
+    number: str = Field(min_length=1, max_length=40, description="A…/B…/J… case number")
+    type: CaseType | None = Field(default=None, description="checked against the number")
+    title: str = Field(min_length=1, max_length=500)
+
+
+class CaseUpdate(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    status: CaseStatus | None = None
+
+
+class Where(Strict):
+    """Cameras by id, or a room (with its station when the name is not unique)."""
+
+    camera_ids: list[str] | None = Field(default=None, min_length=1, max_length=36)
+    room: str | None = Field(default=None, min_length=1, max_length=100)
+    site: str | None = Field(default=None, min_length=1, max_length=63)
+
+    @model_validator(mode="after")
+    def _one(self) -> Where:
+        if (self.camera_ids is None) == (self.room is None):
+            raise ValueError("give camera_ids or room")
+        return self
+
+
+class TagCreate(Where):
+    kind: TagKind
+    start: datetime
+    end: datetime | None = Field(default=None, description="omitted: now")
+    persons: Names = Field(default_factory=list)
+    officers: Names = Field(default_factory=list)
+    note: str = Field(default="", max_length=2000)
+    by: str | None = Field(default=None, max_length=100)
+
+
+class SessionCreate(Where):
+    kind: TagKind = TagKind.INTERROGATION
+    persons: Names = Field(default_factory=list)
+    officers: Names = Field(default_factory=list)
+    note: str = Field(default="", max_length=2000)
+    by: str | None = Field(default=None, max_length=100)
+
+
+class ByBody(Strict):
+    by: str | None = Field(default=None, max_length=100)
+
+
+class ReleaseBody(Strict):
+    reason: str = Field(min_length=3, max_length=500)
+    by: str | None = Field(default=None, max_length=100)
+
+
+class CaseApiError(ApiError):
+    def __init__(self, status: int, message: str, field: str | None) -> None:
+        super().__init__(message, field=field)
+        self.status = status
+
+
+def _http(error: cases.CaseError) -> CaseApiError:
+    status = 404 if isinstance(error, cases.NotFoundError) else 409
+    return CaseApiError(status, error.message, error.field)
+
+
+def _number(state: AppState, number: str, field: str = "number") -> str:
+    try:
+        return parse_case_number(number, state.settings.cases.number_patterns).number
+    except CaseNumberError as error:
+        raise CaseApiError(400, str(error), field) from None
+
+
+def _resolve_cameras(state: AppState, where: Where) -> tuple[list[str], str | None, str | None]:
+    """(camera ids, site id, room) of a request."""
+    cameras = state.service.cameras
+    if where.camera_ids is not None:
+        for index, camera_id in enumerate(where.camera_ids):
+            if camera_id not in cameras:
+                raise CaseApiError(422, f"unknown camera {camera_id!r}", f"camera_ids.{index}")
+        ids = list(dict.fromkeys(where.camera_ids))
+        sites = {cameras[c].site.id for c in ids}
+        rooms = {cameras[c].camera.room_name() for c in ids}
+        return (
+            ids,
+            sites.pop() if len(sites) == 1 else None,
+            rooms.pop() if len(rooms) == 1 else None,
+        )
+    matches = [
+        rt
+        for rt in cameras.values()
+        if rt.camera.room_name() == where.room and (where.site is None or rt.site.id == where.site)
+    ]
+    if not matches:
+        raise CaseApiError(422, f"no camera in room {where.room!r}", "room")
+    sites = {rt.site.id for rt in matches}
+    if len(sites) > 1:
+        raise CaseApiError(422, f"room {where.room!r} exists in {sorted(sites)}; give site", "site")
+    return [rt.camera.id for rt in matches], sites.pop(), where.room
+
+
+def _case_json(case: Case) -> dict[str, Any]:
+    return {
+        "number": case.number,
+        "type": case.type,
+        "title": case.title,
+        "status": case.status,
+        "unit_code": case.unit_code,
+        "created_at": isoformat_us(case.created_us),
+        "updated_at": isoformat_us(case.updated_us),
+        "closed_at": isoformat_us(case.closed_us) if case.closed_us else None,
+    }
+
+
+def _hold_json(hold: EvidenceHold) -> dict[str, Any]:
+    return {
+        "id": hold.id,
+        "camera_id": hold.camera_id,
+        "tag_id": hold.tag_id,
+        "case_number": hold.case_number,
+        "start": isoformat_us(hold.start_us),
+        "end": isoformat_us(hold.end_us) if hold.end_us is not None else None,
+        "reason": hold.reason,
+        "released_at": isoformat_us(hold.released_us) if hold.released_us else None,
+        "released_by": hold.released_by,
+        "release_reason": hold.release_reason,
+    }
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+
+@router.post("/cases", status_code=201)
+def create_case(body: CaseCreate, state: State, session: DbSession) -> dict[str, Any]:
+    """Register a case; the number is validated (cases.number_patterns)."""
+    try:
+        number = parse_case_number(
+            body.number, state.settings.cases.number_patterns, expected=body.type
+        )
+        case = cases.create_case(
+            session, number=number, title=body.title, now_us=state.clock.wall_us()
+        )
+        session.commit()
+    except CaseNumberError as error:
+        raise CaseApiError(400, str(error), "number") from None
+    except cases.CaseError as error:
+        raise _http(error) from None
+    return _case_json(case)
+
+
+@router.get("/cases")
+def search_cases(
+    state: State,
+    session: DbSession,
+    q: Annotated[str | None, Query(max_length=100, description="number or title text")] = None,
+    person: Annotated[str | None, Query(max_length=100, description="a person or officer")] = None,
+    site: Annotated[str | None, Query(max_length=63, description="station id")] = None,
+    date: Annotated[
+        datetime | None, Query(description="cases with footage on this day (UTC, ISO)")
+    ] = None,
+    status: CaseStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Search by number or title, person, station, day."""
+    day = None
+    if date is not None:
+        start = parse_instant(date, "date")
+        start -= start % DAY_US
+        day = (start, start + DAY_US)
+    found = cases.search_cases(
+        session,
+        text=q,
+        person=person,
+        site_id=site,
+        day=day,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    return {"data": [_case_json(c) for c in found], "count": len(found)}
+
+
+@router.get("/cases/{number}")
+def get_case(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
+    """A case with its tags and sessions."""
+    try:
+        case = cases.get_case(session, _number(state, number))
+    except cases.CaseError as error:
+        raise _http(error) from None
+    tags = cases.case_tags(session, case.number)
+    cameras = cases.tag_cameras(session, [t.id for t in tags])
+    return {
+        **_case_json(case),
+        "tags": [describe_tag(t, cameras[t.id]) for t in tags if not t.session],
+        "sessions": [describe_tag(t, cameras[t.id]) for t in tags if t.session],
+    }
+
+
+@router.patch("/cases/{number}")
+def update_case(
+    number: NumberPath, body: CaseUpdate, state: State, session: DbSession
+) -> dict[str, Any]:
+    """Change the title, close or reopen a case (closing needs every session closed)."""
+    now = state.clock.wall_us()
+    try:
+        case = cases.get_case(session, _number(state, number))
+        if body.title is not None:
+            case.title = body.title
+            case.updated_us = now
+        if body.status is CaseStatus.CLOSED and case.status != CaseStatus.CLOSED.value:
+            cases.close_case(session, case, now_us=now)
+        elif body.status is CaseStatus.OPEN:
+            case.status, case.closed_us, case.updated_us = CaseStatus.OPEN.value, None, now
+        session.commit()
+    except cases.CaseError as error:
+        raise _http(error) from None
+    return _case_json(case)
+
+
+@router.get("/cases/{number}/footage")
+def case_footage(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
+    """Every tag and session of the case with its cameras, ranges and coverage."""
+    try:
+        case = cases.get_case(session, _number(state, number))
+    except cases.CaseError as error:
+        raise _http(error) from None
+    now = state.clock.wall_us()
+    tags = cases.case_tags(session, case.number)
+    cameras_of = cases.tag_cameras(session, [t.id for t in tags])
+    items = []
+    for tag in tags:
+        end_us = tag.end_us if tag.end_us is not None else now
+        per_camera = []
+        for camera_id in cameras_of[tag.id]:
+            runtime = state.service.cameras.get(camera_id)
+            live = runtime.recorder.live_span if runtime and runtime.recorder else None
+            footage = camera_footage(
+                session,
+                camera_id=camera_id,
+                start_us=tag.start_us,
+                end_us=end_us,
+                now_us=now,
+                live_span=live,
+            )
+            per_camera.append(
+                {
+                    "camera_id": camera_id,
+                    "camera_name": runtime.camera.name if runtime else camera_id,
+                    "site": runtime.site.id if runtime else None,
+                    "start": isoformat_us(tag.start_us),
+                    "end": isoformat_us(end_us),
+                    "coverage_percent": footage.coverage.percent,
+                    "gaps": [
+                        {
+                            "start": isoformat_us(g.start_us),
+                            "end": isoformat_us(g.end_us),
+                            "cause": g.cause.value,
+                        }
+                        for g in footage.coverage.gaps
+                    ],
+                    "segments": len(footage.segments),
+                }
+            )
+        items.append({**describe_tag(tag, cameras_of[tag.id]), "cameras": per_camera})
+    return {"case": _case_json(case), "footage": items, "count": len(items)}
+
+
+# -- tags ----------------------------------------------------------------------------------------
+
+
+@router.post("/cases/{number}/tags", status_code=201)
+def add_tag(
+    number: NumberPath, body: TagCreate, state: State, session: DbSession
+) -> dict[str, Any]:
+    """Bind a case to footage over a past or current time range (mark in / mark out)."""
+    now = state.clock.wall_us()
+    start_us = parse_instant(body.start, "start")
+    end_us = parse_instant(body.end, "end") if body.end is not None else now
+    if end_us <= start_us:
+        raise CaseApiError(400, "end: must be after start", "end")
+    if start_us > now + CLOCK_SKEW_US:
+        raise CaseApiError(400, "start: is in the future", "start")
+    if end_us > now + CLOCK_SKEW_US:
+        raise CaseApiError(400, "end: is in the future; tag the past, or open a session", "end")
+    camera_ids, site_id, room = _resolve_cameras(state, body)
+    spec = cases.TagSpec(
+        kind=body.kind,
+        camera_ids=camera_ids,
+        site_id=site_id,
+        room=room,
+        start_us=start_us,
+        end_us=min(end_us, now),
+        persons=body.persons,
+        officers=body.officers,
+        note=body.note,
+        by=body.by,
+    )
+    try:
+        case = cases.get_case(session, _number(state, number))
+        tag = cases.add_tag(session, case=case, spec=spec, live_session=False, now_us=now)
+        session.commit()
+    except cases.CaseError as error:
+        raise _http(error) from None
+    return describe_tag(tag, camera_ids)
+
+
+@router.get("/tags/{tag_id}")
+def get_tag(tag_id: int, session: DbSession) -> dict[str, Any]:
+    try:
+        tag = cases.get_tag(session, tag_id, live_session=False)
+    except cases.CaseError as error:
+        raise _http(error) from None
+    return describe_tag(tag, cases.tag_cameras(session, [tag_id])[tag_id])
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+
+@router.post("/cases/{number}/sessions", status_code=201)
+async def open_session(number: NumberPath, body: SessionCreate, state: State) -> dict[str, Any]:
+    """Open a live interrogation session on a room's cameras (or the given cameras)."""
+    case_number = _number(state, number)
+    camera_ids, site_id, room = _resolve_cameras(state, body)
+    for camera_id in camera_ids:
+        runtime = state.service.cameras[camera_id]
+        if runtime.worker is None:
+            raise CaseApiError(409, f"camera {camera_id!r} is disabled; enable it first", "room")
+        if runtime.recorder is None or runtime.recorder.paused:
+            raise CaseApiError(
+                409, f"camera {camera_id!r} is not recording; resume recording first", "room"
+            )
+    spec = cases.TagSpec(
+        kind=body.kind,
+        camera_ids=camera_ids,
+        site_id=site_id,
+        room=room,
+        start_us=state.clock.wall_us(),
+        end_us=None,
+        persons=body.persons,
+        officers=body.officers,
+        note=body.note,
+        by=body.by,
+    )
+    try:
+        return await state.case_sessions.open(case_number, spec)
+    except cases.CaseError as error:
+        raise _http(error) from None
+
+
+@router.get("/sessions")
+def list_sessions(
+    state: State,
+    session: DbSession,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+) -> dict[str, Any]:
+    """Sessions, newest first (at most 500)."""
+    query = select(CaseTag).where(CaseTag.session.is_(True))
+    if status:
+        query = query.where(CaseTag.status == status)
+    tags = session.scalars(query.order_by(CaseTag.start_us.desc()).limit(500)).all()
+    cameras = cases.tag_cameras(session, [t.id for t in tags])
+    data = [describe_tag(t, cameras[t.id]) for t in tags]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(session_id: int, state: State) -> dict[str, Any]:
+    """A session; closed sessions carry the report made at close."""
+    try:
+        return await asyncio.to_thread(state.case_sessions.describe, session_id)
+    except cases.CaseError as error:
+        raise _http(error) from None
+
+
+@router.get("/sessions/{session_id}/report")
+async def session_report(session_id: int, state: State) -> dict[str, Any]:
+    """The completeness report: the stored one of a closed session, an interim one while open."""
+    try:
+        described = await asyncio.to_thread(state.case_sessions.describe, session_id)
+        if described["report"] is not None:
+            report: dict[str, Any] = described["report"]
+            return report
+        return await asyncio.to_thread(state.case_sessions.report, session_id)
+    except cases.CaseError as error:
+        raise _http(error) from None
+
+
+@router.post("/sessions/{session_id}/close")
+async def close_session(
+    session_id: int, state: State, body: ByBody | None = None
+) -> dict[str, Any]:
+    """Close a session; returns its completeness report."""
+    try:
+        return await state.case_sessions.close(session_id, body.by if body else None)
+    except cases.CaseError as error:
+        raise _http(error) from None
+
+
+# -- holds ---------------------------------------------------------------------------------------
+
+
+@router.get("/cases/{number}/holds")
+def case_holds(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
+    try:
+        case = cases.get_case(session, _number(state, number))
+    except cases.CaseError as error:
+        raise _http(error) from None
+    holds = cases.case_holds(session, case.number)
+    return {
+        "data": [_hold_json(h) for h in holds],
+        "count": len(holds),
+        "case_open": case.status == CaseStatus.OPEN.value,
+    }
+
+
+@router.post("/holds/{hold_id}/release")
+def release_hold(
+    hold_id: int, body: ReleaseBody, state: State, session: DbSession
+) -> dict[str, Any]:
+    """Release a hold (retention may then delete the footage once the case is closed)."""
+    try:
+        hold = cases.release_hold(
+            session, hold_id, reason=body.reason, by=body.by, now_us=state.clock.wall_us()
+        )
+        session.commit()
+    except cases.CaseError as error:
+        raise _http(error) from None
+    return _hold_json(hold)
