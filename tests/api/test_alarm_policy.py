@@ -31,3 +31,18 @@ def cond(
 def test_wanted_alarms(condition: CameraCondition, expected: set[AlarmKind]) -> None:
     wanted = wanted_alarms([condition], SETTINGS, now=100.0)
     assert {kind for kind, _camera in wanted} == expected
+
+
+def test_overdue_sessions_and_storage_are_alarms_of_their_own() -> None:
+    wanted = wanted_alarms(
+        [cond(down=50)],
+        SETTINGS,
+        now=100.0,
+        overdue_sessions={"c": "session 3 of case A… open for 13.0 h"},
+        storage_problem="only held footage is left",
+    )
+    assert set(wanted) == {
+        (AlarmKind.CAMERA_OFFLINE, "c"),
+        (AlarmKind.SESSION_OVERDUE, "c"),
+        (AlarmKind.STORAGE_FULL, "storage"),
+    }
