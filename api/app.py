@@ -14,11 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.alarms import AlarmMonitor
 from api.events import EventBus, camera_event
+from api.exports import ExportService
 from api.routes import (
     alarms,
     cameras,
     cases,
     events,
+    exports,
     health,
     live,
     metrics,
@@ -78,6 +80,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         )
         live_views = PeerRegistry(settings.relay, sources)
         case_sessions = SessionService(settings, service, sessions, bus, clock)
+        export_service = ExportService(settings, sessions, clock, service)
         alarm_monitor = AlarmMonitor(
             settings.alarms,
             service,
@@ -99,9 +102,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             alarm_monitor,
             ScreenRegistry(bus),
             case_sessions,
+            export_service,
         )
         await asyncio.to_thread(service.start)
         await case_sessions.start()
+        await asyncio.to_thread(export_service.start)
         retention.start()
         live_views.start()
         await alarm_monitor.start()
@@ -109,6 +114,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await asyncio.to_thread(export_service.stop)
             await alarm_monitor.stop()
             await live_views.stop()
             await asyncio.to_thread(retention.stop)
@@ -122,7 +128,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, cameras, recordings, cases, live, events, alarms, wall, metrics):
+    routers = (
+        health,
+        cameras,
+        recordings,
+        cases,
+        exports,
+        live,
+        events,
+        alarms,
+        wall,
+        metrics,
+    )
+    for module in routers:
         app.include_router(module.router)
     app.mount("/wall", StaticFiles(directory=STATIC_DIR, html=True), name="wall")
 

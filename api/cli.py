@@ -1,4 +1,4 @@
-"""The ``casewatch`` command: serve, demo, sim, check, migrate.
+"""The ``casewatch`` command: serve, demo, sim, check, migrate, verify.
 
 Bad input is a message on stderr and exit status 2, never a traceback.
 """
@@ -121,6 +121,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from recorder.verify import run
+
+    return run(args.file, args.key)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="casewatch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="create or upgrade the catalog schema")
     with_config(migrate)
     migrate.set_defaults(func=cmd_migrate)
+
+    verify = commands.add_parser("verify", help="check an export package offline")
+    verify.add_argument("file", type=Path, help="the export package (.zip)")
+    verify.add_argument(
+        "--key", type=Path, required=True, help="the server's public key (PEM) you trust"
+    )
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

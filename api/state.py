@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.alarms import AlarmMonitor
 from api.events import EventBus
+from api.exports import ExportService
 from api.screens import ScreenRegistry
 from api.sessions import SessionService
 from configs.schema import Settings
@@ -30,3 +31,4 @@ class AppState:
     alarms: AlarmMonitor
     screens: ScreenRegistry
     case_sessions: SessionService
+    exports: ExportService

@@ -1,0 +1,181 @@
+"""Verifiable exports of a case's footage: create, follow, list, download; the public key.
+
+``POST /api/v1/cases/{number}/exports`` answers 202 at once; the package is built in the
+background (``api.exports.ExportService``), one export after another, and ``GET
+/api/v1/exports/{id}`` shows its progress. What a request selects is documented in
+``recorder.export_request``; the package layout in ``recorder.export_manifest``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import State
+from api.errors import ApiError, BadRequest, NotFound, Unavailable
+from api.exports import ExportService, ExportsUnavailable, describe
+from api.state import AppState
+from ingest.clock import us_from_datetime
+from recorder.export_request import ExportRequestError, RangeSpec, Selection
+from recorder.models import Export, ExportStatus
+
+router = APIRouter(prefix="/api/v1", tags=["exports"])
+
+MAX_LIST = 1000
+NumberPath = Annotated[str, PathParam(min_length=1, max_length=40, description="case number")]
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class Gone(ApiError):
+    status = 410
+
+
+class Unprocessable(ApiError):
+    status = 422
+
+
+class RangeBody(BaseModel):
+    """A camera over an explicit time range."""
+
+    model_config = ConfigDict(extra="forbid")
+    camera: str = Field(min_length=1, max_length=63, description="camera id")
+    start: datetime = Field(description="ISO 8601 with time zone")
+    end: datetime = Field(description="ISO 8601 with time zone")
+
+
+class ExportBody(BaseModel):
+    """What to export; an empty body exports the whole case."""
+
+    model_config = ConfigDict(extra="forbid")
+    tags: list[int] | None = Field(default=None, max_length=500, description="tag ids")
+    sessions: list[int] | None = Field(
+        default=None, max_length=500, description="interrogation session ids (tags)"
+    )
+    cameras: list[str] | None = Field(
+        default=None, max_length=500, description="only these cameras of the selected tags"
+    )
+    ranges: list[RangeBody] | None = Field(
+        default=None, max_length=500, description="explicit camera ranges"
+    )
+    by: str | None = Field(default=None, min_length=1, max_length=100, description="who")
+
+
+def _service(state: AppState) -> ExportService:
+    return state.exports
+
+
+def _selection(body: ExportBody | None) -> Selection:
+    if body is None:
+        return Selection()
+    ranges = None
+    if body.ranges is not None:
+        ranges = []
+        for index, spec in enumerate(body.ranges):
+            for name, value in (("start", spec.start), ("end", spec.end)):
+                if value.tzinfo is None:
+                    field = f"ranges[{index}].{name}"
+                    raise BadRequest(
+                        f"{field}: give a time zone (e.g. 2026-11-25T08:00:00Z)", field=field
+                    )
+            ranges.append(
+                RangeSpec(spec.camera, us_from_datetime(spec.start), us_from_datetime(spec.end))
+            )
+    return Selection(body.tags, body.sessions, body.cameras, ranges)
+
+
+def _request_error(error: ExportRequestError) -> ApiError:
+    kinds: dict[str, type[ApiError]] = {
+        "invalid": BadRequest,
+        "not_found": NotFound,
+        "no_footage": Unprocessable,
+    }
+    return kinds[error.kind](error.message, field=error.field)
+
+
+def _unavailable(error: ExportsUnavailable) -> ApiError:
+    return Unavailable(f"exports are unavailable: {error}")
+
+
+@router.post("/cases/{number}/exports", status_code=202)
+def create_export(
+    number: NumberPath,
+    state: State,
+    response: Response,
+    body: Annotated[ExportBody | None, Body()] = None,
+) -> dict[str, Any]:
+    """Queue an export of the case's footage; follow it at the returned URL."""
+    service = _service(state)
+    selection = _selection(body)
+    try:
+        row = service.create(number, selection, body.by if body else None)
+    except ExportRequestError as error:
+        raise _request_error(error) from None
+    except ExportsUnavailable as error:
+        raise _unavailable(error) from None
+    response.headers["Location"] = f"/api/v1/exports/{row.id}"
+    return describe(row, position=service.queue_position(row))
+
+
+@router.get("/cases/{number}/exports")
+def case_exports(number: NumberPath, state: State) -> dict[str, Any]:
+    """The case's exports, newest first."""
+    try:
+        rows = _service(state).for_case(number)
+    except ExportRequestError as error:
+        raise _request_error(error) from None
+    data = [describe(row) for row in rows[:MAX_LIST]]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/exports/public-key", response_class=PlainTextResponse)
+def public_key(state: State) -> PlainTextResponse:
+    """The PEM public key that verifies export manifests (``casewatch verify --key``)."""
+    try:
+        key = _service(state).public_key
+    except ExportsUnavailable as error:
+        raise _unavailable(error) from None
+    return PlainTextResponse(
+        key.public_pem.decode("ascii"),
+        headers={"X-Key-Fingerprint": key.fingerprint, "X-Key-Id": key.key_id},
+    )
+
+
+def _export(state: AppState, export_id: str) -> Export:
+    row = _service(state).get(export_id)
+    if row is None:
+        raise NotFound(f"no export {export_id}", field="export_id")
+    return row
+
+
+@router.get("/exports/{export_id}")
+def get_export(export_id: str, state: State) -> dict[str, Any]:
+    """Status and progress of an export; its download URL once done."""
+    row = _export(state, export_id)
+    return describe(row, position=_service(state).queue_position(row))
+
+
+@router.get("/exports/{export_id}/download", response_class=FileResponse)
+def download(export_id: str, state: State) -> FileResponse:
+    """The package (ZIP); supports HTTP range requests."""
+    row = _export(state, export_id)
+    if row.status != ExportStatus.DONE.value:
+        detail = f" ({row.error})" if row.status == ExportStatus.FAILED.value else ""
+        raise Conflict(f"export {export_id} is {row.status}{detail}", field="export_id")
+    path = Path(row.path) if row.path else None
+    if path is None or not path.is_file():
+        raise Gone(f"export {export_id}: {row.error or 'the package is gone'}", field="export_id")
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=path.name,
+        headers={"X-Content-SHA256": row.sha256 or ""},
+    )
