@@ -105,7 +105,8 @@ class CameraRecorder:
 
     @property
     def recording(self) -> bool:
-        return self._file is not None
+        """A run is open: footage is being written (also across the moment a segment is cut)."""
+        return self._run_id is not None and not self._paused
 
     @property
     def paused(self) -> bool:
