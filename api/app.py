@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from api.routes import (
     health,
     live,
     metrics,
+    playback,
     recordings,
     wall,
 )
@@ -34,6 +36,7 @@ from configs.schema import Settings
 from ingest.clock import Clock, SystemClock
 from ingest.events import StateChange
 from recorder.db import make_engine, migrate, session_factory
+from recorder.playback import POOL as PLAYBACK_POOL
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
 from relay.ice import restrict_host_addresses
@@ -110,10 +113,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         retention.start()
         live_views.start()
         await alarm_monitor.start()
+        # what start-up loaded lives as long as the process: keep the collector off it, so
+        # full collections stay short while requests build many catalog rows
+        gc.freeze()
         logger.info("casewatch ready: %d cameras", len(service.cameras))
         try:
             yield
         finally:
+            PLAYBACK_POOL.discard()
             await asyncio.to_thread(export_service.stop)
             await alarm_monitor.stop()
             await live_views.stop()
@@ -132,6 +139,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         health,
         cameras,
         recordings,
+        playback,
         cases,
         exports,
         live,

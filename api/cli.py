@@ -98,7 +98,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         from ingest.clock import SystemClock
 
         with sessions.begin() as session:
-            repaired = recover(session, root, now_us=SystemClock().wall_us())
+            repaired = recover(session, root, now_us=SystemClock().wall_us(), full=True)
         for line in repaired.actions:
             print(f"repaired: {line}")
     with sessions() as session:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from configs.schema import CaseNumberPatterns
 from ingest.clock import isoformat_us
 from recorder.case_numbers import CaseNumberError, parse_case_number
+from recorder.catalog import MAX_SEGMENT_US
 from recorder.models import Camera, Case, CaseTag, Segment, SegmentStatus, TagCamera
 
 MAX_RANGE_US = 31 * 86_400 * 1_000_000
@@ -254,6 +255,7 @@ def has_footage(
         .where(
             Segment.camera_id == camera_id,
             Segment.status == SegmentStatus.OK.value,
+            Segment.start_us > start_us - MAX_SEGMENT_US,  # lets the index bound the scan
             Segment.end_us > start_us,
             Segment.start_us < end_us,
         )

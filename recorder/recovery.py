@@ -13,13 +13,21 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recorder import catalog, fmp4, pathcodec
-from recorder.models import Camera, RecordingRun, RunEndReason, Segment, SegmentStatus
+from recorder.models import (
+    Camera,
+    RecorderStart,
+    RecordingRun,
+    RunEndReason,
+    Segment,
+    SegmentStatus,
+)
 from recorder.probe import probe
 from recorder.segment_file import fsync_directory
 
@@ -49,25 +57,61 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def segment_files(root: Path) -> dict[str, Path]:
-    """Every file below ``root`` (except quarantine) by relative POSIX path."""
+RECENT_MARGIN_US = 2 * 3_600 * 1_000_000
+"""How far before the previous start the startup scan looks: a segment is at most
+``storage.segment_seconds`` (≤ 1 h) plus a GOP long, so a file written after that start begins
+no earlier than this."""
+
+
+def segment_files(root: Path, *, since_us: int | None = None) -> dict[str, Path]:
+    """Every file below ``root`` (except quarantine) by relative POSIX path; with ``since_us``,
+    only the hour directories (``{camera}/{date}/{HH}``) that can hold footage from then on."""
     found: dict[str, Path] = {}
     if not root.exists():
         return found
+    since_hour = None
+    if since_us is not None:
+        since_hour = datetime.fromtimestamp(since_us / 1e6, tz=UTC).strftime("%Y-%m-%d/%H")
     for directory, dirs, files in os.walk(root):
-        if Path(directory) == root and QUARANTINE in dirs:
+        here = Path(directory)
+        if here == root and QUARANTINE in dirs:
             dirs.remove(QUARANTINE)
+        depth = len(here.relative_to(root).parts)
+        if since_hour is not None and depth in (1, 2):
+            day = since_hour[:10]
+            if depth == 1:  # {camera}: keep days from the first one needed
+                dirs[:] = [d for d in dirs if d >= day]
+            else:  # {camera}/{date}: keep hours from the first one needed
+                date = here.name
+                dirs[:] = [d for d in dirs if f"{date}/{d}" >= since_hour]
         for name in files:
             path = Path(directory) / name
             found[path.relative_to(root).as_posix()] = path
     return found
 
 
-def recover(session: Session, root: Path, *, now_us: int) -> Report:
-    """Repair disk and catalog at startup. The caller commits."""
+def recover(session: Session, root: Path, *, now_us: int, full: bool = False) -> Report:
+    """Repair disk and catalog at startup. The caller commits.
+
+    Startup covers what can have happened since the previous start: earlier footage was
+    reconciled by the recovery of that start, so only files and rows from shortly before it on
+    are compared (at 13 M segments a full comparison takes minutes and gigabytes). ``full``
+    (``casewatch check --repair``) compares everything.
+    """
     report = Report()
-    known = {row.path: row for row in session.scalars(select(Segment))}
-    files = segment_files(root)
+    since = None if full else _previous_start(session)
+    query = select(Segment)
+    if since is not None:
+        since -= RECENT_MARGIN_US
+        query = query.where(Segment.start_us >= since)
+    known = {row.path: row for row in session.scalars(query)}
+    files = segment_files(root, since_us=since)
+    if since is not None:  # the hour directories also hold older files: compare like with like
+        files = {
+            relative: path
+            for relative, path in files.items()
+            if (name := pathcodec.decode(relative)) is None or name.start_us >= since
+        }
     for relative, path in sorted(files.items()):
         if relative not in known:
             _adopt(session, root, relative, path, report, now_us=now_us)
@@ -85,6 +129,12 @@ def recover(session: Session, root: Path, *, now_us: int) -> Report:
     for line in report.actions:
         logger.warning("recovery: %s", line)
     return report
+
+
+def _previous_start(session: Session) -> int | None:
+    """When the recorder last started (before this start is recorded); None: never."""
+    last = session.scalar(select(func.max(RecorderStart.at_us)))
+    return int(last) if last is not None else None
 
 
 def _adopt(

@@ -195,3 +195,25 @@ def test_check_detects_altered_bytes_and_broken_chain(
         problems = check(session, root).problems
     assert f"SHA-256 differs from catalog: {second}" in problems
     assert f"hash chain broken before {second}" in problems
+
+
+def test_startup_compares_only_what_followed_the_previous_start(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    hour = 3_600_000_000
+    root = tmp_path / "rec"
+    old = pathcodec.encode("cam", START - 5 * hour)
+    new = pathcodec.encode("cam", START + 60_000_000)
+    write_segment(source, root / old, seconds=2)
+    with sessions.begin() as session:
+        recover(session, root, now_us=START - 5 * hour)  # first start: adopts the old file
+        catalog.record_start(session, now_us=START)
+    (root / old).unlink()  # lost long before the previous start
+    write_segment(source, root / new, seconds=2)  # written after it, row never made
+    with sessions.begin() as session:
+        report = recover(session, root, now_us=START + hour)
+    assert any(f"adopted {new}" in line for line in report.actions)
+    assert not any("marked lost" in line for line in report.actions)  # left to check
+    with sessions.begin() as session:
+        full = recover(session, root, now_us=START + hour, full=True)
+    assert full.actions == [f"marked lost (file missing): {old}"]
