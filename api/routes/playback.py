@@ -1,0 +1,222 @@
+"""Recorded playback: a camera's footage from a wall time as one streamed fragmented MP4.
+
+``GET /api/v1/playback/{camera}?start=ISO[&end=ISO]`` streams from the keyframe at or before
+``start`` (stream copy, no re-encode) up to ``end`` (default ``start`` + 10 min, at most 1 h) or the
+first gap, whichever comes first; the headers say what the body holds (``recorder.playback``):
+
+* ``X-Playback-Start`` — wall time of the first frame (media time 0): ``wall = start + currentTime``
+* ``X-Playback-End`` — wall time where the stream stops, and ``X-Playback-Stop`` why: ``end``,
+  ``gap``, ``discontinuity`` (footage goes on at ``X-Playback-Next`` in a new run or format) or
+  ``recorded_end`` (nothing later is catalogued yet; the segment being written plays once closed)
+* ``X-Playback-Gap`` — ``START/END CAUSE`` of the gap it stops at (absent when it stops at ``end``)
+* ``X-Playback-Next`` — where footage resumes after that gap, if before ``end``: request it next
+* ``X-Playback-Skipped-Gap`` — when ``start`` lay in a gap, the gaps up to where the stream begins
+* ``X-Playback-Codecs`` (RFC 6381, for ``MediaSource.addSourceBuffer``), ``X-Playback-Fps``
+
+Refused: unknown camera 404; a time without zone 400, unreadable 422; ``end`` not after ``start``
+or more than 1 h after it 400; nothing playable in the range 404 whose ``error`` names the gaps'
+causes (``gaps`` lists them); more than ``MAX_STREAMS`` streams at once 503 with Retry-After.
+
+``GET /api/v1/playback/{camera}/index?start&end`` lists the playable pieces, the gaps with their
+causes and the segments of a range, for a timeline. ffmpeg is killed when the client goes away;
+each stream is logged (camera, start, end, bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from api.deps import State, camera_runtime
+from api.errors import BadRequest, Unavailable
+from api.routes.recordings import parse_instant
+from api.state import AppState
+from ingest.clock import isoformat_us
+from recorder import playback
+from recorder.footage import Footage, camera_footage
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["playback"])
+
+MAX_INDEX_US = 7 * 86_400 * playback.US
+MAX_STREAMS = 64
+"""Concurrent playback streams (one ffmpeg each) per node."""
+CameraPath = Annotated[str, Path(min_length=1, max_length=63, description="camera id")]
+_active: set[playback.PlaybackStream] = set()
+
+
+class PlaybackResponse(StreamingResponse):
+    """Streams a ``PlaybackStream`` and kills its ffmpeg however the response ends."""
+
+    def __init__(self, stream: playback.PlaybackStream) -> None:
+        super().__init__(
+            stream.chunks(),
+            media_type="video/mp4",
+            headers={
+                **stream.plan.headers(),
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.stream.close()
+            _active.discard(self.stream)
+            logger.info(
+                "playback of %s from %s ended after %d bytes",
+                self.stream.plan.camera_id,
+                isoformat_us(self.stream.plan.start_us),
+                self.stream.bytes_sent,
+            )
+
+
+def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Footage:
+    runtime = state.service.cameras[camera_id]
+    live = runtime.recorder.live_span if runtime.recorder is not None else None
+    with state.sessions() as session:
+        return camera_footage(
+            session,
+            camera_id=camera_id,
+            start_us=start_us,
+            end_us=end_us,
+            now_us=state.clock.wall_us(),
+            live_span=live,
+        )
+
+
+def _gap_json(gap: Any) -> dict[str, Any]:
+    return {
+        "start": isoformat_us(gap.start_us),
+        "end": isoformat_us(gap.end_us),
+        "duration": round((gap.end_us - gap.start_us) / 1e6, 3),
+        "cause": gap.cause.value,
+    }
+
+
+@router.get(
+    "/playback/{camera_id}",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "fragmented MP4, stream copy"},
+        404: {"description": "unknown camera, or no footage in the range (with the gap causes)"},
+    },
+)
+async def play(
+    camera_id: CameraPath,
+    state: State,
+    start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+    end: Annotated[
+        datetime | None, Query(description="ISO 8601 with time zone; default start + 10 min")
+    ] = None,
+) -> Response:
+    """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
+    camera_runtime(state, camera_id)
+    start_us = parse_instant(start, "start")
+    end_us = parse_instant(end, "end") if end is not None else start_us + playback.DEFAULT_SPAN_US
+    if end_us <= start_us:
+        raise BadRequest("end: must be after start", field="end")
+    if end_us - start_us > playback.MAX_SPAN_US:
+        raise BadRequest("end: a playback request may span at most 1 h", field="end")
+    if len(_active) >= MAX_STREAMS:
+        error = Unavailable(f"{MAX_STREAMS} playback streams are running; retry shortly")
+        error.headers["Retry-After"] = "2"
+        raise error
+    now_us = state.clock.wall_us()
+
+    def plan() -> playback.Plan:
+        footage = _footage(state, camera_id, start_us, end_us)
+        return playback.plan_playback(
+            footage, state.settings.storage.path, start_us=start_us, end_us=end_us, now_us=now_us
+        )
+
+    try:
+        chosen = await asyncio.to_thread(plan)
+    except playback.NoFootage as missing:
+        return JSONResponse(
+            {
+                "error": missing.message,
+                "field": "start",
+                "gaps": [_gap_json(g) for g in missing.gaps],
+            },
+            status_code=404,
+        )
+    except playback.MediaError as error:
+        raise Unavailable(f"footage of {camera_id!r} cannot be read: {error}") from None
+    stream = await playback.start_stream(chosen)
+    _active.add(stream)
+    logger.info(
+        "playback of %s from %s to %s (%d segments)",
+        camera_id,
+        isoformat_us(chosen.start_us),
+        isoformat_us(chosen.end_us),
+        len(chosen.segments),
+    )
+    return PlaybackResponse(stream)
+
+
+@router.get("/playback/{camera_id}/index")
+async def playback_index(
+    camera_id: CameraPath,
+    state: State,
+    start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+    end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+) -> dict[str, Any]:
+    """What can be played of a camera in [start, end): pieces, gaps with causes, segments.
+
+    A player asks for this before it plays: the node gets its ffmpeg processes ready meanwhile."""
+    runtime = camera_runtime(state, camera_id)
+    start_us, end_us = parse_instant(start, "start"), parse_instant(end, "end")
+    if end_us <= start_us:
+        raise BadRequest("end: must be after start", field="end")
+    if end_us - start_us > MAX_INDEX_US:
+        raise BadRequest("end: the range may span at most 7 days", field="end")
+    playback.POOL.warm()
+    footage = await asyncio.to_thread(_footage, state, camera_id, start_us, end_us)
+    pieces = playback.pieces_of(footage.segments, state.settings.storage.path)
+    live = footage.live_span
+    url = f"/api/v1/playback/{camera_id}?start="
+    return {
+        "camera": camera_id,
+        "camera_name": runtime.camera.name,
+        "start": isoformat_us(start_us),
+        "end": isoformat_us(end_us),
+        "coverage_percent": footage.coverage.percent,
+        "recorded": [
+            {"start": isoformat_us(a), "end": isoformat_us(b)} for a, b in footage.coverage.recorded
+        ],
+        "pieces": [
+            {
+                "start": isoformat_us(p.start_us),
+                "end": isoformat_us(p.end_us),
+                "segments": len(p.segments),
+                "url": url + isoformat_us(max(p.start_us, start_us)),
+            }
+            for p in pieces
+        ],
+        "gaps": [_gap_json(g) for g in footage.coverage.gaps],
+        "segments": [
+            {
+                "id": s.id,
+                "start": isoformat_us(s.start_us),
+                "end": isoformat_us(s.end_us),
+                "status": s.status,
+                "has_audio": s.has_audio,
+                "sha256": s.sha256,
+            }
+            for s in footage.segments
+        ],
+        "in_progress": None
+        if live is None
+        else {"start": isoformat_us(live[0]), "end": isoformat_us(live[1])},
+    }

@@ -1,0 +1,560 @@
+"""Recorded playback: one fragmented MP4 (stream copy, no re-encode) of a camera from a wall time.
+
+A request names a camera and a wall-clock ``start`` (and an ``end``). The footage is cut into
+**pieces**: stretches of present segments of one recording run with the same stream parameters
+and no hole between them. The stream
+
+* begins at the **keyframe at or before** ``start`` in the one segment that contains it (found by
+  a PyAV seek on that file: a few milliseconds), so the picture is complete from the first frame
+  and the time to first byte does not depend on how much footage follows; when ``start`` lies in
+  a gap it begins at the next piece instead;
+* covers that piece up to ``end`` and **stops at the first gap** (or where the catalogued footage
+  ends): the client learns from ``Plan`` (the API puts it in headers) where the stream starts,
+  where it stops, the gap with its cause, and where the next piece begins, and asks for that
+  piece itself. One stream never spans a hole, so media time maps to wall time by one offset:
+  ``wall = Plan.start_us + media_time``.
+
+ffmpeg (command built with ffmpeg-python) reads an ffconcat list from its stdin: the segment
+files of the piece from the one containing the start, each with ``outpoint`` and ``duration``
+equal to its catalog duration (so concatenated time equals wall time and the few audio packets a
+segment carries past its end do not run back in time into the next), the first one with
+``inpoint`` at the keyframe. ``-copyts`` with ``-avoid_negative_ts disabled`` keeps the keyframe
+at media time 0; the muxer writes ``frag_keyframe+empty_moov+default_base_moof`` fragments to
+stdout, a form both ``<video src>`` and Media Source Extensions play while it streams. The
+concat demuxer opens the next file only when the previous one ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import ffmpeg
+
+from ingest.clock import isoformat_us
+from recorder.coverage import TOLERANCE_US, Gap, GapCause
+from recorder.footage import Footage
+from recorder.models import Segment, SegmentStatus
+
+logger = logging.getLogger(__name__)
+
+US = 1_000_000
+DEFAULT_SPAN_US = 10 * 60 * US
+"""A request without ``end`` streams at most this much."""
+MAX_SPAN_US = 3_600 * US
+"""The longest ``end - start`` a request may ask for."""
+CHUNK_BYTES = 64 * 1024
+FRAGMENT_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
+
+
+# -- pieces ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlaySegment:
+    """A present segment file as playback uses it."""
+
+    id: int
+    path: Path
+    start_us: int
+    end_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Footage that plays as one stream: contiguous present segments of one run and format."""
+
+    start_us: int
+    end_us: int
+    segments: tuple[PlaySegment, ...]
+
+
+def _format(segment: Segment) -> tuple[str, str, int, int, str | None]:
+    return (
+        segment.run_id,
+        segment.video_codec,
+        segment.width,
+        segment.height,
+        segment.audio_codec if segment.has_audio else None,
+    )
+
+
+def pieces_of(segments: Sequence[Segment], root: Path, *, check_files: bool = False) -> list[Piece]:
+    """Split a camera's segments (time order) into playable pieces. Deleted and lost segments,
+    and with ``check_files`` segments whose file is missing, are holes."""
+    pieces: list[Piece] = []
+    current: list[PlaySegment] = []
+    last_format: tuple[str, str, int, int, str | None] | None = None
+
+    def flush() -> None:
+        if current:
+            pieces.append(Piece(current[0].start_us, current[-1].end_us, tuple(current)))
+            current.clear()
+
+    for segment in segments:
+        path = root / segment.path
+        if segment.status != SegmentStatus.OK.value or (check_files and not path.is_file()):
+            flush()
+            last_format = None
+            continue
+        fmt = _format(segment)
+        if current and (fmt != last_format or segment.start_us - current[-1].end_us > TOLERANCE_US):
+            flush()
+        current.append(PlaySegment(segment.id, path, segment.start_us, segment.end_us))
+        last_format = fmt
+    flush()
+    return pieces
+
+
+# -- the plan of one stream ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the first file of a stream says: the keyframe, the codecs (RFC 6381), the rate."""
+
+    keyframe_offset: Fraction
+    """Seconds from the start of the file to the keyframe at or before the wanted instant."""
+    codecs: str
+    fps: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One stream: where it starts and stops, and what follows it."""
+
+    camera_id: str
+    requested_start_us: int
+    requested_end_us: int
+    start_us: int
+    """Wall time of the first frame (media time 0)."""
+    end_us: int
+    """Wall time where the stream stops (exclusive)."""
+    segments: tuple[PlaySegment, ...]
+    inpoint: Fraction
+    """Seconds into the first segment where the stream starts (its keyframe)."""
+    codecs: str
+    fps: float
+    stop_gap: Gap | None = None
+    """The gap the stream stops at, when it stops before ``requested_end_us`` for one."""
+    next_us: int | None = None
+    """Start of the next footage after the stream, if before ``requested_end_us``."""
+    skipped_gaps: tuple[Gap, ...] = ()
+    """When ``requested_start_us`` lay in a gap: the gaps up to where the stream starts."""
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the stream stops at ``end_us``: ``end`` (the requested end), ``gap`` (see
+        ``stop_gap``), ``discontinuity`` (footage goes on at ``next_us`` without a hole, in a new
+        recording run or format) or ``recorded_end`` (nothing later is catalogued yet: the segment
+        being written becomes playable once it is closed)."""
+        if self.end_us >= self.requested_end_us:
+            return "end"
+        if self.stop_gap is not None:
+            return "gap"
+        return "discontinuity" if self.next_us is not None else "recorded_end"
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers that tell a player what it receives."""
+        result = {
+            "X-Playback-Start": isoformat_us(self.start_us),
+            "X-Playback-End": isoformat_us(self.end_us),
+            "X-Playback-Codecs": self.codecs,
+            "X-Playback-Fps": f"{self.fps:g}",
+            "X-Playback-Stop": self.stop_reason,
+        }
+        if self.next_us is not None:
+            result["X-Playback-Next"] = isoformat_us(self.next_us)
+        if self.stop_gap is not None:
+            result["X-Playback-Gap"] = gap_text(self.stop_gap)
+        if self.skipped_gaps:
+            result["X-Playback-Skipped-Gap"] = ", ".join(gap_text(g) for g in self.skipped_gaps)
+        return result
+
+
+def gap_text(gap: Gap) -> str:
+    """``START/END CAUSE`` (ISO 8601 interval), for a header."""
+    return f"{isoformat_us(gap.start_us)}/{isoformat_us(gap.end_us)} {gap.cause.value}"
+
+
+class NoFootage(Exception):
+    """Nothing playable in the requested range; ``gaps`` say why."""
+
+    def __init__(self, message: str, gaps: Sequence[Gap]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.gaps = list(gaps)
+
+
+class MediaError(Exception):
+    """A segment file could not be read."""
+
+
+def describe_gaps(gaps: Sequence[Gap], limit: int = 3) -> str:
+    parts = [
+        f"{gap.cause.value} from {isoformat_us(gap.start_us)} to {isoformat_us(gap.end_us)}"
+        for gap in gaps[:limit]
+    ]
+    if len(gaps) > limit:
+        parts.append(f"and {len(gaps) - limit} more gaps")
+    return "; ".join(parts)
+
+
+def _gap_at(gaps: Sequence[Gap], instant_us: int) -> Gap | None:
+    for gap in gaps:
+        if gap.start_us - TOLERANCE_US <= instant_us < gap.end_us:
+            return gap
+    return None
+
+
+def plan_playback(
+    footage: Footage,
+    root: Path,
+    *,
+    start_us: int,
+    end_us: int,
+    now_us: int,
+) -> Plan:
+    """The stream of ``footage.camera_id`` for [start_us, end_us); raises ``NoFootage``.
+
+    ``footage`` must cover at least [start_us, end_us). Reads the first segment's file (PyAV)."""
+    pieces = pieces_of(footage.segments, root, check_files=True)
+    gaps = footage.coverage.gaps
+    chosen: Piece | None = None
+    for piece in pieces:
+        if piece.end_us > start_us and piece.start_us < end_us:
+            chosen = piece
+            break
+    if chosen is None:
+        raise NoFootage(_no_footage_message(footage, start_us, end_us, now_us), gaps)
+    skipped: tuple[Gap, ...] = ()
+    if chosen.start_us > start_us:
+        skipped = tuple(
+            g for g in gaps if g.end_us > start_us and g.start_us < chosen.start_us
+        ) or (Gap(start_us, chosen.start_us, GapCause.FOOTAGE_LOST),)
+    first_index = 0
+    for index, segment in enumerate(chosen.segments):
+        if segment.end_us > start_us:
+            first_index = index
+            break
+    first = chosen.segments[first_index]
+    offset_us = max(0, start_us - first.start_us)
+    info = probe_start(first.path, offset_us)
+    stop_us = min(end_us, chosen.end_us)
+    used = tuple(s for s in chosen.segments[first_index:] if s.start_us < stop_us)
+    stream_start_us = first.start_us + _us(info.keyframe_offset)
+    stop_gap = next_us = None
+    if chosen.end_us < end_us:
+        stop_gap = _gap_at(gaps, chosen.end_us)
+        following = [p for p in pieces if p.start_us >= chosen.end_us and p.start_us < end_us]
+        if following:
+            next_us = following[0].start_us
+            if stop_gap is None and next_us - chosen.end_us > TOLERANCE_US:
+                stop_gap = Gap(chosen.end_us, next_us, GapCause.FOOTAGE_LOST)
+    return Plan(
+        camera_id=footage.camera_id,
+        requested_start_us=start_us,
+        requested_end_us=end_us,
+        start_us=stream_start_us,
+        end_us=stop_us,
+        segments=used,
+        inpoint=info.keyframe_offset,
+        codecs=info.codecs,
+        fps=info.fps,
+        stop_gap=stop_gap,
+        next_us=next_us,
+        skipped_gaps=skipped,
+    )
+
+
+def _no_footage_message(footage: Footage, start_us: int, end_us: int, now_us: int) -> str:
+    what = (
+        f"no recorded footage of camera {footage.camera_id!r} "
+        f"from {isoformat_us(start_us)} to {isoformat_us(end_us)}"
+    )
+    if start_us >= now_us:
+        return f"{what}: start is in the future"
+    live = footage.live_span
+    if live is not None and live[0] <= start_us + TOLERANCE_US:
+        return (
+            f"{what}: the segment from {isoformat_us(live[0])} is still being written; it can be "
+            "played once it is closed"
+        )
+    gaps = footage.coverage.gaps
+    if gaps:
+        return f"{what}: {describe_gaps(gaps)}"
+    return f"{what}: {GapCause.FOOTAGE_LOST.value} (segment files missing)"
+
+
+def _us(seconds: Fraction) -> int:
+    return round(seconds * US)
+
+
+# -- reading the first file ------------------------------------------------------------------------
+
+
+def probe_start(path: Path, offset_us: int) -> MediaInfo:
+    """Keyframe at or before ``offset_us`` into the file, codecs and frame rate (PyAV, no decode).
+
+    Segments start with a keyframe, so a failed seek falls back to the file's start."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(f"{path.name}: no video stream")
+            video = container.streams.video[0]
+            audio = container.streams.audio[0] if container.streams.audio else None
+            codecs = ",".join(
+                c for c in (_video_codec(video), _audio_codec(audio) if audio else None) if c
+            )
+            rate = video.average_rate or video.guessed_rate
+            fps = float(rate) if rate else 25.0
+            keyframe = Fraction(0)
+            time_base = video.time_base
+            if offset_us > 0 and time_base is not None:
+                target = int(Fraction(offset_us, US) / time_base)
+                with contextlib.suppress(av.FFmpegError):
+                    container.seek(target, stream=video, backward=True, any_frame=False)
+                    for packet in container.demux(video):
+                        if packet.pts is None:
+                            continue
+                        if packet.is_keyframe:
+                            keyframe = max(Fraction(0), Fraction(packet.pts) * time_base)
+                        break
+                if keyframe * US > offset_us:  # seek overshot: play from the file's start
+                    keyframe = Fraction(0)
+            return MediaInfo(keyframe, codecs, round(fps, 3))
+    except av.FFmpegError as error:
+        raise MediaError(f"{path.name}: {error}") from None
+
+
+def _video_codec(stream: av.video.stream.VideoStream) -> str:
+    ctx = stream.codec_context
+    extradata = bytes(ctx.extradata or b"")
+    if ctx.name == "h264":
+        if len(extradata) >= 4 and extradata[0] == 1:
+            return f"avc1.{extradata[1:4].hex()}"
+        return "avc1.640028"
+    if ctx.name in ("hevc", "h265"):
+        return "hvc1.1.6.L120.90"
+    return str(ctx.name)
+
+
+def _audio_codec(stream: av.audio.stream.AudioStream) -> str | None:
+    name = stream.codec_context.name
+    if name == "aac":
+        profile = (stream.codec_context.profile or "").upper()
+        return "mp4a.40.5" if "HE" in profile else "mp4a.40.2"
+    if name == "opus":
+        return "opus"
+    if name == "mp3":
+        return "mp4a.6B"
+    return None  # G.711 etc.: the video still plays
+
+
+# -- the ffmpeg process ----------------------------------------------------------------------------
+
+
+def _seconds(value: Fraction) -> str:
+    """Seconds for ffconcat, rounded *up* to the microsecond: an ``inpoint`` a hair before the
+    keyframe would make the demuxer seek to the keyframe before it."""
+    micro = math.ceil(value * US)
+    return f"{micro // US}.{micro % US:06d}"
+
+
+def concat_script(plan: Plan) -> str:
+    """The ffconcat list of a plan (paths as ``file:`` URLs: the list itself comes from a pipe)."""
+    lines = ["ffconcat version 1.0"]
+    last = len(plan.segments) - 1
+    for index, segment in enumerate(plan.segments):
+        quoted = str(segment.path).replace("'", "'\\''")
+        lines.append(f"file 'file:{quoted}'")
+        inpoint = plan.inpoint if index == 0 else Fraction(0)
+        outpoint = Fraction(segment.end_us - segment.start_us, US)
+        if index == last:
+            outpoint = min(outpoint, Fraction(plan.end_us - segment.start_us, US))
+        if inpoint > 0:
+            lines.append(f"inpoint {_seconds(inpoint)}")
+        lines.append(f"outpoint {_seconds(outpoint)}")
+        lines.append(f"duration {_seconds(max(Fraction(0), outpoint - inpoint))}")
+    return "\n".join(lines) + "\n"
+
+
+def command(executable: str = "ffmpeg") -> list[str]:
+    """ffmpeg reading an ffconcat list on stdin, writing fragmented MP4 on stdout."""
+    stream = ffmpeg.input("pipe:0", f="concat", safe=0, protocol_whitelist="file,pipe").output(
+        "pipe:1",
+        f="mp4",
+        c="copy",
+        map="0",
+        dn=None,
+        sn=None,
+        avoid_negative_ts="disabled",
+        movflags=FRAGMENT_FLAGS,
+        flush_packets=1,
+    )
+    args: list[str] = stream.compile(cmd=executable)
+    args[1:1] = ["-nostdin", "-hide_banner", "-v", "error", "-copyts"]
+    return args
+
+
+@dataclass(eq=False)
+class PlaybackStream:
+    """A running ffmpeg: iterate for the MP4 bytes; ``close()`` kills it (idempotent)."""
+
+    plan: Plan
+    process: asyncio.subprocess.Process
+    stderr: bytearray = field(default_factory=bytearray)
+    bytes_sent: int = 0
+    _stderr_task: asyncio.Task[None] | None = None
+    _closed: bool = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The stream's bytes as ffmpeg writes them (ends with ffmpeg; then ``close``)."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                chunk = await stdout.read(CHUNK_BYTES)
+                if not chunk:
+                    break
+                self.bytes_sent += len(chunk)
+                yield chunk
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        process = self.process
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        code = await process.wait()
+        if self._stderr_task is not None:
+            with contextlib.suppress(Exception):
+                await self._stderr_task
+        if code not in (0, -9) and self.stderr:
+            logger.warning(
+                "playback of %s from %s: ffmpeg exited %s: %s",
+                self.plan.camera_id,
+                isoformat_us(self.plan.start_us),
+                code,
+                self.stderr.decode("utf-8", "replace").strip()[-500:],
+            )
+
+    async def _drain_stderr(self) -> None:
+        stderr = self.process.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(4096):
+            if len(self.stderr) < 16_384:
+                self.stderr += chunk
+
+
+class WarmPool:
+    """ffmpeg processes started ahead of time, waiting for their ffconcat list on stdin.
+
+    The command line is the same for every stream (the list carries everything that differs), so
+    a process can be started before a request exists: it loads its libraries, parses its options
+    and blocks reading stdin. Starting ffmpeg costs tens of milliseconds on an idle host and
+    several hundred on a busy one; taken from the pool, a stream only pays for writing its list.
+    Used processes are replaced shortly after (not at once: the new ones would compete for CPU
+    with the stream that is starting). Bound to the event loop that first uses it.
+    """
+
+    def __init__(self, size: int = 3, *, executable: str = "ffmpeg", refill_delay: float = 0.5):
+        self.size = size
+        self.executable = executable
+        self.refill_delay = refill_delay
+        self._idle: list[asyncio.subprocess.Process] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._refill_task: asyncio.Task[None] | None = None
+
+    async def spawn(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *command(self.executable),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def take(self) -> asyncio.subprocess.Process:
+        """An ffmpeg waiting for its list (a fresh one when none is ready)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self.discard()
+            self._loop = loop
+        process = None
+        while self._idle:
+            candidate = self._idle.pop()
+            if candidate.returncode is None:
+                process = candidate
+                break
+        self._schedule_refill()
+        return process if process is not None else await self.spawn()
+
+    def warm(self) -> None:
+        """Fill the pool now (e.g. when a player is about to ask; event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self.discard()
+            self._loop = loop
+        self._schedule_refill(delay=0.0)
+
+    def _schedule_refill(self, delay: float | None = None) -> None:
+        if self.size > 0 and (self._refill_task is None or self._refill_task.done()):
+            wait = self.refill_delay if delay is None else delay
+            self._refill_task = asyncio.create_task(self._refill(wait))
+
+    async def _refill(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        while len(self._idle) < self.size:
+            try:
+                self._idle.append(await self.spawn())
+            except OSError as error:
+                logger.warning("cannot start ffmpeg for playback: %s", error)
+                return
+
+    def discard(self) -> None:
+        """Kill the idle processes (e.g. when the event loop changed)."""
+        for process in self._idle:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        self._idle.clear()
+        if self._refill_task is not None:
+            self._refill_task.cancel()
+            self._refill_task = None
+
+    def idle_count(self) -> int:
+        return sum(1 for p in self._idle if p.returncode is None)
+
+
+POOL = WarmPool()
+"""The node's pool of waiting ffmpeg processes."""
+
+
+async def start_stream(plan: Plan, *, pool: WarmPool | None = None) -> PlaybackStream:
+    """Hand ``plan``'s list to a waiting ffmpeg and return its stream (event loop)."""
+    pool = pool or POOL
+    script = concat_script(plan).encode("utf-8")
+    for attempt in range(2):
+        process = await pool.take() if attempt == 0 else await pool.spawn()
+        stream = PlaybackStream(plan, process)
+        stream._stderr_task = asyncio.create_task(stream._drain_stderr())
+        assert process.stdin is not None
+        try:
+            process.stdin.write(script)
+            await process.stdin.drain()
+            process.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            await stream.close()  # a waiting process that died: start a fresh one
+            continue
+        return stream
+    raise MediaError(f"ffmpeg ended at once: {stream.stderr.decode('utf-8', 'replace').strip()}")
