@@ -12,6 +12,7 @@ const TABLE = {
   zh: {
     "app.title": "案管中心 · 视频墙",
     "lang.toggle": "EN",
+    "nav.review": "录像审查",
     "lang.toggle.title": "Switch to English",
     "tree.title": "摄像机",
     "tree.filter": "搜索摄像机…",
@@ -92,6 +93,7 @@ const TABLE = {
   en: {
     "app.title": "Case center · Video wall",
     "lang.toggle": "中文",
+    "nav.review": "Review",
     "lang.toggle.title": "切换到中文",
     "tree.title": "Cameras",
     "tree.filter": "Search cameras…",
