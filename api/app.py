@@ -16,6 +16,7 @@ from api import errors
 from api.alarms import AlarmMonitor
 from api.events import EventBus, camera_event
 from api.exports import ExportService
+from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
 from api.routes import (
     alarms,
     cameras,
@@ -45,6 +46,13 @@ from relay.sources import LiveSources
 from wall import STATIC_DIR
 
 logger = logging.getLogger(__name__)
+
+
+async def _trim_malloc_forever() -> None:
+    """Hand freed heap memory back to the system now and then (see api.process.trim_malloc)."""
+    while True:
+        await asyncio.sleep(TRIM_INTERVAL_SECONDS)
+        await asyncio.to_thread(trim_malloc)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -116,10 +124,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # what start-up loaded lives as long as the process: keep the collector off it, so
         # full collections stay short while requests build many catalog rows
         gc.freeze()
+        trimmer = loop.create_task(_trim_malloc_forever())
         logger.info("casewatch ready: %d cameras", len(service.cameras))
         try:
             yield
         finally:
+            trimmer.cancel()
             PLAYBACK_POOL.discard()
             await asyncio.to_thread(export_service.stop)
             await alarm_monitor.stop()
