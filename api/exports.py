@@ -287,10 +287,12 @@ class ExportService:
 
     def _live_span(self, camera_id: str) -> tuple[int, int] | None:
         """The segment being written by this camera, if any."""
-        runtime = self._recording.cameras.get(camera_id) if self._recording else None
+        if self._recording is None:
+            return None
+        runtime = self._recording.cameras.get(camera_id)
         if runtime is None or runtime.recorder is None or not runtime.recorder.recording:
             return None
-        return runtime.recorder.live_span
+        return self._recording.live_span(camera_id)
 
     def _live(self, camera_id: str, start_us: int, end_us: int) -> bool:
         span = self._live_span(camera_id)

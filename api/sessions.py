@@ -208,8 +208,7 @@ class SessionService:
             cameras = []
             for camera_id in camera_ids:
                 runtime = self._service.cameras.get(camera_id)
-                recorder = runtime.recorder if runtime else None
-                live = recorder.live_span if recorder is not None else None
+                live = self._service.live_span(camera_id)
                 footage = camera_footage(
                     session,
                     camera_id=camera_id,

@@ -27,6 +27,20 @@ import psutil
 PR_SET_PDEATHSIG = 1
 MB = 1024 * 1024
 
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium, driven by Playwright (never ``playwright install``)."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",  # the machine's network is closed: no background calls
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
+"""Flags for headless runs on a machine without a display or outside network."""
+
 # -- child processes ---------------------------------------------------------------------------
 
 

@@ -29,10 +29,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 try:
+    from bench import _measure as m
     from bench import _review_server as srv
     from bench._review_queries import Latency
     from bench._review_record import Recording, SegmentRow
 except ImportError:  # run as a script: bench/ itself is on sys.path
+    import _measure as m  # type: ignore[import-not-found,no-redef]
     import _review_server as srv  # type: ignore[import-not-found,no-redef]
     from _review_queries import Latency  # type: ignore[import-not-found,no-redef]
     from _review_record import (  # type: ignore[import-not-found,no-redef]
@@ -43,17 +45,8 @@ except ImportError:  # run as a script: bench/ itself is on sys.path
 TARGET_P50_MS = 300.0
 WARMUP_SEEKS = 2
 SEEK_TIMEOUT_MS = 15_000
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CHROMIUM = m.CHROMIUM
+CHROMIUM_ARGS = m.CHROMIUM_ARGS
 US = 1_000_000
 
 PAGE = """<!doctype html>

@@ -80,18 +80,8 @@ MIN_FPS = 0.9 * FPS
 """A viewer receiving less than this in a window counts as failing."""
 NOISY_OTHER_CPU_PERCENT = 20.0
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
+CHROMIUM = m.CHROMIUM
+CHROMIUM_FLAGS = ["--headless", *m.CHROMIUM_ARGS]
 PAGE_PATH = "/bench-relay.html"
 
 JANUS_NS_IFACE = "cwb0"

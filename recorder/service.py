@@ -148,6 +148,13 @@ class RecordingService:
             )
         return CameraRuntime(site, camera, hub, worker, recorder)
 
+    def live_span(self, camera_id: str) -> tuple[int, int] | None:
+        """Any thread: (start, last packet) of the segment a camera is writing, if any."""
+        runtime = self.cameras.get(camera_id)
+        if runtime is None or runtime.recorder is None:
+            return None
+        return runtime.recorder.live_span
+
     # -- operator controls (any thread but the camera threads) ---------------------------
 
     def set_recording(self, camera_id: str, recording: bool) -> None:

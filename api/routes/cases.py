@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from api.deps import DbSession, State
 from api.errors import ApiError
-from api.routes.recordings import parse_instant
 from api.sessions import describe_tag
 from api.state import AppState
+from api.timerange import parse_instant
 from ingest.clock import isoformat_us
 from recorder import cases
 from recorder.case_numbers import CaseNumberError, parse_case_number
@@ -266,14 +266,13 @@ def case_footage(number: NumberPath, state: State, session: DbSession) -> dict[s
         per_camera = []
         for camera_id in cameras_of[tag.id]:
             runtime = state.service.cameras.get(camera_id)
-            live = runtime.recorder.live_span if runtime and runtime.recorder else None
             footage = camera_footage(
                 session,
                 camera_id=camera_id,
                 start_us=tag.start_us,
                 end_us=end_us,
                 now_us=now,
-                live_span=live,
+                live_span=state.service.live_span(camera_id),
             )
             per_camera.append(
                 {

@@ -34,9 +34,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from api.deps import State, camera_runtime
-from api.errors import BadRequest, Unavailable
-from api.routes.recordings import parse_instant
+from api.errors import Unavailable
 from api.state import AppState
+from api.timerange import parse_instant, time_range
 from ingest.clock import isoformat_us
 from recorder import playback
 from recorder.footage import Footage, camera_footage
@@ -82,8 +82,7 @@ class PlaybackResponse(StreamingResponse):
 
 
 def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Footage:
-    runtime = state.service.cameras[camera_id]
-    live = runtime.recorder.live_span if runtime.recorder is not None else None
+    live = state.service.live_span(camera_id)
     with state.sessions() as session:
         return camera_footage(
             session,
@@ -122,12 +121,10 @@ async def play(
 ) -> Response:
     """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
     camera_runtime(state, camera_id)
-    start_us = parse_instant(start, "start")
-    end_us = parse_instant(end, "end") if end is not None else start_us + playback.DEFAULT_SPAN_US
-    if end_us <= start_us:
-        raise BadRequest("end: must be after start", field="end")
-    if end_us - start_us > playback.MAX_SPAN_US:
-        raise BadRequest("end: a playback request may span at most 1 h", field="end")
+    default_end = parse_instant(start, "start") + playback.DEFAULT_SPAN_US
+    start_us, end_us = time_range(
+        start, end if end is not None else default_end, max_us=playback.MAX_SPAN_US, max_text="1 h"
+    )
     if len(_active) >= MAX_STREAMS:
         error = Unavailable(f"{MAX_STREAMS} playback streams are running; retry shortly")
         error.headers["Retry-After"] = "2"
@@ -176,11 +173,7 @@ async def playback_index(
 
     A player asks for this before it plays: the node gets its ffmpeg processes ready meanwhile."""
     runtime = camera_runtime(state, camera_id)
-    start_us, end_us = parse_instant(start, "start"), parse_instant(end, "end")
-    if end_us <= start_us:
-        raise BadRequest("end: must be after start", field="end")
-    if end_us - start_us > MAX_INDEX_US:
-        raise BadRequest("end: the range may span at most 7 days", field="end")
+    start_us, end_us = time_range(start, end, max_us=MAX_INDEX_US, max_text="7 days")
     playback.POOL.warm()
     footage = await asyncio.to_thread(_footage, state, camera_id, start_us, end_us)
     pieces = playback.pieces_of(footage.segments, state.settings.storage.path)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from api.deps import DbSession, State, camera_runtime
-from api.errors import BadRequest, NotFound
-from ingest.clock import isoformat_us, us_from_datetime
+from api.errors import NotFound
+from api.timerange import time_range
+from ingest.clock import isoformat_us
 from recorder import catalog
 from recorder.footage import camera_footage
 from recorder.models import SegmentStatus
@@ -18,12 +19,6 @@ from recorder.models import SegmentStatus
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
 
 MAX_RANGE_US = 31 * 86_400 * 1_000_000
-
-
-def parse_instant(value: datetime, field: str) -> int:
-    if value.tzinfo is None:
-        raise BadRequest(f"{field}: give a time zone (e.g. 2026-11-25T08:00:00Z)", field=field)
-    return us_from_datetime(value)
 
 
 @router.get("/recordings")
@@ -35,12 +30,8 @@ def recordings(
     end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
 ) -> dict[str, Any]:
     """Segments of a camera in [start, end), every gap with its cause, and the coverage."""
-    runtime = camera_runtime(state, camera)
-    start_us, end_us = parse_instant(start, "start"), parse_instant(end, "end")
-    if end_us <= start_us:
-        raise BadRequest("end: must be after start", field="end")
-    if end_us - start_us > MAX_RANGE_US:
-        raise BadRequest("end: the range may span at most 31 days", field="end")
+    camera_runtime(state, camera)
+    start_us, end_us = time_range(start, end, max_us=MAX_RANGE_US, max_text="31 days")
     now = state.clock.wall_us()
     footage = camera_footage(
         session,
@@ -48,7 +39,7 @@ def recordings(
         start_us=start_us,
         end_us=end_us,
         now_us=now,
-        live_span=runtime.recorder.live_span if runtime.recorder is not None else None,
+        live_span=state.service.live_span(camera),
     )
     result, segments, live = footage.coverage, footage.segments, footage.live_span
     return {
