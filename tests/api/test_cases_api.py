@@ -248,3 +248,35 @@ def test_held_footage_survives_a_full_quota(sim: Any, make_server: Any) -> None:
     time.sleep(3)  # further passes still find only held footage: nothing more is deleted
     after = server.recordings("cam-q", held_start - 120, time.time())["segments"]
     assert ok_at_alarm and all(s["status"] == "ok" for s in after if s["id"] in ok_at_alarm)
+
+
+def test_operator_pauses_and_disables_a_camera_outside_sessions(sim: Any, make_server: Any) -> None:
+    server = make_server([room_camera("cam-p", "m6", sim)], storage={"segment_seconds": 3}).start()
+    server.wait_recording("cam-p")
+    time.sleep(2)
+    paused = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": False})
+    assert paused.status_code == 200 and paused.json()["recording_paused"]
+    pause_at = time.time()
+    deadline = time.monotonic() + 5
+    while server.camera("cam-p")["recording"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(3)
+    resumed = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": True})
+    assert resumed.status_code == 200 and not resumed.json()["recording_paused"]
+    server.wait_recording("cam-p")
+    time.sleep(1)
+    gaps = server.recordings("cam-p", pause_at - 1, time.time())["gaps"]
+    assert [g["cause"] for g in gaps] == ["recording_paused"]
+    assert abs(parse_iso(gaps[0]["start"]) - pause_at) < 1.5
+
+    off = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": False})
+    assert off.status_code == 200 and off.json()["state"] == "disabled"
+    server.stop()  # the operator's choice outlives a restart
+    server.start()
+    assert server.camera("cam-p")["state"] == "disabled"
+    on = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": True})
+    assert on.status_code == 200
+    server.wait_recording("cam-p")
+    bad = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": "maybe"})
+    assert bad.status_code == 422 and bad.json()["field"] == "recording"
