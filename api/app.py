@@ -13,9 +13,6 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.alarms import AlarmMonitor
-from api.events import EventBus, camera_event
-from api.exports import ExportService
 from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
 from api.routes import (
     alarms,
@@ -30,14 +27,17 @@ from api.routes import (
     recordings,
     wall,
 )
-from api.screens import ScreenRegistry
-from api.sessions import SessionService
 from api.state import AppState
 from configs.schema import Settings
+from evidence.export_service import ExportService
+from evidence.sessions import SessionService
 from ingest.clock import Clock, SystemClock
 from ingest.events import StateChange
+from monitor.alarms import AlarmMonitor
+from monitor.events import Event, EventBus, camera_event
+from monitor.screens import ScreenRegistry
+from playback.stream import POOL as PLAYBACK_POOL
 from recorder.db import make_engine, migrate, session_factory
-from recorder.playback import POOL as PLAYBACK_POOL
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
 from relay.ice import restrict_host_addresses
@@ -90,7 +90,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             idle_seconds=settings.relay.substream_idle_seconds,
         )
         live_views = PeerRegistry(settings.relay, sources)
-        case_sessions = SessionService(settings, service, sessions, bus, clock)
+        case_sessions = SessionService(
+            settings,
+            service,
+            sessions,
+            lambda kind, data: bus.publish(Event(kind, data)),
+            clock,
+        )
         export_service = ExportService(settings, sessions, clock, service)
         alarm_monitor = AlarmMonitor(
             settings.alarms,

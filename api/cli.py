@@ -23,40 +23,12 @@ def _settings(path: Path) -> Settings:
     return load_settings(path)
 
 
-def preflight(settings: Settings) -> None:
-    """Fail fast with a clear message when storage or the catalog cannot be used."""
-    import tempfile
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ingest.redact import redact_text
-    from recorder.db import make_engine, migrate
-
-    root = settings.storage.path
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise ConfigError(f"storage.path: {root} is not writable ({error.strerror})") from None
-    try:
-        url = settings.database.resolved_url()
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    try:
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
-    except (SQLAlchemyError, OSError) as error:
-        reason = redact_text(str(error).splitlines()[0])
-        raise ConfigError(f"database.url: cannot open the catalog ({reason})") from None
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
     from api.logsetup import configure
+    from api.preflight import preflight
     from api.process import limit_malloc_arenas
 
     settings = _settings(args.config)
@@ -78,7 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    from ingest.simulator import cli as sim_cli
+    from camsim import cli as sim_cli
 
     return sim_cli.run(args)
 
@@ -122,7 +94,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from recorder.verify import run
+    from evidence.verify import run
 
     return run(args.file, args.key)
 
@@ -153,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     sim = commands.add_parser("sim", help="run the RTSP camera simulator")
-    from ingest.simulator import cli as sim_cli
+    from camsim import cli as sim_cli
 
     sim_cli.add_arguments(sim)
     sim.set_defaults(func=cmd_sim)

@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from camsim.harness import SimulatorProcess
+from camsim.spec import MountSpec
 from configs.loader import ConfigError, load_settings
-from ingest.simulator.harness import SimulatorProcess
-from ingest.simulator.spec import MountSpec
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.cli import preflight
     from api.logsetup import configure
+    from api.preflight import preflight
 
     settings = load_settings(config)
     configure(settings.logging.level)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import NotFound
 from api.state import AppState
-from recorder.service import CameraRuntime
+from recorder.service import RecordingRuntime
 
 
 def get_state(request: Request) -> AppState:
@@ -29,7 +29,7 @@ def get_session(state: State) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def camera_runtime(state: AppState, camera_id: str) -> CameraRuntime:
+def camera_runtime(state: AppState, camera_id: str) -> RecordingRuntime:
     runtime = state.service.cameras.get(camera_id)
     if runtime is None:
         raise NotFound(f"unknown camera {camera_id!r}", field="camera")

@@ -1,14 +1,30 @@
-"""Domain errors and their one mapping to HTTP: always a JSON body, never a traceback."""
+"""Errors and their one mapping to HTTP: always a JSON body ``{"error", "field"?}``, never a
+traceback.
+
+Routes raise the ``ApiError`` kinds below for what they check themselves; errors of the domain
+packages (a case that does not exist, a WHEP offer that cannot be answered, an export request
+that names no footage) propagate from the services and are given their status here, in
+``DOMAIN_STATUS`` — the one place that decides what each means to a client.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from evidence import cases
+from evidence.export_request import ExportRequestError
+from evidence.export_service import ExportsUnavailable
+from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound, UnsupportedStream
+
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+"""What a client at capacity is told to wait before it asks again."""
 
 
 class ApiError(Exception):
@@ -23,29 +39,110 @@ class ApiError(Exception):
         self.headers: dict[str, str] = {}
 
 
+class BadRequest(ApiError):
+    status = 400
+
+
 class NotFound(ApiError):
     status = 404
 
 
-class BadRequest(ApiError):
-    status = 400
+class NotAllowed(ApiError):
+    status = 405
 
 
 class Conflict(ApiError):
     status = 409
 
 
+class Gone(ApiError):
+    status = 410
+
+
+class TooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+class Unprocessable(ApiError):
+    status = 422
+
+
 class Unavailable(ApiError):
+    """503; ``retry_after`` seconds go to the ``Retry-After`` header."""
+
     status = 503
+
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
+
+
+DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    cases.CaseError,
+    RelayError,
+    ExportRequestError,
+    ExportsUnavailable,
+)
+"""The domain errors that reach a client, each mapped by ``from_domain``."""
+
+
+def from_domain(error: Exception) -> ApiError:
+    """The HTTP error of a domain error (subclasses before their bases)."""
+    match error:
+        case cases.NotFoundError():
+            return NotFound(error.message, field=error.field)
+        case cases.CaseError():
+            return Conflict(error.message, field=error.field)
+        case OfferError():
+            return BadRequest(error.message, field="sdp")
+        case UnsupportedStream():
+            return Unprocessable(error.message, field="camera")
+        case CapacityError():
+            return Unavailable(error.message, retry_after=RETRY_AFTER_SECONDS)
+        case SessionNotFound():
+            return NotFound(error.message, field="session")
+        case RelayError():
+            return BadRequest(error.message)
+        case ExportRequestError():
+            return EXPORT_REQUEST_STATUS[error.kind](error.message, field=error.field)
+        case ExportsUnavailable():
+            return Unavailable(f"exports are unavailable: {error}")
+    raise TypeError(f"no HTTP mapping for {type(error).__name__}")
+
+
+EXPORT_REQUEST_STATUS: dict[str, type[ApiError]] = {
+    "invalid": BadRequest,
+    "not_found": NotFound,
+    "no_footage": Unprocessable,
+}
+
+
+def _body(error: ApiError) -> JSONResponse:
+    body: dict[str, Any] = {"error": error.message}
+    if error.field:
+        body["field"] = error.field
+    return JSONResponse(body, status_code=error.status, headers=error.headers or None)
 
 
 def install(app: FastAPI) -> None:
+    """Register the mapping on the app."""
+
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
-        body: dict[str, object] = {"error": error.message}
-        if error.field:
-            body["field"] = error.field
-        return JSONResponse(body, status_code=error.status, headers=error.headers or None)
+        return _body(error)
+
+    async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+        return _body(from_domain(error))
+
+    for kind in DOMAIN_ERRORS:
+        app.add_exception_handler(kind, _domain_error)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.alarms import AlarmMonitor
-from api.events import EventBus
-from api.exports import ExportService
-from api.screens import ScreenRegistry
-from api.sessions import SessionService
 from configs.schema import Settings
+from evidence.export_service import ExportService
+from evidence.sessions import SessionService
 from ingest.clock import Clock
+from monitor.alarms import AlarmMonitor
+from monitor.events import EventBus
+from monitor.screens import ScreenRegistry
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
 from relay.peers import PeerRegistry

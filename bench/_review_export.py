@@ -8,7 +8,7 @@ run) in a fresh catalog made by the project's migrations. A fresh ``casewatch se
 camera configured but disabled, so nothing else runs) then exports that hour through the API:
 ``POST /api/v1/cases`` → ``POST /api/v1/cases/{number}/exports`` with the hour as a range →
 poll ``GET /api/v1/exports/{id}`` until ``done`` → ``GET …/download``. If the server has no
-export routes, ``recorder.export.build_package`` is called directly instead (reported).
+export routes, ``evidence.export.build_package`` is called directly instead (reported).
 
 Baseline: plain ``cp`` of the same 60 files to the same file system (median of 3), and ``cp``
 followed by ``sync FILE…`` (fsync of every copy: the export fsyncs what it writes). Caches cannot
@@ -19,7 +19,6 @@ again before the export.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import shutil
 import sqlite3
@@ -206,11 +205,9 @@ def time_cp(files: list[Path], scratch: Path, *, fsync: bool) -> float:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from recorder.files import sha256_file
+
+    return sha256_file(path)[1]
 
 
 def _iso(us: int) -> str:
@@ -269,16 +266,16 @@ def _export_api(server: srv.Server, start: int, end: int, result: ExportResult, 
 
 
 def _export_module(config: Path, start: int, end: int, result: ExportResult) -> None:
-    """Build the package with ``recorder.export.build_package`` (no HTTP)."""
+    """Build the package with ``evidence.export.build_package`` (no HTTP)."""
     from configs.loader import load_settings
+    from evidence import cases
+    from evidence.case_numbers import parse_case_number
+    from evidence.export import ExportJob, build_package
+    from evidence.export_request import Item
+    from evidence.signing import load_or_create
     from ingest.clock import SystemClock
-    from recorder import cases
-    from recorder.case_numbers import parse_case_number
     from recorder.db import make_engine, session_factory
-    from recorder.export import ExportJob, build_package
-    from recorder.export_request import Item
     from recorder.models import Case
-    from recorder.signing import load_or_create
 
     settings = load_settings(config, base=config.parent)
     engine = make_engine(settings.database.resolved_url())
@@ -371,8 +368,8 @@ def run(
         else:
             server.stop()
             read_all(files)
-            progress("  no export routes on the server: calling recorder.export directly")
-            result.via = "recorder.export.build_package (no export API on the server)"
+            progress("  no export routes on the server: calling evidence.export directly")
+            result.via = "evidence.export.build_package (no export API on the server)"
             _export_module(server.config, start, end, result)
         elapsed = time.monotonic() - t0
         other = (m.HostCpu.now().busy - host0.busy) - (_cpu(server, include_self=True) - cpu0)
@@ -391,11 +388,11 @@ def run(
 
 
 def breakdown(synthetic: Synthetic, scratch: Path) -> dict[str, float]:
-    """The steps ``recorder.export.build_package`` takes, timed one by one on the same files:
-    check every source's SHA-256, cut the range with ``recorder.export_media.cut`` (ffmpeg
+    """The steps ``evidence.export.build_package`` takes, timed one by one on the same files:
+    check every source's SHA-256, cut the range with ``evidence.export_media.cut`` (ffmpeg
     concat, stream copy), fsync + hash the cut, store it in a ZIP, fsync + hash the ZIP."""
     try:
-        from recorder.export_media import SourceSegment, cut, probe
+        from evidence.export_media import SourceSegment, cut, probe
     except ImportError:
         return {}
     shutil.rmtree(scratch, ignore_errors=True)
@@ -439,11 +436,9 @@ def breakdown(synthetic: Synthetic, scratch: Path) -> dict[str, float]:
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    from recorder.files import fsync_file
+
+    fsync_file(path)
 
 
 def _cpu(server: srv.Server, *, include_self: bool) -> float:

@@ -2,7 +2,7 @@
 
     python bench/_review_playback_app.py --config FILE --port PORT
 
-Serves ``api.routes.playback``'s router (the real route code and ``recorder.playback``) on the
+Serves ``api.routes.playback``'s router (the real route code and ``playback.stream``) on the
 catalog and storage of the recording server described by FILE, in a FastAPI app of its own:
 reading only, while that server keeps recording. Cameras have no live recorder here (only
 finished segments are played).

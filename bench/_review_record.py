@@ -75,13 +75,13 @@ def check_simulator() -> None:
     import sys
 
     try:
-        from ingest.simulator.harness import SimulatorProcess  # noqa: F401
+        from camsim.harness import SimulatorProcess  # noqa: F401
     except ImportError as error:
         raise srv.BenchError(
             f"the camera simulator cannot be imported ({error}); run with the project's venv"
         ) from None
     probe = subprocess.run(
-        [sys.executable, "-c", "from ingest.simulator import _gi"],
+        [sys.executable, "-c", "from camsim import _gi"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -98,9 +98,9 @@ def check_simulator() -> None:
 @contextlib.contextmanager
 def recording(workdir: Path, cameras: int, progress: Callable[[str], None]) -> Iterator[Recording]:
     """A simulator with ``cameras`` mounts and a server recording all of them."""
-    from ingest.simulator.errors import SimulatorError
-    from ingest.simulator.harness import SimulatorProcess
-    from ingest.simulator.spec import MountSpec
+    from camsim.errors import SimulatorError
+    from camsim.harness import SimulatorProcess
+    from camsim.spec import MountSpec
 
     mounts = [
         MountSpec(

@@ -250,14 +250,14 @@ def check_tools() -> str:
             "(apt-get install ffmpeg)"
         )
     try:
-        from ingest.simulator.harness import SimulatorProcess  # noqa: F401
+        from camsim.harness import SimulatorProcess  # noqa: F401
     except ImportError as error:
         raise BenchError(
             f"the camera simulator cannot be imported ({error}); run with the "
             "project's venv: .venv/bin/python bench/record.py"
         ) from None
     probe = subprocess.run(
-        [sys.executable, "-c", "from ingest.simulator import _gi"],
+        [sys.executable, "-c", "from camsim import _gi"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -700,9 +700,9 @@ def simulator(n: int) -> Iterator[Any]:
     Each phase gets its own simulator: a phase's clients all leave at once when it ends, and the
     simulator must not carry that teardown (or any state) into the next phase.
     """
-    from ingest.simulator.errors import SimulatorError
-    from ingest.simulator.harness import SimulatorProcess
-    from ingest.simulator.spec import MountSpec
+    from camsim.errors import SimulatorError
+    from camsim.harness import SimulatorProcess
+    from camsim.spec import MountSpec
 
     mounts = [
         MountSpec(

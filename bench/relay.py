@@ -362,7 +362,7 @@ def spawn_logged(
 
 def mount_specs(n: int) -> list[Any]:
     """cam1..camN: 720p25, 2 Mbit/s, GOP 2 s, AAC, one shared ident label."""
-    from ingest.simulator.spec import MountSpec
+    from camsim.spec import MountSpec
 
     return [
         MountSpec(
@@ -382,8 +382,8 @@ def mount_specs(n: int) -> list[Any]:
 @contextlib.contextmanager
 def simulator(n: int) -> Iterator[Any]:
     """The camera simulator on 127.0.0.1 with the ident/clock on."""
-    from ingest.simulator.errors import SimulatorError
-    from ingest.simulator.harness import SimulatorProcess
+    from camsim.errors import SimulatorError
+    from camsim.harness import SimulatorProcess
 
     sim = SimulatorProcess(
         mount_specs(n), ident=True, ready_timeout=600.0, extra_args=["--log-level", "WARNING"]
@@ -783,7 +783,7 @@ class JanusNamespace:
         return ["nsenter", f"--net=/proc/{self.pid}/ns/net", "--"]
 
     def start(self, timeout: float) -> None:
-        from ingest.simulator.harness import READY_RE
+        from camsim.harness import READY_RE
 
         mounts = self.workdir / "mounts.yaml"
         mounts.write_text(
@@ -808,7 +808,7 @@ class JanusNamespace:
                 setup,
                 sys.executable,
                 "-m",
-                "ingest.simulator",
+                "camsim",
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -1366,14 +1366,14 @@ def check_tools() -> None:
     if shutil.which("ffmpeg") is None:
         raise BenchError("ffmpeg is not on PATH (the simulator encodes its loop with it)")
     try:
-        from ingest.simulator.harness import SimulatorProcess  # noqa: F401
+        from camsim.harness import SimulatorProcess  # noqa: F401
     except ImportError as error:
         raise BenchError(
             f"the camera simulator cannot be imported ({error}); run with the project's venv: "
             ".venv/bin/python bench/relay.py"
         ) from None
     probe = subprocess.run(
-        [sys.executable, "-c", "from ingest.simulator import _gi"],
+        [sys.executable, "-c", "from camsim import _gi"],
         capture_output=True,
         text=True,
         timeout=60,

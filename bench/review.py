@@ -210,7 +210,7 @@ def playback_server(recording: rec.Recording, root: Path) -> Iterator[tuple[str,
         return
     try:
         import api.routes.playback  # noqa: F401
-        import recorder.playback  # noqa: F401
+        import playback.stream  # noqa: F401
     except ImportError as error:
         raise srv.BenchError(f"no playback route and no playback module ({error})") from None
     port = m.free_port()

@@ -1,5 +1,5 @@
-"""Ingest: RTSP sources, timestamp validation, per-camera supervision and fan-out.
+"""Ingest: RTSP sources, timestamp validation, per-camera supervision, fan-out and the runtime.
 
 No database and no web imports here
-(DESIGN.md: configs ← ingest ← recorder ← {relay, patrol} ← api).
+(DESIGN.md: configs ← ingest ← recorder ← {evidence, playback, relay, monitor, …} ← api).
 """

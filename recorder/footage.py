@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ingest.clock import isoformat_us
 from recorder import catalog, coverage
 from recorder.models import RunEndReason, Segment, SegmentStatus
 
@@ -67,3 +69,20 @@ def camera_footage(
         live_span=live_span,
     )
     return Footage(camera_id, start_us, end_us, segments, result, live_span)
+
+
+def gap_json(gap: coverage.Gap) -> dict[str, Any]:
+    """A gap as every API and report shows it."""
+    return {
+        "start": isoformat_us(gap.start_us),
+        "end": isoformat_us(gap.end_us),
+        "duration": round((gap.end_us - gap.start_us) / 1e6, 3),
+        "cause": gap.cause.value,
+    }
+
+
+def live_span_json(live_span: tuple[int, int] | None) -> dict[str, str] | None:
+    """The segment being written, as the APIs show it (``None`` when there is none)."""
+    if live_span is None:
+        return None
+    return {"start": isoformat_us(live_span[0]), "end": isoformat_us(live_span[1])}

@@ -84,6 +84,10 @@ class RecordingRun(Base):
     __table_args__ = (Index("ix_runs_camera_start", "camera_id", "started_us"),)
 
 
+StreamFormat = tuple[str, int, int, str | None]
+"""(video codec, width, height, audio codec or ``None``) of a segment."""
+
+
 class Segment(Base):
     """One fragmented-MP4 file; a row exists only for a fully written, fsynced file (inv. 1)."""
 
@@ -114,6 +118,17 @@ class Segment(Base):
         Index("ix_segments_camera_end", "camera_id", "end_us"),
         Index("ix_segments_status_start", "status", "start_us"),
     )
+
+    @property
+    def stream_format(self) -> StreamFormat:
+        """What two segments must share to play as one stream: video codec and size, and the
+        audio codec (``None`` when the segment has no audio)."""
+        return (
+            self.video_codec,
+            self.width,
+            self.height,
+            self.audio_codec if self.has_audio else None,
+        )
 
 
 class CameraEvent(Base):

@@ -9,7 +9,6 @@ sizes, hashes, the per-camera hash chain and that segments never overlap.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from recorder import catalog, fmp4, pathcodec
+from recorder.files import fsync_directory, sha256_file
 from recorder.models import (
     Camera,
     RecorderStart,
@@ -29,7 +29,6 @@ from recorder.models import (
     SegmentStatus,
 )
 from recorder.probe import probe
-from recorder.segment_file import fsync_directory
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +49,8 @@ class Report:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex SHA-256 of a segment file."""
+    return sha256_file(path)[1]
 
 
 RECENT_MARGIN_US = 2 * 3_600 * 1_000_000

@@ -21,6 +21,7 @@ from typing import Any
 import av
 
 from ingest.packets import MediaPacket, StreamInfo
+from recorder.files import fsync_directory
 
 
 class HashingSink(io.RawIOBase):
@@ -69,14 +70,6 @@ class WrittenSegment:
     sha256: str
     video_packets: int
     audio_packets: int
-
-
-def fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SegmentFile:

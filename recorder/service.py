@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +15,7 @@ from configs.schema import CameraSettings, Settings, SiteSettings
 from ingest.clock import Clock
 from ingest.events import StateChange
 from ingest.hub import Hub
+from ingest.runtime import CameraRuntime
 from ingest.supervisor import CameraWorker
 from recorder import catalog
 from recorder.camera_recorder import CameraRecorder, FinishedSegment, RecordingListener
@@ -25,16 +25,8 @@ from recorder.recovery import Report, recover
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class CameraRuntime:
-    """Everything live about one camera."""
-
-    site: SiteSettings
-    camera: CameraSettings
-    hub: Hub
-    worker: CameraWorker | None
-    recorder: CameraRecorder | None
+RecordingRuntime = CameraRuntime[CameraRecorder]
+"""A camera's runtime as the recording service builds it."""
 
 
 class _CatalogListener(RecordingListener):
@@ -97,7 +89,7 @@ class RecordingService:
         self._on_write_error = on_write_error
         self.writer = CatalogWriter(sessions)
         self._listener = _CatalogListener(self.writer)
-        self.cameras: dict[str, CameraRuntime] = {}
+        self.cameras: dict[str, RecordingRuntime] = {}
         self.recovery: Report | None = None
 
     def start(self) -> None:
@@ -125,7 +117,7 @@ class RecordingService:
                 runtime.worker.start()
         logger.info("recording service started: %d cameras", len(self.cameras))
 
-    def _build(self, site: SiteSettings, camera: CameraSettings) -> CameraRuntime:
+    def _build(self, site: SiteSettings, camera: CameraSettings) -> RecordingRuntime:
         hub = Hub(camera.id, gop_cache_max_packets=self.settings.ingest.gop_cache_max_packets)
         recorder = None
         if camera.enabled and camera.record:
@@ -146,7 +138,7 @@ class RecordingService:
             worker = CameraWorker(
                 camera, hub, self.settings.ingest, self._clock, self._state_changed
             )
-        return CameraRuntime(site, camera, hub, worker, recorder)
+        return RecordingRuntime(site, camera, hub, worker, recorder)
 
     def live_span(self, camera_id: str) -> tuple[int, int] | None:
         """Any thread: (start, last packet) of the segment a camera is writing, if any."""

@@ -1,1 +1,1 @@
-"""Relay: live WebRTC (WHEP) viewing of cameras, fed from the ingest Hub (issue #3)."""
+"""Relay: live WebRTC (WHEP) viewing of cameras, fed from the ingest Hub."""

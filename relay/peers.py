@@ -14,11 +14,12 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from configs.schema import RelaySettings
-from recorder.service import CameraRuntime
+from ingest.runtime import CameraRuntime
 from relay.audio import OpusTrack
 from relay.errors import CapacityError, OfferError, SessionNotFound, UnsupportedStream
 from relay.sdp import check_offer
@@ -94,7 +95,7 @@ class PeerRegistry:
         return list(self._sessions.values())
 
     async def create(
-        self, runtime: CameraRuntime, offer_sdp: str, choice: StreamChoice, audio: bool
+        self, runtime: CameraRuntime[Any], offer_sdp: str, choice: StreamChoice, audio: bool
     ) -> tuple[str, str]:
         """Answer an offer: (session id, SDP answer). Raises a ``RelayError`` subclass."""
         camera_id = runtime.camera.id

@@ -14,13 +14,14 @@ import enum
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from configs.schema import IngestSettings
 from ingest.clock import Clock
 from ingest.events import StateChange
 from ingest.hub import Hub
+from ingest.runtime import CameraRuntime
 from ingest.supervisor import CameraWorker
-from recorder.service import CameraRuntime
 from relay.audio import OpusTranscoder
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class LiveSources:
 
     def __init__(
         self,
-        cameras: dict[str, CameraRuntime],
+        cameras: dict[str, CameraRuntime[Any]],
         ingest: IngestSettings,
         clock: Clock,
         *,
@@ -64,7 +65,7 @@ class LiveSources:
         self._idle_seconds = idle_seconds
         self._streams: dict[tuple[str, StreamChoice], LiveStream] = {}
 
-    def acquire(self, runtime: CameraRuntime, wanted: StreamChoice) -> LiveStream:
+    def acquire(self, runtime: CameraRuntime[Any], wanted: StreamChoice) -> LiveStream:
         """A stream for one more viewer (sub falls back to main when there is none)."""
         camera = runtime.camera
         choice = (

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from servers import Server
 
-from ingest.simulator.harness import SimulatorProcess
-from ingest.simulator.spec import MountSpec
+from camsim.harness import SimulatorProcess
+from camsim.spec import MountSpec
 
 SMALL = {"width": 640, "height": 360, "fps": 25, "gop": 1.0, "bitrate": 600}
 MOUNTS = ["rec", "flap", "crash", "noaudio", "live1", "live2", *[f"m{i}" for i in range(1, 9)]]

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.alarms import AlarmNotFound
 from api.deps import DbSession, State
 from api.errors import NotFound
+from monitor.alarms import AlarmNotFound
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 

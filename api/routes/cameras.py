@@ -14,13 +14,13 @@ from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.snapshot import decode_keyframe, jpeg
 from recorder import catalog
-from recorder.service import CameraRuntime
+from recorder.service import RecordingRuntime
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 
 
 def describe(
-    runtime: CameraRuntime, last_recorded_us: int | None, session: dict[str, Any] | None = None
+    runtime: RecordingRuntime, last_recorded_us: int | None, session: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     worker, recorder, camera = runtime.worker, runtime.recorder, runtime.camera
     live = recorder.live_span if recorder is not None else None

@@ -11,14 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from api.deps import DbSession, State
-from api.errors import ApiError
-from api.sessions import describe_tag
+from api.errors import BadRequest, Conflict, Unprocessable
 from api.state import AppState
 from api.timerange import parse_instant
+from evidence import cases
+from evidence.case_numbers import CaseNumberError, parse_case_number
+from evidence.completeness import footage_summary, tag_footage
+from evidence.sessions import describe_tag
 from ingest.clock import isoformat_us
-from recorder import cases
-from recorder.case_numbers import CaseNumberError, parse_case_number
-from recorder.footage import camera_footage
 from recorder.models import Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -85,22 +85,11 @@ class ReleaseBody(Strict):
     by: str | None = Field(default=None, max_length=100)
 
 
-class CaseApiError(ApiError):
-    def __init__(self, status: int, message: str, field: str | None) -> None:
-        super().__init__(message, field=field)
-        self.status = status
-
-
-def _http(error: cases.CaseError) -> CaseApiError:
-    status = 404 if isinstance(error, cases.NotFoundError) else 409
-    return CaseApiError(status, error.message, error.field)
-
-
 def _number(state: AppState, number: str, field: str = "number") -> str:
     try:
         return parse_case_number(number, state.settings.cases.number_patterns).number
     except CaseNumberError as error:
-        raise CaseApiError(400, str(error), field) from None
+        raise BadRequest(str(error), field=field) from None
 
 
 def _resolve_cameras(state: AppState, where: Where) -> tuple[list[str], str | None, str | None]:
@@ -109,7 +98,7 @@ def _resolve_cameras(state: AppState, where: Where) -> tuple[list[str], str | No
     if where.camera_ids is not None:
         for index, camera_id in enumerate(where.camera_ids):
             if camera_id not in cameras:
-                raise CaseApiError(422, f"unknown camera {camera_id!r}", f"camera_ids.{index}")
+                raise Unprocessable(f"unknown camera {camera_id!r}", field=f"camera_ids.{index}")
         ids = list(dict.fromkeys(where.camera_ids))
         sites = {cameras[c].site.id for c in ids}
         rooms = {cameras[c].camera.room_name() for c in ids}
@@ -124,10 +113,12 @@ def _resolve_cameras(state: AppState, where: Where) -> tuple[list[str], str | No
         if rt.camera.room_name() == where.room and (where.site is None or rt.site.id == where.site)
     ]
     if not matches:
-        raise CaseApiError(422, f"no camera in room {where.room!r}", "room")
+        raise Unprocessable(f"no camera in room {where.room!r}", field="room")
     sites = {rt.site.id for rt in matches}
     if len(sites) > 1:
-        raise CaseApiError(422, f"room {where.room!r} exists in {sorted(sites)}; give site", "site")
+        raise Unprocessable(
+            f"room {where.room!r} exists in {sorted(sites)}; give site", field="site"
+        )
     return [rt.camera.id for rt in matches], sites.pop(), where.room
 
 
@@ -174,9 +165,7 @@ def create_case(body: CaseCreate, state: State, session: DbSession) -> dict[str,
         )
         session.commit()
     except CaseNumberError as error:
-        raise CaseApiError(400, str(error), "number") from None
-    except cases.CaseError as error:
-        raise _http(error) from None
+        raise BadRequest(str(error), field="number") from None
     return _case_json(case)
 
 
@@ -216,10 +205,7 @@ def search_cases(
 @router.get("/cases/{number}")
 def get_case(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
     """A case with its tags and sessions."""
-    try:
-        case = cases.get_case(session, _number(state, number))
-    except cases.CaseError as error:
-        raise _http(error) from None
+    case = cases.get_case(session, _number(state, number))
     tags = cases.case_tags(session, case.number)
     cameras = cases.tag_cameras(session, [t.id for t in tags])
     return {
@@ -235,61 +221,37 @@ def update_case(
 ) -> dict[str, Any]:
     """Change the title, close or reopen a case (closing needs every session closed)."""
     now = state.clock.wall_us()
-    try:
-        case = cases.get_case(session, _number(state, number))
-        if body.title is not None:
-            case.title = body.title
-            case.updated_us = now
-        if body.status is CaseStatus.CLOSED and case.status != CaseStatus.CLOSED.value:
-            cases.close_case(session, case, now_us=now)
-        elif body.status is CaseStatus.OPEN:
-            case.status, case.closed_us, case.updated_us = CaseStatus.OPEN.value, None, now
-        session.commit()
-    except cases.CaseError as error:
-        raise _http(error) from None
+    case = cases.get_case(session, _number(state, number))
+    if body.title is not None:
+        case.title = body.title
+        case.updated_us = now
+    if body.status is CaseStatus.CLOSED and case.status != CaseStatus.CLOSED.value:
+        cases.close_case(session, case, now_us=now)
+    elif body.status is CaseStatus.OPEN:
+        case.status, case.closed_us, case.updated_us = CaseStatus.OPEN.value, None, now
+    session.commit()
     return _case_json(case)
 
 
 @router.get("/cases/{number}/footage")
 def case_footage(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
     """Every tag and session of the case with its cameras, ranges and coverage."""
-    try:
-        case = cases.get_case(session, _number(state, number))
-    except cases.CaseError as error:
-        raise _http(error) from None
+    case = cases.get_case(session, _number(state, number))
     now = state.clock.wall_us()
     tags = cases.case_tags(session, case.number)
     cameras_of = cases.tag_cameras(session, [t.id for t in tags])
     items = []
     for tag in tags:
-        end_us = tag.end_us if tag.end_us is not None else now
         per_camera = []
         for camera_id in cameras_of[tag.id]:
             runtime = state.service.cameras.get(camera_id)
-            footage = camera_footage(
-                session,
-                camera_id=camera_id,
-                start_us=tag.start_us,
-                end_us=end_us,
-                now_us=now,
-                live_span=state.service.live_span(camera_id),
+            footage = tag_footage(
+                session, tag, camera_id, now_us=now, live_span=state.service.live_span(camera_id)
             )
             per_camera.append(
                 {
-                    "camera_id": camera_id,
-                    "camera_name": runtime.camera.name if runtime else camera_id,
+                    **footage_summary(footage, name=runtime.camera.name if runtime else camera_id),
                     "site": runtime.site.id if runtime else None,
-                    "start": isoformat_us(tag.start_us),
-                    "end": isoformat_us(end_us),
-                    "coverage_percent": footage.coverage.percent,
-                    "gaps": [
-                        {
-                            "start": isoformat_us(g.start_us),
-                            "end": isoformat_us(g.end_us),
-                            "cause": g.cause.value,
-                        }
-                        for g in footage.coverage.gaps
-                    ],
                     "segments": len(footage.segments),
                 }
             )
@@ -309,11 +271,11 @@ def add_tag(
     start_us = parse_instant(body.start, "start")
     end_us = parse_instant(body.end, "end") if body.end is not None else now
     if end_us <= start_us:
-        raise CaseApiError(400, "end: must be after start", "end")
+        raise BadRequest("end: must be after start", field="end")
     if start_us > now + CLOCK_SKEW_US:
-        raise CaseApiError(400, "start: is in the future", "start")
+        raise BadRequest("start: is in the future", field="start")
     if end_us > now + CLOCK_SKEW_US:
-        raise CaseApiError(400, "end: is in the future; tag the past, or open a session", "end")
+        raise BadRequest("end: is in the future; tag the past, or open a session", field="end")
     camera_ids, site_id, room = _resolve_cameras(state, body)
     spec = cases.TagSpec(
         kind=body.kind,
@@ -327,21 +289,15 @@ def add_tag(
         note=body.note,
         by=body.by,
     )
-    try:
-        case = cases.get_case(session, _number(state, number))
-        tag = cases.add_tag(session, case=case, spec=spec, live_session=False, now_us=now)
-        session.commit()
-    except cases.CaseError as error:
-        raise _http(error) from None
+    case = cases.get_case(session, _number(state, number))
+    tag = cases.add_tag(session, case=case, spec=spec, live_session=False, now_us=now)
+    session.commit()
     return describe_tag(tag, camera_ids)
 
 
 @router.get("/tags/{tag_id}")
 def get_tag(tag_id: int, session: DbSession) -> dict[str, Any]:
-    try:
-        tag = cases.get_tag(session, tag_id, live_session=False)
-    except cases.CaseError as error:
-        raise _http(error) from None
+    tag = cases.get_tag(session, tag_id, live_session=False)
     return describe_tag(tag, cases.tag_cameras(session, [tag_id])[tag_id])
 
 
@@ -356,10 +312,10 @@ async def open_session(number: NumberPath, body: SessionCreate, state: State) ->
     for camera_id in camera_ids:
         runtime = state.service.cameras[camera_id]
         if runtime.worker is None:
-            raise CaseApiError(409, f"camera {camera_id!r} is disabled; enable it first", "room")
+            raise Conflict(f"camera {camera_id!r} is disabled; enable it first", field="room")
         if runtime.recorder is None or runtime.recorder.paused:
-            raise CaseApiError(
-                409, f"camera {camera_id!r} is not recording; resume recording first", "room"
+            raise Conflict(
+                f"camera {camera_id!r} is not recording; resume recording first", field="room"
             )
     spec = cases.TagSpec(
         kind=body.kind,
@@ -373,10 +329,7 @@ async def open_session(number: NumberPath, body: SessionCreate, state: State) ->
         note=body.note,
         by=body.by,
     )
-    try:
-        return await state.case_sessions.open(case_number, spec)
-    except cases.CaseError as error:
-        raise _http(error) from None
+    return await state.case_sessions.open(case_number, spec)
 
 
 @router.get("/sessions")
@@ -398,23 +351,17 @@ def list_sessions(
 @router.get("/sessions/{session_id}")
 async def get_session(session_id: int, state: State) -> dict[str, Any]:
     """A session; closed sessions carry the report made at close."""
-    try:
-        return await asyncio.to_thread(state.case_sessions.describe, session_id)
-    except cases.CaseError as error:
-        raise _http(error) from None
+    return await asyncio.to_thread(state.case_sessions.describe, session_id)
 
 
 @router.get("/sessions/{session_id}/report")
 async def session_report(session_id: int, state: State) -> dict[str, Any]:
     """The completeness report: the stored one of a closed session, an interim one while open."""
-    try:
-        described = await asyncio.to_thread(state.case_sessions.describe, session_id)
-        if described["report"] is not None:
-            report: dict[str, Any] = described["report"]
-            return report
-        return await asyncio.to_thread(state.case_sessions.report, session_id)
-    except cases.CaseError as error:
-        raise _http(error) from None
+    described = await asyncio.to_thread(state.case_sessions.describe, session_id)
+    if described["report"] is not None:
+        report: dict[str, Any] = described["report"]
+        return report
+    return await asyncio.to_thread(state.case_sessions.report, session_id)
 
 
 @router.post("/sessions/{session_id}/close")
@@ -422,10 +369,7 @@ async def close_session(
     session_id: int, state: State, body: ByBody | None = None
 ) -> dict[str, Any]:
     """Close a session; returns its completeness report."""
-    try:
-        return await state.case_sessions.close(session_id, body.by if body else None)
-    except cases.CaseError as error:
-        raise _http(error) from None
+    return await state.case_sessions.close(session_id, body.by if body else None)
 
 
 # -- holds ---------------------------------------------------------------------------------------
@@ -433,10 +377,7 @@ async def close_session(
 
 @router.get("/cases/{number}/holds")
 def case_holds(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
-    try:
-        case = cases.get_case(session, _number(state, number))
-    except cases.CaseError as error:
-        raise _http(error) from None
+    case = cases.get_case(session, _number(state, number))
     holds = cases.case_holds(session, case.number)
     return {
         "data": [_hold_json(h) for h in holds],
@@ -450,11 +391,8 @@ def release_hold(
     hold_id: int, body: ReleaseBody, state: State, session: DbSession
 ) -> dict[str, Any]:
     """Release a hold (retention may then delete the footage once the case is closed)."""
-    try:
-        hold = cases.release_hold(
-            session, hold_id, reason=body.reason, by=body.by, now_us=state.clock.wall_us()
-        )
-        session.commit()
-    except cases.CaseError as error:
-        raise _http(error) from None
+    hold = cases.release_hold(
+        session, hold_id, reason=body.reason, by=body.by, now_us=state.clock.wall_us()
+    )
+    session.commit()
     return _hold_json(hold)

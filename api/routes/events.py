@@ -14,9 +14,9 @@ from fastapi import APIRouter, Query
 from sse_starlette.sse import EventSourceResponse
 
 from api.deps import State
-from api.events import Event, camera_event
 from ingest.clock import isoformat_us
 from ingest.events import CameraState, StateChange
+from monitor.events import Event, camera_event
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 

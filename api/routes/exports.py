@@ -1,9 +1,9 @@
 """Verifiable exports of a case's footage: create, follow, list, download; the public key.
 
 ``POST /api/v1/cases/{number}/exports`` answers 202 at once; the package is built in the
-background (``api.exports.ExportService``), one export after another, and ``GET
+background (``evidence.export_service.ExportService``), one export after another, and ``GET
 /api/v1/exports/{id}`` shows its progress. What a request selects is documented in
-``recorder.export_request``; the package layout in ``recorder.export_manifest``.
+``evidence.export_request``; the package layout in ``evidence.export_manifest``.
 """
 
 from __future__ import annotations
@@ -18,29 +18,17 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import State
-from api.errors import ApiError, BadRequest, NotFound, Unavailable
-from api.exports import ExportService, ExportsUnavailable, describe
+from api.errors import BadRequest, Conflict, Gone, NotFound
 from api.state import AppState
+from evidence.export_request import RangeSpec, Selection
+from evidence.export_service import ExportService, describe
 from ingest.clock import us_from_datetime
-from recorder.export_request import ExportRequestError, RangeSpec, Selection
 from recorder.models import Export, ExportStatus
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
 MAX_LIST = 1000
 NumberPath = Annotated[str, PathParam(min_length=1, max_length=40, description="case number")]
-
-
-class Conflict(ApiError):
-    status = 409
-
-
-class Gone(ApiError):
-    status = 410
-
-
-class Unprocessable(ApiError):
-    status = 422
 
 
 class RangeBody(BaseModel):
@@ -92,19 +80,6 @@ def _selection(body: ExportBody | None) -> Selection:
     return Selection(body.tags, body.sessions, body.cameras, ranges)
 
 
-def _request_error(error: ExportRequestError) -> ApiError:
-    kinds: dict[str, type[ApiError]] = {
-        "invalid": BadRequest,
-        "not_found": NotFound,
-        "no_footage": Unprocessable,
-    }
-    return kinds[error.kind](error.message, field=error.field)
-
-
-def _unavailable(error: ExportsUnavailable) -> ApiError:
-    return Unavailable(f"exports are unavailable: {error}")
-
-
 @router.post("/cases/{number}/exports", status_code=202)
 def create_export(
     number: NumberPath,
@@ -115,12 +90,7 @@ def create_export(
     """Queue an export of the case's footage; follow it at the returned URL."""
     service = _service(state)
     selection = _selection(body)
-    try:
-        row = service.create(number, selection, body.by if body else None)
-    except ExportRequestError as error:
-        raise _request_error(error) from None
-    except ExportsUnavailable as error:
-        raise _unavailable(error) from None
+    row = service.create(number, selection, body.by if body else None)
     response.headers["Location"] = f"/api/v1/exports/{row.id}"
     return describe(row, position=service.queue_position(row))
 
@@ -128,10 +98,7 @@ def create_export(
 @router.get("/cases/{number}/exports")
 def case_exports(number: NumberPath, state: State) -> dict[str, Any]:
     """The case's exports, newest first."""
-    try:
-        rows = _service(state).for_case(number)
-    except ExportRequestError as error:
-        raise _request_error(error) from None
+    rows = _service(state).for_case(number)
     data = [describe(row) for row in rows[:MAX_LIST]]
     return {"data": data, "count": len(data)}
 
@@ -139,10 +106,7 @@ def case_exports(number: NumberPath, state: State) -> dict[str, Any]:
 @router.get("/exports/public-key", response_class=PlainTextResponse)
 def public_key(state: State) -> PlainTextResponse:
     """The PEM public key that verifies export manifests (``casewatch verify --key``)."""
-    try:
-        key = _service(state).public_key
-    except ExportsUnavailable as error:
-        raise _unavailable(error) from None
+    key = _service(state).public_key
     return PlainTextResponse(
         key.public_pem.decode("ascii"),
         headers={"X-Key-Fingerprint": key.fingerprint, "X-Key-Id": key.key_id},

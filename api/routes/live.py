@@ -13,14 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import State, camera_runtime
-from api.errors import ApiError
-from relay.errors import (
-    CapacityError,
-    OfferError,
-    RelayError,
-    SessionNotFound,
-    UnsupportedStream,
-)
+from api.errors import BadRequest, Conflict, NotAllowed, TooLarge, UnsupportedMediaType
 from relay.sdp import MAX_OFFER_BYTES
 from relay.sources import StreamChoice
 
@@ -29,33 +22,10 @@ router = APIRouter(prefix="/api/v1/live", tags=["live"])
 SDP = "application/sdp"
 
 
-class WhepError(ApiError):
-    """A relay error with its HTTP status."""
-
-    def __init__(self, status: int, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.status = status
-
-
-def _http(error: RelayError) -> WhepError:
-    if isinstance(error, OfferError):
-        return WhepError(400, error.message, field="sdp")
-    if isinstance(error, UnsupportedStream):
-        return WhepError(422, error.message, field="camera")
-    if isinstance(error, CapacityError):
-        busy = WhepError(503, error.message)
-        busy.headers = {"Retry-After": "5"}
-        return busy
-    if isinstance(error, SessionNotFound):
-        return WhepError(404, error.message, field="session")
-    return WhepError(400, error.message)
-
-
 async def _read_offer(request: Request) -> str:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != SDP:
-        raise WhepError(
-            415,
+        raise UnsupportedMediaType(
             f"send the offer as {SDP} (got {content_type or 'no content type'})",
             field="content-type",
         )
@@ -63,11 +33,11 @@ async def _read_offer(request: Request) -> str:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_OFFER_BYTES:
-            raise WhepError(413, f"the offer is larger than {MAX_OFFER_BYTES} bytes", field="sdp")
+            raise TooLarge(f"the offer is larger than {MAX_OFFER_BYTES} bytes", field="sdp")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise WhepError(400, "sdp: the offer is not UTF-8 text", field="sdp") from None
+        raise BadRequest("sdp: the offer is not UTF-8 text", field="sdp") from None
 
 
 @router.post(
@@ -96,12 +66,9 @@ async def whep_offer(
     """Start watching a camera: SDP offer in, SDP answer out."""
     runtime = camera_runtime(state, camera_id)
     if not runtime.camera.enabled:
-        raise WhepError(409, f"camera {camera_id!r} is disabled", field="camera")
+        raise Conflict(f"camera {camera_id!r} is disabled", field="camera")
     offer = await _read_offer(request)
-    try:
-        session_id, answer = await state.live.create(runtime, offer, stream, audio)
-    except RelayError as error:
-        raise _http(error) from None
+    session_id, answer = await state.live.create(runtime, offer, stream, audio)
     location = f"/api/v1/live/sessions/{session_id}"
     return Response(
         answer,
@@ -114,18 +81,14 @@ async def whep_offer(
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
 async def whep_delete(session_id: str, state: State) -> Response:
     """Stop watching (the WHEP session resource)."""
-    try:
-        await state.live.close(session_id)
-    except RelayError as error:
-        raise _http(error) from None
+    await state.live.close(session_id)
     return Response(status_code=204)
 
 
 @router.patch("/sessions/{session_id}", status_code=405, response_class=Response)
 async def whep_patch(session_id: str) -> Response:
     """Trickle ICE and ICE restarts are not supported: the answer carries every candidate."""
-    raise WhepError(
-        405,
+    raise NotAllowed(
         "trickle ICE is not supported: the answer already carries all candidates; "
         "to restart, DELETE the session and POST a new offer",
     )

@@ -2,7 +2,7 @@
 
 ``GET /api/v1/playback/{camera}?start=ISO[&end=ISO]`` streams from the keyframe at or before
 ``start`` (stream copy, no re-encode) up to ``end`` (default ``start`` + 10 min, at most 1 h) or the
-first gap, whichever comes first; the headers say what the body holds (``recorder.playback``):
+first gap, whichever comes first; the headers say what the body holds (``playback.index.Plan``):
 
 * ``X-Playback-Start`` — wall time of the first frame (media time 0): ``wall = start + currentTime``
 * ``X-Playback-End`` — wall time where the stream stops, and ``X-Playback-Stop`` why: ``end``,
@@ -38,24 +38,34 @@ from api.errors import Unavailable
 from api.state import AppState
 from api.timerange import parse_instant, time_range
 from ingest.clock import isoformat_us
-from recorder import playback
-from recorder.footage import Footage, camera_footage
+from playback.index import (
+    DEFAULT_SPAN_US,
+    MAX_SPAN_US,
+    US,
+    MediaError,
+    NoFootage,
+    Plan,
+    pieces_of,
+    plan_playback,
+)
+from playback.stream import POOL, PlaybackStream, start_stream
+from recorder.footage import Footage, camera_footage, gap_json, live_span_json
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["playback"])
 
-MAX_INDEX_US = 7 * 86_400 * playback.US
+MAX_INDEX_US = 7 * 86_400 * US
 MAX_STREAMS = 64
 """Concurrent playback streams (one ffmpeg each) per node."""
 CameraPath = Annotated[str, Path(min_length=1, max_length=63, description="camera id")]
-_active: set[playback.PlaybackStream] = set()
+_active: set[PlaybackStream] = set()
 
 
 class PlaybackResponse(StreamingResponse):
     """Streams a ``PlaybackStream`` and kills its ffmpeg however the response ends."""
 
-    def __init__(self, stream: playback.PlaybackStream) -> None:
+    def __init__(self, stream: PlaybackStream) -> None:
         super().__init__(
             stream.chunks(),
             media_type="video/mp4",
@@ -94,15 +104,6 @@ def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Foo
         )
 
 
-def _gap_json(gap: Any) -> dict[str, Any]:
-    return {
-        "start": isoformat_us(gap.start_us),
-        "end": isoformat_us(gap.end_us),
-        "duration": round((gap.end_us - gap.start_us) / 1e6, 3),
-        "cause": gap.cause.value,
-    }
-
-
 @router.get(
     "/playback/{camera_id}",
     response_class=StreamingResponse,
@@ -121,36 +122,36 @@ async def play(
 ) -> Response:
     """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
     camera_runtime(state, camera_id)
-    default_end = parse_instant(start, "start") + playback.DEFAULT_SPAN_US
+    default_end = parse_instant(start, "start") + DEFAULT_SPAN_US
     start_us, end_us = time_range(
-        start, end if end is not None else default_end, max_us=playback.MAX_SPAN_US, max_text="1 h"
+        start, end if end is not None else default_end, max_us=MAX_SPAN_US, max_text="1 h"
     )
     if len(_active) >= MAX_STREAMS:
-        error = Unavailable(f"{MAX_STREAMS} playback streams are running; retry shortly")
-        error.headers["Retry-After"] = "2"
-        raise error
+        raise Unavailable(
+            f"{MAX_STREAMS} playback streams are running; retry shortly", retry_after=2
+        )
     now_us = state.clock.wall_us()
 
-    def plan() -> playback.Plan:
+    def plan() -> Plan:
         footage = _footage(state, camera_id, start_us, end_us)
-        return playback.plan_playback(
+        return plan_playback(
             footage, state.settings.storage.path, start_us=start_us, end_us=end_us, now_us=now_us
         )
 
     try:
         chosen = await asyncio.to_thread(plan)
-    except playback.NoFootage as missing:
+    except NoFootage as missing:
         return JSONResponse(
             {
                 "error": missing.message,
                 "field": "start",
-                "gaps": [_gap_json(g) for g in missing.gaps],
+                "gaps": [gap_json(g) for g in missing.gaps],
             },
             status_code=404,
         )
-    except playback.MediaError as error:
+    except MediaError as error:
         raise Unavailable(f"footage of {camera_id!r} cannot be read: {error}") from None
-    stream = await playback.start_stream(chosen)
+    stream = await start_stream(chosen)
     _active.add(stream)
     logger.info(
         "playback of %s from %s to %s (%d segments)",
@@ -174,9 +175,9 @@ async def playback_index(
     A player asks for this before it plays: the node gets its ffmpeg processes ready meanwhile."""
     runtime = camera_runtime(state, camera_id)
     start_us, end_us = time_range(start, end, max_us=MAX_INDEX_US, max_text="7 days")
-    playback.POOL.warm()
+    POOL.warm()
     footage = await asyncio.to_thread(_footage, state, camera_id, start_us, end_us)
-    pieces = playback.pieces_of(footage.segments, state.settings.storage.path)
+    pieces = pieces_of(footage.segments, state.settings.storage.path)
     live = footage.live_span
     url = f"/api/v1/playback/{camera_id}?start="
     return {
@@ -197,7 +198,7 @@ async def playback_index(
             }
             for p in pieces
         ],
-        "gaps": [_gap_json(g) for g in footage.coverage.gaps],
+        "gaps": [gap_json(g) for g in footage.coverage.gaps],
         "segments": [
             {
                 "id": s.id,
@@ -209,7 +210,5 @@ async def playback_index(
             }
             for s in footage.segments
         ],
-        "in_progress": None
-        if live is None
-        else {"start": isoformat_us(live[0]), "end": isoformat_us(live[1])},
+        "in_progress": live_span_json(live),
     }

@@ -13,7 +13,7 @@ from api.errors import NotFound
 from api.timerange import time_range
 from ingest.clock import isoformat_us
 from recorder import catalog
-from recorder.footage import camera_footage
+from recorder.footage import camera_footage, gap_json, live_span_json
 from recorder.models import SegmentStatus
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
@@ -66,18 +66,8 @@ def recordings(
             }
             for s in segments
         ],
-        "in_progress": None
-        if live is None
-        else {"start": isoformat_us(live[0]), "end": isoformat_us(live[1])},
-        "gaps": [
-            {
-                "start": isoformat_us(g.start_us),
-                "end": isoformat_us(g.end_us),
-                "duration": (g.end_us - g.start_us) / 1e6,
-                "cause": g.cause.value,
-            }
-            for g in result.gaps
-        ],
+        "in_progress": live_span_json(live),
+        "gaps": [gap_json(g) for g in result.gaps],
     }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import DbSession, State
-from api.errors import ApiError, NotFound
+from api.errors import NotFound, Unprocessable
 from api.routes.events import SCREEN_NAME
 from recorder.models import WallLayout, WallTour
 
@@ -21,10 +21,6 @@ router = APIRouter(prefix="/api/v1/wall", tags=["wall"])
 NAME = r"^[^/\\\x00-\x1f]{1,64}$"
 Name = Annotated[str, Path(pattern=NAME, description="1–64 characters, no '/' or '\\'")]
 ScreenName = Annotated[str, Path(pattern=SCREEN_NAME, description="letters, digits, . _ -")]
-
-
-class Unprocessable(ApiError):
-    status = 422
 
 
 class Grid(enum.StrEnum):

@@ -293,8 +293,8 @@ class FakeClock:
 
 
 def service_for(tmp_path: Path, **export: Any) -> tuple[Any, Any, FakeClock]:
-    from api.exports import ExportService
     from configs.schema import Settings
+    from evidence.export_service import ExportService
     from recorder.db import make_engine, migrate, session_factory
 
     settings = Settings.model_validate(
@@ -356,14 +356,14 @@ def test_packages_expire_after_keep_days_and_interrupted_exports_are_requeued(
     old = service.get("old")
     assert not package.exists() and old.path is None and "deleted after 2 days" in old.error
     assert service.expire() == 0
-    from api.exports import describe
+    from evidence.export_service import describe
 
     assert describe(old)["download_url"] is None
 
 
 def test_unusable_signing_key_disables_exports_but_not_the_server(tmp_path: Path) -> None:
-    from api.exports import ExportsUnavailable
-    from recorder.export_request import Selection
+    from evidence.export_request import Selection
+    from evidence.export_service import ExportsUnavailable
 
     key = tmp_path / "keys" / "k.pem"
     key.parent.mkdir()

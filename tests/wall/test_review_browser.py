@@ -22,8 +22,8 @@ from browser import launch, wait_for
 from playwright.sync_api import Browser, Page, sync_playwright
 from servers import Server, iso, parse_iso
 
-from ingest.simulator.harness import SimulatorProcess
-from ingest.simulator.spec import MountSpec
+from camsim.harness import SimulatorProcess
+from camsim.spec import MountSpec
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(180)]
 

@@ -25,8 +25,8 @@ from browser import (
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from servers import Server
 
-from ingest.simulator.harness import SimulatorProcess
-from ingest.simulator.spec import MountSpec
+from camsim.harness import SimulatorProcess
+from camsim.spec import MountSpec
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(180)]
 

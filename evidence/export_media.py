@@ -19,7 +19,7 @@ from typing import Any
 
 import ffmpeg
 
-from recorder.export_errors import ExportCancelled, ExportFailed
+from evidence.export_errors import ExportCancelled, ExportFailed
 
 US = 1_000_000
 

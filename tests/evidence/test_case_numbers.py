@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from configs.schema import CaseNumberPatterns
-from recorder.case_numbers import CaseNumberError, parse_case_number
+from evidence.case_numbers import CaseNumberError, parse_case_number
 from recorder.models import CaseType
 
 PATTERNS = CaseNumberPatterns()

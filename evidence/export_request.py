@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from configs.schema import CaseNumberPatterns
+from evidence.case_numbers import CaseNumberError, parse_case_number
 from ingest.clock import isoformat_us
-from recorder.case_numbers import CaseNumberError, parse_case_number
 from recorder.catalog import MAX_SEGMENT_US
 from recorder.models import Camera, Case, CaseTag, Segment, SegmentStatus, TagCamera
 

@@ -13,25 +13,26 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.events import Event, EventBus
 from configs.schema import Settings
+from evidence import cases
+from evidence.completeness import camera_report, summarize, tag_footage
 from ingest.clock import Clock, isoformat_us
-from recorder import cases
-from recorder.completeness import camera_report, summarize
-from recorder.footage import camera_footage
 from recorder.models import Case, CaseTag, Segment
 from recorder.service import RecordingService
 
 logger = logging.getLogger(__name__)
 
 HOUR_US = 3_600 * 1_000_000
-CUT_SLACK_US = 200_000
+
+Notify = Callable[[str, dict[str, Any]], None]
+"""Event loop: tell the live event stream that something happened (``kind``, JSON object)."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,13 @@ class SessionService:
         settings: Settings,
         service: RecordingService,
         sessions: sessionmaker[Session],
-        bus: EventBus,
+        notify: Notify,
         clock: Clock,
     ) -> None:
         self._settings = settings
         self._service = service
         self._sessions = sessions
-        self._bus = bus
+        self._notify = notify
         self._clock = clock
         self._open: dict[int, OpenSession] = {}
         self._lock = asyncio.Lock()
@@ -208,18 +209,12 @@ class SessionService:
             cameras = []
             for camera_id in camera_ids:
                 runtime = self._service.cameras.get(camera_id)
-                live = self._service.live_span(camera_id)
-                footage = camera_footage(
+                footage = tag_footage(
                     session,
-                    camera_id=camera_id,
-                    start_us=tag.start_us,
-                    end_us=end_us,
+                    tag,
+                    camera_id,
                     now_us=now,
-                    # the segment begun at the cut after closing may start a hair before the
-                    # end (arrival-anchored times): it is not part of the session
-                    live_span=live
-                    if live is not None and live[0] < end_us - CUT_SLACK_US
-                    else None,
+                    live_span=self._service.live_span(camera_id),
                 )
                 name = runtime.camera.name if runtime else camera_id
                 cameras.append(camera_report(footage, name=name, root=self._settings.storage.path))
@@ -242,16 +237,14 @@ class SessionService:
             return data
 
     def _publish(self, opened: OpenSession, *, status: str, end_us: int | None = None) -> None:
-        self._bus.publish(
-            Event(
-                "session",
-                {
-                    **opened.badge(),
-                    "camera_ids": list(opened.camera_ids),
-                    "status": status,
-                    "end": isoformat_us(end_us) if end_us else None,
-                },
-            )
+        self._notify(
+            "session",
+            {
+                **opened.badge(),
+                "camera_ids": list(opened.camera_ids),
+                "status": status,
+                "end": isoformat_us(end_us) if end_us else None,
+            },
         )
 
 

@@ -1,4 +1,4 @@
-"""Command line of the camera simulator (`casewatch sim`, `python -m ingest.simulator`).
+"""Command line of the camera simulator (`casewatch sim`, `python -m camsim`).
 
 Pre-encodes the loops, serves the mounts over RTSP, serves the control API and prints one line
 `casewatch-sim ready rtsp://HOST:PORT/ control http://HOST:CPORT/` when both are up. Exit codes:

@@ -20,11 +20,11 @@ import av
 import numpy as np
 import pytest
 
-from ingest.simulator import MountSpec
-from ingest.simulator.encode import ensure_loop
-from ingest.simulator.h264 import is_keyframe
-from ingest.simulator.harness import ControlError, SimulatorProcess
-from ingest.simulator.spec import EncodeParams
+from camsim import MountSpec
+from camsim.encode import ensure_loop
+from camsim.h264 import is_keyframe
+from camsim.harness import ControlError, SimulatorProcess
+from camsim.spec import EncodeParams
 
 pytestmark = pytest.mark.media
 
@@ -296,7 +296,7 @@ def test_bad_config_exits_2_naming_the_field(tmp_path: Path, yaml_text: str, exp
     config = tmp_path / "sim.yaml"
     config.write_text(yaml_text)
     result = subprocess.run(
-        [sys.executable, "-m", "ingest.simulator", "--config", str(config), "--port", "0"],
+        [sys.executable, "-m", "camsim", "--config", str(config), "--port", "0"],
         capture_output=True,
         text=True,
         timeout=30,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from recorder.case_numbers import CaseNumber
+from evidence.case_numbers import CaseNumber
 from recorder.models import (
     Case,
     CaseStatus,

@@ -1,7 +1,7 @@
 """Export packages built straight from the catalog (no HTTP) and checked by ``casewatch verify``.
 
 The media tests record real RTSP cameras with a real server, stop it, bind footage to a case in
-its catalog, build packages with ``recorder.export.build_package`` and tamper with them.
+its catalog, build packages with ``evidence.export.build_package`` and tamper with them.
 """
 
 from __future__ import annotations
@@ -28,18 +28,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configs.loader import load_settings
 from configs.schema import Settings
-from ingest.clock import SystemClock
-from recorder.db import make_engine, migrate, session_factory
-from recorder.export import ExportJob, build_package
-from recorder.export_request import (
+from evidence.export import ExportJob, build_package
+from evidence.export_request import (
     ExportRequestError,
     RangeSpec,
     Selection,
     find_case,
     resolve,
 )
+from evidence.signing import load_or_create, public_pem
+from ingest.clock import SystemClock
+from recorder.db import make_engine, migrate, session_factory
 from recorder.models import Camera, Case, CaseTag, RecordingRun, Segment, TagCamera
-from recorder.signing import load_or_create, public_pem
 
 CASE = "A6103020000002026110007"
 S = 1_000_000
@@ -366,7 +366,7 @@ def test_altered_source_segment_fails_the_build_and_leaves_nothing(
     original = path.read_bytes()
     try:
         path.write_bytes(flip_middle_byte(original))
-        from recorder.export_errors import ExportFailed
+        from evidence.export_errors import ExportFailed
 
         with pytest.raises(ExportFailed, match="does not match its catalog SHA-256"):
             build(recorded, Selection(cameras=["cam5"]), tmp_path / "exports", export_id="bad")

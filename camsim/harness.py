@@ -5,7 +5,7 @@ with SimulatorProcess([MountSpec(name="cam1", width=320, height=180)]) as sim:
     url = sim.rtsp_url("cam1")
     sim.set_video("cam1", "black")
 ```
-The child is `sys.executable -m ingest.simulator` with a generated YAML config; ports default to
+The child is `sys.executable -m camsim` with a generated YAML config; ports default to
 0 (chosen by the child, read back from its ready line, so there is no free-port race). Its
 stdout and stderr go to files in a private temporary directory; `stderr_text()` reads the log.
 This module never imports GStreamer or PyAV, so it is safe in any process.
@@ -110,7 +110,7 @@ class SimulatorProcess:
         args = [
             sys.executable,
             "-m",
-            "ingest.simulator",
+            "camsim",
             "--host",
             self.host,
             "--port",

@@ -22,6 +22,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from recorder.files import fsync_directory
+
 logger = logging.getLogger(__name__)
 
 ALGORITHM = "Ed25519"
@@ -113,11 +115,7 @@ def _create(path: Path) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_directory(path.parent)
 
 
 def load_public(data: bytes) -> Ed25519PublicKey:

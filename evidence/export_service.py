@@ -3,7 +3,7 @@
 ``create`` validates a request and stores it ``queued`` (resolved to camera ranges, so a re-run
 builds the same package). One worker thread claims the oldest queued export, asks recording
 cameras to finish the segment that holds the end of a range (waiting up to
-``cases.close_wait_seconds``), builds the package with ``recorder.export.build_package``
+``cases.close_wait_seconds``), builds the package with ``evidence.export.build_package``
 (progress stored as it goes) and marks it ``done`` only after the package was renamed into
 place. Exports run strictly one after another on a node: disk and CPU stay with recording.
 
@@ -31,13 +31,13 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from configs.schema import Settings
+from evidence.export import ExportJob, build_package, work_root
+from evidence.export_errors import ExportCancelled, ExportFailed
+from evidence.export_request import Item, Selection, find_case, resolve
+from evidence.signing import SigningKey, SigningKeyError, load_or_create
 from ingest.clock import Clock, isoformat_us
-from recorder.export import ExportJob, build_package, work_root
-from recorder.export_errors import ExportCancelled, ExportFailed
-from recorder.export_request import Item, Selection, find_case, resolve
 from recorder.models import Export, ExportStatus, Segment
 from recorder.service import RecordingService
-from recorder.signing import SigningKey, SigningKeyError, load_or_create
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.events import Event, EventBus
+from monitor.events import Event, EventBus
 
 
 @dataclass

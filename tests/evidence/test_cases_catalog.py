@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from configs.schema import CaseNumberPatterns
-from recorder import cases
-from recorder.case_numbers import parse_case_number
+from evidence import cases
+from evidence.case_numbers import parse_case_number
 from recorder.catalog import active_holds
 from recorder.db import make_engine, migrate, session_factory
 from recorder.models import CaseStatus, TagKind

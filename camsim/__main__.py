@@ -1,4 +1,4 @@
-"""`python -m ingest.simulator ...`: run the camera simulator."""
+"""`python -m camsim ...`: run the camera simulator."""
 
 import sys
 

@@ -8,7 +8,6 @@ one line naming the member at fault; the ``public-key.pem`` inside the package i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import zipfile
@@ -19,11 +18,11 @@ from typing import Any, TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from recorder import export_manifest as layout
-from recorder.signing import SigningKeyError, fingerprint, load_public, verify
+from evidence import export_manifest as layout
+from evidence.signing import SigningKeyError, fingerprint, load_public, verify
+from recorder.files import sha256_stream
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-CHUNK = 1 << 20
 
 
 class UsageError(Exception):
@@ -134,13 +133,8 @@ def _check_files(
 
 
 def _hash_member(archive: zipfile.ZipFile, name: str) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
     with archive.open(name) as member:
-        while chunk := member.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+        return sha256_stream(member)
 
 
 def _check_signer(

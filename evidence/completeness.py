@@ -12,14 +12,58 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from evidence.audio_presence import audible_spans, overlap_us
 from ingest.clock import isoformat_us
-from recorder.audio_presence import audible_spans, overlap_us
-from recorder.footage import Footage
-from recorder.models import SegmentStatus
+from recorder.footage import Footage, camera_footage, gap_json
+from recorder.models import CaseTag, SegmentStatus
 
 AUDIO_COMPLETE_PERCENT = 95.0
 """Speech has pauses, but a room is never digitally silent: a microphone that records at least
 this share of the session above the silence threshold is working."""
+
+
+CUT_SLACK_US = 200_000
+"""The segment begun at the cut when a session closes may start a hair before the session's end
+(arrival-anchored times): such a segment being written is not part of the tag."""
+
+
+def tag_footage(
+    session: Session,
+    tag: CaseTag,
+    camera_id: str,
+    *,
+    now_us: int,
+    live_span: tuple[int, int] | None,
+) -> Footage:
+    """One camera's footage over a tag or session (up to now while it is open); ``live_span``
+    is the segment that camera is writing."""
+    end_us = tag.end_us if tag.end_us is not None else now_us
+    if live_span is not None and live_span[0] >= end_us - CUT_SLACK_US:
+        live_span = None
+    return camera_footage(
+        session,
+        camera_id=camera_id,
+        start_us=tag.start_us,
+        end_us=end_us,
+        now_us=now_us,
+        live_span=live_span,
+    )
+
+
+def footage_summary(footage: Footage, *, name: str) -> dict[str, Any]:
+    """One camera's footage over a tag: coverage and every gap with its cause."""
+    return {
+        "camera_id": footage.camera_id,
+        "camera_name": name,
+        "start": isoformat_us(footage.start_us),
+        "end": isoformat_us(footage.end_us),
+        "coverage_percent": footage.coverage.percent,
+        "recorded_seconds": round(footage.coverage.recorded_us / 1e6, 3),
+        "gaps": [gap_json(gap) for gap in footage.coverage.gaps],
+        "in_progress": footage.live_span is not None,
+    }
 
 
 def camera_report(footage: Footage, *, name: str, root: Path) -> dict[str, Any]:
@@ -56,26 +100,12 @@ def camera_report(footage: Footage, *, name: str, root: Path) -> dict[str, Any]:
         )
     audible.sort()
     audio_percent = round(100.0 * overlap_us(_merge(audible), start, end) / length, 2)
-    gaps = [
-        {
-            "start": isoformat_us(gap.start_us),
-            "end": isoformat_us(gap.end_us),
-            "duration": round((gap.end_us - gap.start_us) / 1e6, 3),
-            "cause": gap.cause.value,
-        }
-        for gap in footage.coverage.gaps
-    ]
     return {
-        "camera_id": footage.camera_id,
-        "camera_name": name,
-        "coverage_percent": footage.coverage.percent,
-        "recorded_seconds": round(footage.coverage.recorded_us / 1e6, 3),
-        "gaps": gaps,
+        **footage_summary(footage, name=name),
         "audio_track_percent": round(100.0 * audio_track_us / length, 2),
         "audio_present_percent": min(100.0, audio_percent),
         "segments": segments,
         "hash_chain_intact": chain_ok,
-        "in_progress": footage.live_span is not None,
     }
 
 

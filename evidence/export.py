@@ -10,9 +10,7 @@ only when complete — a package that exists under its final name is whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import secrets
 import shutil
 import zipfile
@@ -24,15 +22,16 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from configs.schema import Settings
+from evidence import export_manifest as layout
+from evidence.export_errors import ExportCancelled, ExportFailed
+from evidence.export_media import SourceSegment, cut, probe
+from evidence.export_request import Item
+from evidence.signing import ALGORITHM, SigningKey
 from ingest.clock import Clock, datetime_from_us, isoformat_us
-from recorder import export_manifest as layout
 from recorder.coverage import TOLERANCE_US, Gap
-from recorder.export_errors import ExportCancelled, ExportFailed
-from recorder.export_media import SourceSegment, cut, probe
-from recorder.export_request import Item
+from recorder.files import fsync_directory, fsync_file, sha256_file
 from recorder.footage import camera_footage
 from recorder.models import Camera, Case, Segment, SegmentStatus
-from recorder.signing import ALGORITHM, SigningKey
 
 __all__ = ["BuiltPackage", "ExportCancelled", "ExportFailed", "ExportJob", "build_package"]
 
@@ -40,7 +39,6 @@ IN_PROGRESS = "recording_in_progress"
 """Gap cause of footage still in the segment being written when the package was built."""
 WORK_DIR = ".work"
 MAX_DURATION_ERROR_S = 1.0
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ def build_package(
         size, digest = _fsync_and_hash(partial, cancelled)
         progress(0.99)
         partial.replace(final)
-        _fsync_directory(final.parent)
+        fsync_directory(final.parent)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return BuiltPackage(final, size, digest, manifest)
@@ -170,22 +168,12 @@ def _contiguous(segments: Sequence[Segment]) -> list[list[Segment]]:
         if (
             last is not None
             and abs(segment.start_us - last.end_us) <= TOLERANCE_US
-            and _format(segment) == _format(last)
+            and segment.stream_format == last.stream_format
         ):
             groups[-1].append(segment)
         else:
             groups.append([segment])
     return groups
-
-
-def _format(segment: Segment) -> tuple[object, ...]:
-    return (
-        segment.video_codec,
-        segment.width,
-        segment.height,
-        segment.has_audio,
-        segment.audio_codec,
-    )
 
 
 def _gap_json(gap: Gap, live: tuple[int, int] | None) -> list[dict[str, Any]]:
@@ -294,32 +282,16 @@ def _check_source(source: SourceSegment, cancelled: Callable[[], bool]) -> None:
 
 
 def _hash_file(path: Path, cancelled: Callable[[], bool]) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            if cancelled():
-                raise ExportCancelled("cancelled")
-    return size, digest.hexdigest()
+    def check() -> None:
+        if cancelled():
+            raise ExportCancelled("cancelled")
+
+    return sha256_file(path, each_chunk=check)
 
 
 def _fsync_and_hash(path: Path, cancelled: Callable[[], bool]) -> tuple[int, str]:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(path)
     return _hash_file(path, cancelled)
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- manifest and package --------------------------------------------------------------------------

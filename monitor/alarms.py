@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.alarm_policy import AlarmKey, AlarmKind, CameraCondition, wanted_alarms
-from api.events import Event, EventBus
 from configs.schema import AlarmSettings
 from ingest.clock import Clock, isoformat_us
 from ingest.events import CameraState
+from monitor.alarm_policy import AlarmKey, AlarmKind, CameraCondition, wanted_alarms
+from monitor.events import Event, EventBus
 from recorder.models import Alarm
-from recorder.service import CameraRuntime, RecordingService
+from recorder.service import RecordingRuntime, RecordingService
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class AlarmMonitor:
 
     # -- evaluation -----------------------------------------------------------------------------
 
-    def _condition(self, runtime: CameraRuntime, now: float) -> CameraCondition:
+    def _condition(self, runtime: RecordingRuntime, now: float) -> CameraCondition:
         camera_id = runtime.camera.id
         worker, recorder = runtime.worker, runtime.recorder
         failed = worker is not None and (

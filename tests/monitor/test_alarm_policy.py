@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.alarm_policy import AlarmKind, CameraCondition, wanted_alarms
 from configs.schema import AlarmSettings
+from monitor.alarm_policy import AlarmKind, CameraCondition, wanted_alarms
 
 SETTINGS = AlarmSettings(offline_after_seconds=2, recording_stopped_after_seconds=5)
 

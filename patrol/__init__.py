@@ -1,1 +1,0 @@
-"""Patrol: scheduled spot checks of cameras and recordings, findings and rectification."""

@@ -1,0 +1,55 @@
+"""Durable files: fsync a file or a directory, and the SHA-256 of a file or any byte stream.
+
+A file is durable only when its bytes and the directory entry that names it are both on disk
+(recorder/DESIGN.md, "Writing a segment"): every writer of segments, export packages and keys
+uses these, so the procedure is written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+CHUNK = 1 << 20
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a written file's bytes to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_directory(path: Path) -> None:
+    """Flush a directory, so the entries created or renamed in it survive a power loss."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_stream(
+    stream: IO[bytes], *, each_chunk: Callable[[], None] | None = None
+) -> tuple[int, str]:
+    """(size, hex SHA-256) of what is left to read in ``stream``; ``each_chunk`` is called after
+    every 1 MiB read and may raise to abandon the work (a cancelled export)."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if each_chunk is not None:
+            each_chunk()
+    return size, digest.hexdigest()
+
+
+def sha256_file(path: Path, *, each_chunk: Callable[[], None] | None = None) -> tuple[int, str]:
+    """(size, hex SHA-256) of a file."""
+    with path.open("rb") as file:
+        return sha256_stream(file, each_chunk=each_chunk)
