@@ -38,6 +38,7 @@ from monitor.events import Event, EventBus, camera_event
 from monitor.screens import ScreenRegistry
 from playback.stream import POOL as PLAYBACK_POOL
 from recorder.db import make_engine, migrate, session_factory
+from recorder.models import RunEndReason
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
 from relay.ice import restrict_host_addresses
@@ -75,12 +76,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             loop.call_soon_threadsafe(state_changed, change)
 
         retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
+
+        def recording_failed(_camera: str, _reason: RunEndReason, _detail: str) -> None:
+            # camera threads: space may be freed, and the alarm must not wait for the next tick
+            retention.wake()
+            loop.call_soon_threadsafe(alarm_monitor.poke)
+
         service = RecordingService(
             settings,
             sessions,
             clock,
             on_state=on_state,
-            on_write_error=lambda _camera, _reason, _detail: retention.wake(),
+            on_write_error=recording_failed,
         )
         restrict_host_addresses(settings.relay.ice_host_addresses)
         sources = LiveSources(

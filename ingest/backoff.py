@@ -29,6 +29,10 @@ class Backoff:
         if seconds >= self.reset_after:
             self._failures = 0
 
+    def reset(self) -> None:
+        """Start again from ``initial`` (the thing being retried works again)."""
+        self._failures = 0
+
     @property
     def failures(self) -> int:
         return self._failures

@@ -3,9 +3,10 @@
 * ``camera_offline``: the camera failed (offline, stalled, or retrying after a failure) for at
   least ``alarms.offline_after_seconds``. A camera still making its first connection is not
   alarmed.
-* ``recording_stopped``: a camera that should record is live but has not recorded for
-  ``alarms.recording_stopped_after_seconds`` (disk full, write errors). While the camera itself is
-  down only ``camera_offline`` is raised: one cause, one alarm.
+* ``recording_stopped``: a camera that should record is live but its recording path failed
+  (disk full, write error, a muxer error: raised at once, naming the cause), or it has not
+  recorded for ``alarms.recording_stopped_after_seconds`` for any other reason. While the camera
+  itself is down only ``camera_offline`` is raised: one cause, one alarm.
 * ``session_overdue``: a camera's interrogation session is open longer than
   ``cases.session_max_hours`` (forgotten to close, or a session that must be split).
 * ``storage_full``: retention needs space but only held footage is left; nothing held is
@@ -41,6 +42,8 @@ class CameraCondition:
     down_detail: str
     should_record: bool
     not_recording_since: float | None
+    recording_failure: str | None = None
+    """Why the recording path failed (``cause: detail``), while it is failed."""
 
 
 STORAGE = "storage"
@@ -66,7 +69,11 @@ def wanted_alarms(
             if now - condition.down_since >= settings.offline_after_seconds:
                 wanted[(AlarmKind.CAMERA_OFFLINE, condition.camera_id)] = condition.down_detail
             continue
-        if (
+        if condition.should_record and condition.recording_failure is not None:
+            wanted[(AlarmKind.RECORDING_STOPPED, condition.camera_id)] = (
+                f"recording failed: {condition.recording_failure}"
+            )
+        elif (
             condition.should_record
             and condition.not_recording_since is not None
             and now - condition.not_recording_since >= settings.recording_stopped_after_seconds

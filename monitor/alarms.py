@@ -61,7 +61,7 @@ class AlarmMonitor:
         self._active: dict[AlarmKey, int] = {}
         self._down_since: dict[str, float] = {}
         self._not_recording_since: dict[str, float] = {}
-        self._recording: dict[str, bool] = {}
+        self._recording: dict[str, tuple[bool, str | None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -113,14 +113,18 @@ class AlarmMonitor:
             self._not_recording_since.pop(camera_id, None)
         else:
             self._not_recording_since.setdefault(camera_id, now)
-        if self._recording.get(camera_id) != recording:
-            self._recording[camera_id] = recording
+        failure = recorder.failure if recorder is not None and not recording else None
+        failure_text = f"{failure.reason.value}: {failure.detail}" if failure else None
+        if self._recording.get(camera_id) != (recording, failure_text):
+            self._recording[camera_id] = (recording, failure_text)
             self._bus.publish(
                 Event(
                     "recording",
                     {
                         "camera_id": camera_id,
                         "recording": recording,
+                        "cause": failure.reason.value if failure else None,
+                        "detail": failure.detail if failure else None,
                         "at": isoformat_us(self._clock.wall_us()),
                     },
                 )
@@ -135,6 +139,7 @@ class AlarmMonitor:
             down_detail=detail,
             should_record=runtime.camera.enabled and runtime.camera.record,
             not_recording_since=None if recording else self._not_recording_since[camera_id],
+            recording_failure=failure_text,
         )
 
     async def evaluate(self) -> None:
@@ -237,9 +242,6 @@ class AlarmMonitor:
             "detail": alarm.detail,
             "active": alarm.cleared_us is None,
         }
-
-    def recording_states(self) -> dict[str, bool]:
-        return dict(self._recording)
 
 
 __all__ = ["AlarmKind", "AlarmMonitor", "AlarmNotFound"]

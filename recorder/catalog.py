@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from configs.schema import Settings
@@ -186,26 +186,62 @@ def last_segment_of_run(session: Session, *, run_id: str) -> Segment | None:
     ).first()
 
 
+def _standing() -> ColumnElement[bool]:
+    """A hold stands (invariant 3): not released, or made for a case that is still open."""
+    open_cases = select(Case.number).where(Case.status == CaseStatus.OPEN.value)
+    return or_(EvidenceHold.released_us.is_(None), EvidenceHold.case_number.in_(open_cases))
+
+
 def active_holds(session: Session) -> Sequence[EvidenceHold]:
     """Holds that stand (invariant 3): not released, or made for a case that is still open."""
-    open_cases = select(Case.number).where(Case.status == CaseStatus.OPEN.value)
-    return session.scalars(
-        select(EvidenceHold).where(
+    return session.scalars(select(EvidenceHold).where(_standing())).all()
+
+
+def present_segments_after(
+    session: Session, *, after: tuple[int, int] | None, before_us: int | None, limit: int
+) -> Sequence[Segment]:
+    """Present segments oldest first, from just after ``after`` = (start_us, id) on (keyset
+    paging over the whole catalog); with ``before_us``, only those starting before it."""
+    query = select(Segment).where(Segment.status == SegmentStatus.OK.value)
+    if after is not None:
+        query = query.where(
             or_(
-                EvidenceHold.released_us.is_(None),
-                EvidenceHold.case_number.in_(open_cases),
+                Segment.start_us > after[0],
+                and_(Segment.start_us == after[0], Segment.id > after[1]),
             )
         )
-    ).all()
-
-
-def present_segments_oldest_first(
-    session: Session, *, before_us: int | None = None, limit: int = 1000
-) -> Sequence[Segment]:
-    query = select(Segment).where(Segment.status == SegmentStatus.OK.value)
     if before_us is not None:
         query = query.where(Segment.start_us < before_us)
-    return session.scalars(query.order_by(Segment.start_us).limit(limit)).all()
+    return session.scalars(query.order_by(Segment.start_us, Segment.id).limit(limit)).all()
+
+
+def delete_unless_held(session: Session, *, segment_ids: Sequence[int], at_us: int) -> list[int]:
+    """Mark present segments ``deleted`` in one statement that checks the standing holds itself,
+    so a hold made after retention planned still protects its footage; returns the ids marked
+    (the caller unlinks their files after commit)."""
+    if not segment_ids:
+        return []
+    held = (
+        select(EvidenceHold.id)
+        .where(
+            EvidenceHold.camera_id == Segment.camera_id,
+            EvidenceHold.start_us < Segment.end_us,
+            or_(EvidenceHold.end_us.is_(None), EvidenceHold.end_us > Segment.start_us),
+            _standing(),
+        )
+        .exists()
+    )
+    marked = session.scalars(
+        update(Segment)
+        .where(
+            Segment.id.in_(segment_ids),
+            Segment.status == SegmentStatus.OK.value,
+            ~held,
+        )
+        .values(status=SegmentStatus.DELETED.value, status_changed_us=at_us)
+        .returning(Segment.id)
+    )
+    return list(marked)
 
 
 def present_bytes(session: Session) -> int:

@@ -25,6 +25,7 @@ class GapCause(enum.StrEnum):
     RECORDER_DOWN = "recorder_down"
     DISK_FULL = "disk_full"
     WRITE_ERROR = "write_error"
+    MUX_ERROR = "mux_error"
     CLOCK_DRIFT = "clock_drift"
     TIMESTAMP_JUMP = "timestamp_jump"
     STREAM_CHANGED = "stream_changed"
@@ -42,6 +43,7 @@ REASON_TO_CAUSE = {
     RunEndReason.RECORDER_CRASHED: GapCause.RECORDER_DOWN,
     RunEndReason.DISK_FULL: GapCause.DISK_FULL,
     RunEndReason.WRITE_ERROR: GapCause.WRITE_ERROR,
+    RunEndReason.MUX_ERROR: GapCause.MUX_ERROR,
     RunEndReason.CLOCK_DRIFT: GapCause.CLOCK_DRIFT,
     RunEndReason.TIMESTAMP_JUMP: GapCause.TIMESTAMP_JUMP,
     RunEndReason.STREAM_CHANGED: GapCause.STREAM_CHANGED,
@@ -158,23 +160,38 @@ def _explain(
     recorder_starts: Sequence[int],
     events: Sequence[StateMark],
 ) -> list[Gap]:
-    """Split a hole at recorder starts and give each part its cause."""
-    cuts = [t for t in recorder_starts if hole_start < t < hole_end]
-    bounds = [hole_start, *cuts, hole_end]
-    gaps = []
-    for index, (part_start, part_end) in enumerate(itertools.pairwise(bounds)):
-        if index == 0:
-            cause = _cause_before(part_start, runs)
-            if cuts and cause is GapCause.NOT_RECORDING:
-                cause = GapCause.RECORDER_DOWN
-        else:
+    """Split a hole at recorder starts and at the starts of runs that ended inside it (a run
+    that failed before any of its footage was catalogued: its part takes that run's cause),
+    and give each part its cause."""
+    restarts = {t for t in recorder_starts if hole_start < t < hole_end}
+    failed_runs = {
+        run.started_us
+        for run in runs
+        if run.ended_us is not None and hole_start < run.started_us < hole_end
+    }
+    bounds = [hole_start, *sorted(restarts | failed_runs), hole_end]
+    gaps: list[Gap] = []
+    for part_start, part_end in itertools.pairwise(bounds):
+        if part_start in restarts and part_start not in failed_runs:
             cause = _cause_from_events(part_start, part_end, events)
-        gaps.append(Gap(part_start, part_end, cause))
+        else:
+            cause = _cause_before(part_start, runs)
+            if restarts and part_start == hole_start and cause is GapCause.NOT_RECORDING:
+                cause = GapCause.RECORDER_DOWN
+        _append_gap(gaps, Gap(part_start, part_end, cause))
     return gaps
 
 
 def _cause_before(at_us: int, runs: Sequence[RunSpan]) -> GapCause:
-    """The cause from the run that ended last at or before ``at_us``."""
+    """The cause from the run that ended last at or before ``at_us``; a hole inside a run that
+    ended with a reason (footage its fault kept from the disk) takes that run's reason."""
+    for run in runs:
+        if (
+            run.ended_us is not None
+            and run.end_reason is not None
+            and run.started_us <= at_us < run.ended_us - TOLERANCE_US
+        ):
+            return REASON_TO_CAUSE.get(run.end_reason, GapCause.NOT_RECORDING)
     best: RunSpan | None = None
     for run in runs:
         if (

@@ -34,6 +34,19 @@ def fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+def make_directories(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, fsyncing each new directory's parent so
+    the new entries survive a power loss (a camera's first day and hour directories)."""
+    missing = []
+    current = directory
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        fsync_directory(new.parent)
+
+
 def sha256_stream(
     stream: IO[bytes], *, each_chunk: Callable[[], None] | None = None
 ) -> tuple[int, str]:

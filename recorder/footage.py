@@ -16,6 +16,10 @@ from ingest.clock import isoformat_us
 from recorder import catalog, coverage
 from recorder.models import RunEndReason, Segment, SegmentStatus
 
+LIVE_LAG_US = 2_000_000
+"""How far behind now the last packet of the segment being written may be, while it still
+counts as covering up to now."""
+
 
 @dataclass(frozen=True)
 class Footage:
@@ -38,14 +42,18 @@ def camera_footage(
     now_us: int,
     live_span: tuple[int, int] | None = None,
 ) -> Footage:
-    """Segments and coverage of [start_us, end_us); ``live_span`` is the segment being written
-    (covered up to ``now_us``). The range is clipped at ``now_us`` for coverage."""
+    """Segments and coverage of [start_us, end_us); ``live_span`` is the segment being written,
+    up to its last packet. The range is clipped at ``now_us`` for coverage.
+
+    The live span reaches ``now_us`` only while its last packet is at most ``LIVE_LAG_US``
+    old (packets in flight between the camera and the file); a recorder that stopped writing
+    leaves its span where its footage ends, so the rest is a gap, never claimed coverage."""
     clipped_end = max(min(end_us, now_us), start_us)
     segments = catalog.segments_between(
         session, camera_id=camera_id, start_us=start_us, end_us=end_us
     )
     runs = catalog.runs_between(session, camera_id=camera_id, start_us=start_us, end_us=end_us)
-    if live_span is not None:
+    if live_span is not None and now_us - live_span[1] <= LIVE_LAG_US:
         live_span = (live_span[0], max(live_span[1], now_us))
     result = coverage.compute(
         start_us=start_us,

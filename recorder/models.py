@@ -46,6 +46,7 @@ class RunEndReason(enum.StrEnum):
     RECORDER_CRASHED = "recorder_crashed"
     DISK_FULL = "disk_full"
     WRITE_ERROR = "write_error"
+    MUX_ERROR = "mux_error"  # the muxer refused a packet or failed (PyAV/libav)
     CLOCK_DRIFT = "clock_drift"
     TIMESTAMP_JUMP = "timestamp_jump"
     STREAM_CHANGED = "stream_changed"

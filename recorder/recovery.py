@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from recorder import catalog, fmp4, pathcodec
+from recorder import catalog, pathcodec
 from recorder.files import fsync_directory, sha256_file
 from recorder.models import (
     Camera,
@@ -28,7 +28,7 @@ from recorder.models import (
     Segment,
     SegmentStatus,
 )
-from recorder.probe import probe
+from recorder.salvage import Unsalvageable, salvage
 
 logger = logging.getLogger(__name__)
 
@@ -140,24 +140,17 @@ def _adopt(
     if name is None or session.get(Camera, name.camera_id) is None:
         _quarantine(root, relative, path, report, "not a segment of a known camera")
         return
-    scan = fmp4.scan(path)
-    if not scan.has_header or scan.fragments == 0:
-        _quarantine(root, relative, path, report, "no complete fragment")
+    try:
+        salvaged = salvage(path)
+    except Unsalvageable as error:
+        _quarantine(root, relative, path, report, str(error))
         return
-    if scan.complete_bytes < scan.file_bytes:
-        with path.open("r+b") as handle:
-            handle.truncate(scan.complete_bytes)
-            handle.flush()
-            os.fsync(handle.fileno())
+    if salvaged.removed_bytes:
         report.actions.append(
             f"truncated {relative} to its last complete fragment "
-            f"({scan.file_bytes - scan.complete_bytes} bytes of a partial fragment removed)"
+            f"({salvaged.removed_bytes} bytes of a partial fragment removed)"
         )
-    try:
-        info = probe(path)
-    except Exception as error:
-        _quarantine(root, relative, path, report, f"unreadable: {error}")
-        return
+    info = salvaged.info
     previous = catalog.last_segment(session, camera_id=name.camera_id)
     if previous is not None and previous.end_us > name.start_us:
         _quarantine(root, relative, path, report, "overlaps catalogued footage")
@@ -184,8 +177,8 @@ def _adopt(
             path=relative,
             start_us=name.start_us,
             end_us=name.start_us + max(info.duration_us, 1),
-            size_bytes=path.stat().st_size,
-            sha256=sha256_of(path),
+            size_bytes=salvaged.size_bytes,
+            sha256=salvaged.sha256,
             prev_sha256=previous.sha256 if previous is not None else None,
             video_codec=info.video_codec,
             width=info.width,

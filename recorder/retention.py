@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from configs.schema import RetentionSettings
 from ingest.clock import Clock
 from recorder import catalog
-from recorder.models import SegmentStatus
 
 logger = logging.getLogger(__name__)
 
 DAY_US = 86_400 * 1_000_000
+PAGE = 2_000
+"""Segments planned and marked per transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,36 +135,59 @@ class RetentionTask:
         return max(need, self._settings.min_free_bytes - free, 0)
 
     def run_once(self) -> Plan:
-        """One pass; returns what it decided."""
+        """One pass; returns what it deleted and the space it could not free.
+
+        The pass walks every present segment oldest first, a page at a time (no fixed window:
+        held footage in front of unheld footage cannot stall it), plans each page with ``plan``
+        and marks the page's choice ``deleted`` in one statement that checks the holds again
+        (``catalog.delete_unless_held``); only then are the files unlinked."""
         now = self._clock.wall_us()
         max_age = self._settings.max_age_days
         max_age_us = int(max_age * DAY_US) if max_age is not None else None
+        age_limit = now - max_age_us if max_age_us is not None else None
         with self._sessions() as session:
             need = self.bytes_to_free(session)
-            before = None if need > 0 or max_age_us is None else now - max_age_us
-            rows = catalog.present_segments_oldest_first(session, before_us=before, limit=5000)
+        freed = 0
+        deleted: list[int] = []
+        after: tuple[int, int] | None = None
+        while True:
+            wanted = need - freed
+            with self._sessions() as session:
+                rows = catalog.present_segments_after(
+                    session,
+                    after=after,
+                    before_us=None if wanted > 0 else age_limit,
+                    limit=PAGE,
+                )
+                if not rows or (wanted <= 0 and age_limit is None):
+                    break
+                holds = [
+                    Hold(h.camera_id, h.start_us, h.end_us) for h in catalog.active_holds(session)
+                ]
+            after = (rows[-1].start_us, rows[-1].id)
             candidates = [
                 Candidate(r.id, r.camera_id, r.start_us, r.end_us, r.size_bytes) for r in rows
             ]
-            paths = {r.id: r.path for r in rows}
-            holds = [Hold(h.camera_id, h.start_us, h.end_us) for h in catalog.active_holds(session)]
-        decided = plan(candidates, holds, now_us=now, max_age_us=max_age_us, bytes_to_free=need)
-        for segment_id in decided.delete:
-            (self._root / paths[segment_id]).unlink(missing_ok=True)
-            with self._sessions.begin() as session:
-                catalog.mark_segment(
-                    session, segment_id=segment_id, status=SegmentStatus.DELETED, at_us=now
-                )
-        self.deleted_total += len(decided.delete)
-        if decided.delete:
-            logger.info("retention deleted %d segments", len(decided.delete))
-        if decided.short_by_bytes > 0:
+            page = plan(candidates, holds, now_us=now, max_age_us=max_age_us, bytes_to_free=wanted)
+            if page.delete:
+                with self._sessions.begin() as session:
+                    marked = catalog.delete_unless_held(session, segment_ids=page.delete, at_us=now)
+                by_id = {r.id: r for r in rows}
+                for segment_id in marked:
+                    (self._root / by_id[segment_id].path).unlink(missing_ok=True)
+                    freed += by_id[segment_id].size_bytes
+                deleted += marked
+        self.deleted_total += len(deleted)
+        if deleted:
+            logger.info("retention deleted %d segments (%d bytes)", len(deleted), freed)
+        short_by = max(0, need - freed)
+        if short_by > 0:
             message = (
-                f"storage needs {decided.short_by_bytes} more bytes but only held "
+                f"storage needs {short_by} more bytes but only held "
                 "footage is left; nothing held was deleted"
             )
             logger.error(message)
             self.on_shortfall(message)
         else:
             self.on_shortfall(None)
-        return decided
+        return Plan(deleted, short_by)

@@ -21,7 +21,7 @@ from typing import Any
 import av
 
 from ingest.packets import MediaPacket, StreamInfo
-from recorder.files import fsync_directory
+from recorder.files import fsync_directory, make_directories
 
 
 class HashingSink(io.RawIOBase):
@@ -84,7 +84,7 @@ class SegmentFile:
         fragment_seconds: float,
         fsync_interval: float,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_directories(path.parent)
         self.path = path
         self._sink = HashingSink(path, fsync_interval=fsync_interval)
         fsync_directory(path.parent)

@@ -14,7 +14,10 @@ from camsim.harness import SimulatorProcess
 from camsim.spec import MountSpec
 
 SMALL = {"width": 640, "height": 360, "fps": 25, "gop": 1.0, "bitrate": 600}
-MOUNTS = ["rec", "flap", "crash", "noaudio", "live1", "live2", *[f"m{i}" for i in range(1, 9)]]
+MOUNTS = [
+    *["rec", "flap", "crash", "noaudio", "live1", "live2", "disk"],
+    *[f"m{i}" for i in range(1, 9)],
+]
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ def describe(
     live = recorder.live_span if recorder is not None else None
     last = max(filter(None, [last_recorded_us, live[1] if live else None]), default=None)
     info = runtime.hub.stream_info
+    recording = bool(recorder is not None and recorder.recording)
+    failure = recorder.failure if recorder is not None else None
     return {
         "id": camera.id,
         "name": camera.name,
@@ -46,7 +48,14 @@ def describe(
         "audio": None
         if info is None or not info.has_audio
         else {"codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
-        "recording": bool(recorder is not None and recorder.recording),
+        "recording": recording,
+        "recording_failure": None
+        if failure is None or recording
+        else {
+            "cause": failure.reason.value,
+            "detail": failure.detail,
+            "since": isoformat_us(failure.at_us),
+        },
         "has_substream": camera.substream_url is not None,
         "recording_paused": bool(recorder is not None and recorder.paused),
         "session": session,  # the open interrogation session holding this camera

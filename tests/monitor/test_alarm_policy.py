@@ -11,9 +11,12 @@ SETTINGS = AlarmSettings(offline_after_seconds=2, recording_stopped_after_second
 
 
 def cond(
-    down: float | None = None, not_recording: float | None = None, record: bool = True
+    down: float | None = None,
+    not_recording: float | None = None,
+    record: bool = True,
+    failure: str | None = None,
 ) -> CameraCondition:
-    return CameraCondition("c", down, "stalled", record, not_recording)
+    return CameraCondition("c", down, "stalled", record, not_recording, failure)
 
 
 @pytest.mark.parametrize(
@@ -26,6 +29,9 @@ def cond(
         (cond(not_recording=96), set()),
         (cond(not_recording=95), {AlarmKind.RECORDING_STOPPED}),
         (cond(not_recording=10, record=False), set()),  # not meant to record
+        # a failed recording path is an alarm at once, naming its cause
+        (cond(not_recording=100, failure="disk_full: [Errno 28]"), {AlarmKind.RECORDING_STOPPED}),
+        (cond(down=50, not_recording=50, failure="write_error: x"), {AlarmKind.CAMERA_OFFLINE}),
     ],
 )
 def test_wanted_alarms(condition: CameraCondition, expected: set[AlarmKind]) -> None:
@@ -46,3 +52,8 @@ def test_overdue_sessions_and_storage_are_alarms_of_their_own() -> None:
         (AlarmKind.SESSION_OVERDUE, "c"),
         (AlarmKind.STORAGE_FULL, "storage"),
     }
+
+
+def test_a_recording_failure_names_its_cause() -> None:
+    wanted = wanted_alarms([cond(not_recording=100, failure="disk_full: no space")], SETTINGS, 100)
+    assert wanted == {(AlarmKind.RECORDING_STOPPED, "c"): "recording failed: disk_full: no space"}

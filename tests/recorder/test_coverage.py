@@ -65,3 +65,25 @@ def test_open_segment_counts_as_recorded() -> None:
         live_span=(10 * S, 20 * S),
     )
     assert result.gaps == [] and result.percent == 100.0
+
+
+def test_a_run_that_failed_before_writing_gives_its_part_of_the_hole_its_cause() -> None:
+    runs = [
+        RunSpan(0, 10 * S, RunEndReason.CAMERA_DISCONNECTED),
+        RunSpan(14 * S, 14 * S, RunEndReason.WRITE_ERROR),  # reconnected, but the disk failed
+        RunSpan(18 * S, None, None),
+    ]
+    result = compute(start_us=0, end_us=20 * S, segments=[seg(0, 10), seg(18, 20)], runs=runs)
+    assert result.gaps == [
+        gap(10, 14, GapCause.CAMERA_OFFLINE),
+        gap(14, 18, GapCause.WRITE_ERROR),
+    ]
+
+
+def test_a_hole_inside_a_failed_run_takes_its_cause() -> None:
+    """The disk filled while a segment was closing: its last fragment never reached the disk."""
+    runs = [RunSpan(0, 12 * S, RunEndReason.DISK_FULL), RunSpan(16 * S, None, None)]
+    result = compute(
+        start_us=0, end_us=20 * S, segments=[seg(0, 9), seg(10, 12), seg(16, 20)], runs=runs
+    )
+    assert result.gaps == [gap(9, 10, GapCause.DISK_FULL), gap(12, 16, GapCause.DISK_FULL)]

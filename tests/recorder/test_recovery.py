@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import pytest
+from media import camera_packets, make_source
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.packets import MediaPacket, StreamInfo, StreamKind
 from recorder import catalog, fmp4, pathcodec
 from recorder.db import make_engine, migrate, session_factory
 from recorder.models import Camera, RecordingRun, Segment
@@ -23,70 +21,23 @@ START = 1_764_000_000_000_000
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "source.mkv"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x180:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1000:sample_rate=48000",
-            "-t",
-            "6",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-bf",
-            "0",
-            "-g",
-            "25",
-            "-c:a",
-            "aac",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return make_source(tmp_path_factory.mktemp("media") / "source.mkv")
 
 
 def write_segment(source: Path, target: Path, *, seconds: float = 6.0) -> int:
     """Record ``source`` into ``target`` with the real writer; returns bytes written."""
-    with av.open(str(source)) as container:
-        video, audio = container.streams.video[0], container.streams.audio[0]
-        info = StreamInfo("cam", 1, video, audio, "h264", 320, 180, "aac", 48000, START)
-        writer: SegmentFile | None = None
-        for raw in container.demux(video, audio):
-            if raw.dts is None:
-                continue
-            tb: Fraction = raw.time_base
-            us = raw.dts * tb.numerator * 1_000_000 // tb.denominator
-            if us > seconds * 1_000_000:
+    writer: SegmentFile | None = None
+    with camera_packets(source, start_us=START) as (info, packets):
+        for packet in packets:
+            if packet.dts_us > seconds * 1_000_000:
                 break
-            packet = MediaPacket(
-                raw,
-                StreamKind.VIDEO if raw.stream is video else StreamKind.AUDIO,
-                bool(raw.is_keyframe),
-                us,
-                us,
-                0,
-                START + us,
-                0,
-                tb,
-            )
             if writer is None:
                 writer = SegmentFile(
                     target, info, packet, fragment_seconds=1.0, fsync_interval=10.0
                 )
             writer.write(packet)
-        assert writer is not None
-        return writer.close().size_bytes
+    assert writer is not None
+    return writer.close().size_bytes
 
 
 @pytest.fixture

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
 from configs.schema import RetentionSettings
 from ingest.clock import SystemClock
-from recorder import pathcodec
+from recorder import catalog, pathcodec
 from recorder.db import make_engine, migrate, session_factory
 from recorder.models import Camera, EvidenceHold, RecordingRun, Segment
 from recorder.recovery import check
@@ -93,4 +96,112 @@ def test_quota_deletes_oldest_unheld_and_keeps_held(tmp_path: Path, catalog_url:
         Path(r.path).name for r in rows if r.status == "ok"
     )
     assert report.clean, report.problems  # tombstones keep the chain verifiable
+    engine.dispose()
+
+
+def _bulk_catalog(sessions: sessionmaker[Session], root: Path, count: int, base: int) -> None:
+    """``count`` one-minute segments of camera ``cam`` from ``base``, with 10-byte files."""
+    with sessions.begin() as session:
+        session.add(
+            Camera(id="cam", site_id="s", name="c", area="other", room="r", first_seen_us=0)
+        )
+        session.add(
+            RecordingRun(
+                id="r",
+                camera_id="cam",
+                started_us=base,
+                ended_us=base + count * MINUTE,
+                end_reason="recorder_stopped",
+                end_detail="",
+            )
+        )
+        session.flush()
+        rows = []
+        for index in range(count):
+            start = base + index * MINUTE
+            relative = pathcodec.encode("cam", start)
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"0123456789")
+            rows.append(
+                {
+                    "camera_id": "cam",
+                    "run_id": "r",
+                    "path": relative,
+                    "start_us": start,
+                    "end_us": start + MINUTE,
+                    "size_bytes": 10,
+                    "sha256": "0" * 64,
+                    "prev_sha256": None,
+                    "video_codec": "h264",
+                    "width": 1,
+                    "height": 1,
+                    "audio_codec": None,
+                    "has_audio": False,
+                    "video_packets": 1,
+                    "audio_packets": 0,
+                    "adopted": False,
+                    "status": "ok",
+                }
+            )
+        session.execute(insert(Segment), rows)
+
+
+def test_held_footage_in_front_cannot_stall_retention(tmp_path: Path, catalog_url: str) -> None:
+    """6,000 held segments before 100 unheld ones: the unheld go, and no false alarm."""
+    root = tmp_path / "rec"
+    engine = make_engine(catalog_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    now = SystemClock().wall_us()
+    base = now - 7000 * MINUTE
+    _bulk_catalog(sessions, root, 6100, base)
+    with sessions.begin() as session:
+        session.add(
+            EvidenceHold(
+                camera_id="cam",
+                start_us=base,
+                end_us=base + 6000 * MINUTE,
+                reason="case A: one open case over 100 hours",
+                created_us=now,
+            )
+        )
+    alarms: list[str | None] = []
+    task = RetentionTask(
+        RetentionSettings(max_age_days=None, max_bytes=60_000 + 500, min_free_bytes=0),
+        root,
+        sessions,
+        SystemClock(),
+        on_shortfall=alarms.append,
+    )
+    decided = task.run_once()
+    assert len(decided.delete) == 50 and decided.short_by_bytes == 0
+    assert alarms == [None]  # no storage_full alarm: unheld footage was there to delete
+    with sessions() as session:
+        deleted = session.scalars(select(Segment.start_us).where(Segment.status == "deleted"))
+        assert min(deleted) == base + 6000 * MINUTE  # the oldest unheld, not a held one
+    engine.dispose()
+
+
+def test_a_hold_made_after_planning_still_protects(tmp_path: Path, catalog_url: str) -> None:
+    engine = make_engine(catalog_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    base = SystemClock().wall_us() - 10 * MINUTE
+    _bulk_catalog(sessions, tmp_path, 3, base)
+    with sessions() as session:
+        planned = list(session.scalars(select(Segment.id).order_by(Segment.start_us)))
+    with sessions.begin() as session:  # an inspector tags the middle minute meanwhile
+        session.add(
+            EvidenceHold(
+                camera_id="cam",
+                start_us=base + MINUTE + 5,
+                end_us=None,
+                reason="case B session",
+                created_us=base,
+            )
+        )
+    with sessions.begin() as session:
+        marked = catalog.delete_unless_held(session, segment_ids=planned, at_us=base)
+    assert marked == [planned[0]]
     engine.dispose()

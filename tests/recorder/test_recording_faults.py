@@ -1,0 +1,105 @@
+"""Faults of the recording path, injected for real into a running server: the API state, the
+alarm, the gap and its cause, and nothing lost beyond the fault."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import Server, parse_iso
+
+pytestmark = pytest.mark.media
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 16 MiB file system (tmpfs) for the recordings."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)])
+    if done.returncode != 0:
+        pytest.skip("mounting a size-limited tmpfs needs root")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def wait_for(condition: Any, timeout: float, step: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
+    sim: Any, small_disk: Path, make_server: Any
+) -> None:
+    server: Server = make_server(
+        [{"id": "disk", "name": "讯问室3", "url": sim.rtsp_url("disk")}],
+        storage={"path": str(small_disk), "segment_seconds": 4},
+    ).start()
+    began = server.wait_recording("disk")
+    time.sleep(3)
+
+    filler = small_disk / "filler"
+    stats = os.statvfs(small_disk)
+    filler.write_bytes(b"\0" * (stats.f_bavail * stats.f_frsize - 32_768))
+    filled = time.time()
+
+    # recording state is the truth: not recording, with its cause, at once
+    camera = wait_for(
+        lambda: (c := server.camera("disk"))["recording_failure"] is not None and c, timeout=5
+    )
+    failed = time.time()
+    assert camera["recording"] is False
+    assert camera["recording_failure"]["cause"] == "disk_full"
+    assert camera["state"] == "live"  # the camera itself is fine
+    # and the operator is told within 2 s
+    alarm = wait_for(
+        lambda: [
+            a
+            for a in server.get("/api/v1/alarms", active="true")["data"]
+            if a["kind"] == "recording_stopped" and a["camera_id"] == "disk"
+        ],
+        timeout=2,
+    )[0]
+    assert "disk_full" in alarm["detail"]
+
+    time.sleep(3)
+    filler.unlink()  # space returns
+    freed = time.time()
+    server.wait_recording("disk", timeout=15)
+    resumed = time.time()
+    wait_for(
+        lambda: (
+            not [
+                a
+                for a in server.get("/api/v1/alarms", active="true")["data"]
+                if a["kind"] == "recording_stopped"
+            ]
+        ),
+        timeout=5,
+    )
+    assert server.camera("disk")["recording_failure"] is None
+    time.sleep(5)  # a segment of the new run gets catalogued
+
+    data = server.recordings("disk", began, time.time() - 1)
+    gaps = [g for g in data["gaps"] if g["cause"] != "camera_connecting"]
+    # every second missing is missing for the fault, and says so (a few frames written whole
+    # between two failed attempts may split it in pieces)
+    assert gaps and {g["cause"] for g in gaps} == {"disk_full"}, data["gaps"]
+    start, end = parse_iso(gaps[0]["start"]), parse_iso(gaps[-1]["end"])
+    # it starts at the last whole fragment before the disk filled (fragments are 1 s) and ends
+    # when recording resumed: within the retry backoff and a GOP of space returning
+    assert filled - 2.0 <= start <= failed
+    assert freed <= end <= resumed + 1.0
+    assert end - freed <= 8.0 + 1.0
