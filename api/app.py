@@ -38,6 +38,7 @@ from monitor.events import Event, EventBus, camera_event
 from monitor.screens import ScreenRegistry
 from playback.stream import POOL as PLAYBACK_POOL
 from recorder.db import make_engine, migrate, session_factory
+from recorder.lock import storage_lock
 from recorder.models import RunEndReason
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
@@ -63,93 +64,95 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        engine = make_engine(settings.database.resolved_url())
-        await asyncio.to_thread(migrate, engine)
-        sessions = session_factory(engine)
-        bus = EventBus()
+        # one recording process per storage directory: check --repair cannot run beside it
+        with storage_lock(settings.storage.path, "casewatch serve"):
+            engine = make_engine(settings.database.resolved_url())
+            await asyncio.to_thread(migrate, engine)
+            sessions = session_factory(engine)
+            bus = EventBus()
 
-        def state_changed(change: StateChange) -> None:  # event loop
-            bus.publish(camera_event(change))
-            alarm_monitor.poke()
+            def state_changed(change: StateChange) -> None:  # event loop
+                bus.publish(camera_event(change))
+                alarm_monitor.poke()
 
-        def on_state(change: StateChange) -> None:  # camera threads
-            loop.call_soon_threadsafe(state_changed, change)
+            def on_state(change: StateChange) -> None:  # camera threads
+                loop.call_soon_threadsafe(state_changed, change)
 
-        retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
+            retention = RetentionTask(settings.retention, settings.storage.path, sessions, clock)
 
-        def recording_failed(_camera: str, _reason: RunEndReason, _detail: str) -> None:
-            # camera threads: space may be freed, and the alarm must not wait for the next tick
-            retention.wake()
-            loop.call_soon_threadsafe(alarm_monitor.poke)
+            def recording_failed(_camera: str, _reason: RunEndReason, _detail: str) -> None:
+                # camera threads: space may be freed, and the alarm must not wait for the next tick
+                retention.wake()
+                loop.call_soon_threadsafe(alarm_monitor.poke)
 
-        service = RecordingService(
-            settings,
-            sessions,
-            clock,
-            on_state=on_state,
-            on_write_error=recording_failed,
-        )
-        restrict_host_addresses(settings.relay.ice_host_addresses)
-        sources = LiveSources(
-            service.cameras,
-            settings.ingest,
-            clock,
-            idle_seconds=settings.relay.substream_idle_seconds,
-        )
-        live_views = PeerRegistry(settings.relay, sources)
-        case_sessions = SessionService(
-            settings,
-            service,
-            sessions,
-            lambda kind, data: bus.publish(Event(kind, data)),
-            clock,
-        )
-        export_service = ExportService(settings, sessions, clock, service)
-        alarm_monitor = AlarmMonitor(
-            settings.alarms,
-            service,
-            sessions,
-            bus,
-            clock,
-            overdue_sessions=case_sessions.overdue,
-        )
-        retention.on_shortfall = alarm_monitor.storage_shortfall
-        app.state.casewatch = AppState(
-            settings,
-            sessions,
-            clock,
-            service,
-            retention,
-            bus,
-            clock.wall_us(),
-            live_views,
-            alarm_monitor,
-            ScreenRegistry(bus),
-            case_sessions,
-            export_service,
-        )
-        await asyncio.to_thread(service.start)
-        await case_sessions.start()
-        await asyncio.to_thread(export_service.start)
-        retention.start()
-        live_views.start()
-        await alarm_monitor.start()
-        # what start-up loaded lives as long as the process: keep the collector off it, so
-        # full collections stay short while requests build many catalog rows
-        gc.freeze()
-        trimmer = loop.create_task(_trim_malloc_forever())
-        logger.info("casewatch ready: %d cameras", len(service.cameras))
-        try:
-            yield
-        finally:
-            trimmer.cancel()
-            PLAYBACK_POOL.discard()
-            await asyncio.to_thread(export_service.stop)
-            await alarm_monitor.stop()
-            await live_views.stop()
-            await asyncio.to_thread(retention.stop)
-            await asyncio.to_thread(service.stop)
-            engine.dispose()
+            service = RecordingService(
+                settings,
+                sessions,
+                clock,
+                on_state=on_state,
+                on_write_error=recording_failed,
+            )
+            restrict_host_addresses(settings.relay.ice_host_addresses)
+            sources = LiveSources(
+                service.cameras,
+                settings.ingest,
+                clock,
+                idle_seconds=settings.relay.substream_idle_seconds,
+            )
+            live_views = PeerRegistry(settings.relay, sources)
+            case_sessions = SessionService(
+                settings,
+                service,
+                sessions,
+                lambda kind, data: bus.publish(Event(kind, data)),
+                clock,
+            )
+            export_service = ExportService(settings, sessions, clock, service)
+            alarm_monitor = AlarmMonitor(
+                settings.alarms,
+                service,
+                sessions,
+                bus,
+                clock,
+                overdue_sessions=case_sessions.overdue,
+            )
+            retention.on_shortfall = alarm_monitor.storage_shortfall
+            app.state.casewatch = AppState(
+                settings,
+                sessions,
+                clock,
+                service,
+                retention,
+                bus,
+                clock.wall_us(),
+                live_views,
+                alarm_monitor,
+                ScreenRegistry(bus),
+                case_sessions,
+                export_service,
+            )
+            await asyncio.to_thread(service.start)
+            await case_sessions.start()
+            await asyncio.to_thread(export_service.start)
+            retention.start()
+            live_views.start()
+            await alarm_monitor.start()
+            # what start-up loaded lives as long as the process: keep the collector off it, so
+            # full collections stay short while requests build many catalog rows
+            gc.freeze()
+            trimmer = loop.create_task(_trim_malloc_forever())
+            logger.info("casewatch ready: %d cameras", len(service.cameras))
+            try:
+                yield
+            finally:
+                trimmer.cancel()
+                PLAYBACK_POOL.discard()
+                await asyncio.to_thread(export_service.stop)
+                await alarm_monitor.stop()
+                await live_views.stop()
+                await asyncio.to_thread(retention.stop)
+                await asyncio.to_thread(service.stop)
+                engine.dispose()
 
     app = FastAPI(
         title="casewatch",

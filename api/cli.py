@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from configs.loader import PACKAGE_DIR, ConfigError, load_settings
 from configs.schema import Settings
 
@@ -57,24 +59,30 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from api.logsetup import configure
-    from recorder.db import make_engine, migrate, session_factory
+    from api.preflight import hold_storage, open_catalog
+    from recorder.db import session_factory
     from recorder.recovery import check, recover
 
     settings = _settings(args.config)
     configure("warning")
-    engine = make_engine(settings.database.resolved_url())
-    migrate(engine)
+    engine = open_catalog(settings, upgrade=False)
     sessions = session_factory(engine)
     root = settings.storage.path
-    if args.repair:
-        from ingest.clock import SystemClock
+    try:
+        if args.repair:
+            from ingest.clock import SystemClock
 
-        with sessions.begin() as session:
-            repaired = recover(session, root, now_us=SystemClock().wall_us(), full=True)
-        for line in repaired.actions:
-            print(f"repaired: {line}")
-    with sessions() as session:
-        report = check(session, root, verify_hashes=not args.no_hash)
+            # repair truncates and moves files: never while a server records into them
+            with hold_storage(settings, "casewatch check --repair"), sessions.begin() as session:
+                repaired = recover(session, root, now_us=SystemClock().wall_us(), full=True)
+            for line in repaired.actions:
+                print(f"repaired: {line}")
+        with sessions() as session:
+            report = check(session, root, verify_hashes=not args.no_hash)
+    except SQLAlchemyError as error:
+        raise ConfigError(f"database.url: the catalog failed: {_first_line(error)}") from None
+    finally:
+        engine.dispose()
     for line in report.problems:
         print(f"problem: {line}")
     print(
@@ -85,12 +93,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from recorder.db import make_engine, migrate
+    from api.preflight import open_catalog
 
     settings = _settings(args.config)
-    migrate(make_engine(settings.database.resolved_url()))
+    open_catalog(settings, upgrade=True).dispose()
     print("catalog schema is up to date")
     return EXIT_OK
+
+
+def _first_line(error: Exception) -> str:
+    from ingest.redact import redact_text
+
+    return redact_text(str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

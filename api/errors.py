@@ -15,10 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from evidence import cases
 from evidence.export_request import ExportRequestError
 from evidence.export_service import ExportsUnavailable
+from monitor.screens import TooManyScreens
 from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound, UnsupportedStream
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     RelayError,
     ExportRequestError,
     ExportsUnavailable,
+    TooManyScreens,
+    OperationalError,
 )
 """The domain errors that reach a client, each mapped by ``from_domain``."""
 
@@ -114,6 +118,14 @@ def from_domain(error: Exception) -> ApiError:
             return EXPORT_REQUEST_STATUS[error.kind](error.message, field=error.field)
         case ExportsUnavailable():
             return Unavailable(f"exports are unavailable: {error}")
+        case OperationalError():
+            return Unavailable(
+                "the catalog is unavailable (its database does not answer); recording goes on, "
+                "try again shortly",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+        case TooManyScreens():
+            return Unavailable(error.message, field="screen", retry_after=RETRY_AFTER_SECONDS)
     raise TypeError(f"no HTTP mapping for {type(error).__name__}")
 
 

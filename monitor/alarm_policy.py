@@ -11,6 +11,8 @@
   ``cases.session_max_hours`` (forgotten to close, or a session that must be split).
 * ``storage_full``: retention needs space but only held footage is left; nothing held is
   deleted, so recording will stop when the disk fills.
+* ``catalog_unavailable``: catalog writes wait (the database is locked, stopped or unreachable);
+  footage goes on being written and its rows land when the catalog returns.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class AlarmKind(enum.StrEnum):
     RECORDING_STOPPED = "recording_stopped"
     SESSION_OVERDUE = "session_overdue"
     STORAGE_FULL = "storage_full"
+    CATALOG_UNAVAILABLE = "catalog_unavailable"
 
 
 AlarmKey = tuple[AlarmKind, str]
@@ -48,6 +51,8 @@ class CameraCondition:
 
 STORAGE = "storage"
 """The subject of storage alarms (no camera)."""
+CATALOG = "catalog"
+"""The subject of catalog alarms (no camera)."""
 
 
 def wanted_alarms(
@@ -57,6 +62,7 @@ def wanted_alarms(
     *,
     overdue_sessions: dict[str, str] | None = None,
     storage_problem: str | None = None,
+    catalog_problem: str | None = None,
 ) -> dict[AlarmKey, str]:
     """The alarms that should be active, each with its detail text."""
     wanted: dict[AlarmKey, str] = {}
@@ -64,6 +70,8 @@ def wanted_alarms(
         wanted[(AlarmKind.SESSION_OVERDUE, camera_id)] = detail
     if storage_problem:
         wanted[(AlarmKind.STORAGE_FULL, STORAGE)] = storage_problem
+    if catalog_problem:
+        wanted[(AlarmKind.CATALOG_UNAVAILABLE, CATALOG)] = catalog_problem
     for condition in conditions:
         if condition.down_since is not None:
             if now - condition.down_since >= settings.offline_after_seconds:

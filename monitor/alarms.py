@@ -2,9 +2,12 @@
 
 Runs on the event loop: once a second (and at once after a camera state change) it reads each
 camera's state and recording flag, asks ``alarm_policy.wanted_alarms`` what should be active, and
-stores the difference in the catalog (``alarms`` table) before publishing it on the event bus.
-It also publishes ``recording`` events when a camera starts or stops recording. Alarms left open
-by a previous process are closed at start-up and raised again if their condition still holds.
+publishes the difference on the event bus. The active alarms live in memory — they are the truth
+the wall reads — and each change is written to the catalog's ``alarms`` log as well; while the
+catalog is unavailable (itself an alarm) the log waits and is written when it returns, so an
+operator is told of an outage of the catalog too. It also publishes ``recording`` events when a
+camera starts or stops recording. Alarms left open by a previous process are closed at start-up
+and raised again if their condition still holds.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from configs.schema import AlarmSettings
@@ -32,6 +36,8 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 FAILED_STATES = frozenset({CameraState.OFFLINE, CameraState.STALLED})
 RETRY_STATES = frozenset({CameraState.BACKOFF, CameraState.CONNECTING})
+CATALOG_STALL_SECONDS = 5.0
+"""A catalog write waiting this long means the catalog is unavailable."""
 
 
 class AlarmNotFound(Exception):
@@ -58,12 +64,15 @@ class AlarmMonitor:
         self._sessions = sessions
         self._bus = bus
         self._clock = clock
-        self._active: dict[AlarmKey, int] = {}
+        self._active: dict[AlarmKey, Alarm] = {}
+        self._unsaved: list[Alarm] = []
+        """Changes of the alarm log that the catalog has not taken yet (oldest first)."""
         self._down_since: dict[str, float] = {}
         self._not_recording_since: dict[str, float] = {}
         self._recording: dict[str, tuple[bool, str | None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._saving: asyncio.Future[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -76,6 +85,9 @@ class AlarmMonitor:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._saving is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._saving, timeout=10)
 
     def storage_shortfall(self, message: str | None) -> None:
         """Retention thread: only held footage is left to free space (None: resolved)."""
@@ -152,19 +164,34 @@ class AlarmMonitor:
             now,
             overdue_sessions=self._overdue_sessions(wall),
             storage_problem=self._storage_problem,
+            catalog_problem=self._catalog_problem(),
         )
         for key, detail in wanted.items():
             if key not in self._active:
-                alarm = await asyncio.to_thread(self._raise, key, detail, wall)
-                self._active[key] = alarm.id
+                alarm = self._new_alarm(key, detail, wall)
+                self._active[key] = alarm
+                self._unsaved.append(alarm)
                 logger.warning("alarm raised: %s %s %s", key[0].value, key[1], detail)
                 self._bus.publish(Event("alarm", self.describe(alarm)))
         for key in [k for k in self._active if k not in wanted]:
-            alarm_id = self._active.pop(key)
-            cleared = await asyncio.to_thread(self._clear, alarm_id, wall)
-            if cleared is not None:
-                logger.info("alarm cleared: %s %s", key[0].value, key[1])
-                self._bus.publish(Event("alarm", self.describe(cleared)))
+            alarm = self._active.pop(key)
+            alarm.cleared_us = wall
+            self._unsaved.append(alarm)
+            logger.info("alarm cleared: %s %s", key[0].value, key[1])
+            self._bus.publish(Event("alarm", self.describe(alarm)))
+        if self._unsaved and (self._saving is None or self._saving.done()):
+            # in the background: a catalog that does not answer must not hold the alarms back
+            self._saving = asyncio.ensure_future(asyncio.to_thread(self._save_log))
+
+    def _catalog_problem(self) -> str | None:
+        writer = self._service.writer
+        waited = writer.stalled_seconds()
+        if waited < CATALOG_STALL_SECONDS:
+            return None
+        return (
+            f"catalog writes have waited {waited:.0f} s ({writer.pending} queued; footage is "
+            f"kept on disk): {writer.last_error or 'no answer from the database'}"
+        )
 
     # -- catalog ---------------------------------------------------------------------------
 
@@ -175,31 +202,31 @@ class AlarmMonitor:
                 alarm.cleared_us = now
                 alarm.detail = f"{alarm.detail} (closed at restart)".strip()
 
-    def _raise(self, key: AlarmKey, detail: str, at_us: int) -> Alarm:
+    def _new_alarm(self, key: AlarmKey, detail: str, at_us: int) -> Alarm:
         kind, subject = key
         runtime = self._service.cameras.get(subject)
-        with self._sessions.begin() as session:
-            alarm = Alarm(
-                kind=kind.value,
-                camera_id=subject if runtime is not None else None,
-                site_id=runtime.site.id if runtime else None,
-                raised_us=at_us,
-                detail=detail,
-            )
-            session.add(alarm)
-            session.flush()
-            session.expunge(alarm)
-        return alarm
+        return Alarm(
+            kind=kind.value,
+            camera_id=subject if runtime is not None else None,
+            site_id=runtime.site.id if runtime else None,
+            raised_us=at_us,
+            detail=detail,
+        )
 
-    def _clear(self, alarm_id: int, at_us: int) -> Alarm | None:
-        with self._sessions.begin() as session:
-            alarm = session.get(Alarm, alarm_id)
-            if alarm is None:
-                return None
-            alarm.cleared_us = at_us
-            session.flush()
-            session.expunge(alarm)
-        return alarm
+    def _save_log(self) -> None:
+        """Worker thread: write the waiting changes of the alarm log, oldest first; what the
+        catalog refuses now waits for the next evaluation."""
+        while self._unsaved:
+            alarm = self._unsaved[0]
+            try:
+                with self._sessions.begin() as session:
+                    saved = session.merge(alarm)
+                    session.flush()
+                    alarm.id = saved.id
+            except SQLAlchemyError as error:
+                logger.debug("alarm log waits for the catalog: %s", error)
+                return
+            self._unsaved.pop(0)
 
     def _ack(self, alarm_id: int, by: str | None, at_us: int) -> Alarm:
         with self._sessions.begin() as session:
@@ -211,6 +238,9 @@ class AlarmMonitor:
                 alarm.acked_by = by
             session.flush()
             session.expunge(alarm)
+        for active in self._active.values():
+            if active.id == alarm_id:
+                active.acked_us, active.acked_by = alarm.acked_us, alarm.acked_by
         return alarm
 
     async def acknowledge(self, alarm_id: int, by: str | None) -> dict[str, Any]:
@@ -221,9 +251,11 @@ class AlarmMonitor:
         return data
 
     def recent(self, session: Session, *, active: bool, limit: int) -> list[dict[str, Any]]:
-        query = select(Alarm).order_by(Alarm.raised_us.desc()).limit(limit)
+        """Newest first: the active alarms (from memory: they need no catalog), or the log."""
         if active:
-            query = query.where(Alarm.cleared_us.is_(None))
+            alarms = sorted(self._active.values(), key=lambda a: a.raised_us, reverse=True)
+            return [self.describe(alarm) for alarm in alarms[:limit]]
+        query = select(Alarm).order_by(Alarm.raised_us.desc()).limit(limit)
         return [self.describe(alarm) for alarm in session.scalars(query)]
 
     def describe(self, alarm: Alarm) -> dict[str, Any]:

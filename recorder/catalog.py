@@ -244,13 +244,18 @@ def delete_unless_held(session: Session, *, segment_ids: Sequence[int], at_us: i
     return list(marked)
 
 
-def present_bytes(session: Session) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Segment.size_bytes), 0)).where(
-            Segment.status == SegmentStatus.OK.value
-        )
-    )
-    return int(total or 0)
+def present_bytes_since(session: Session, *, after_id: int) -> tuple[int, int]:
+    """(bytes of present segments with an id above ``after_id``, the highest id): with 0 the
+    whole catalog, once; afterwards only what was added since (the primary key index)."""
+    total, last = session.execute(
+        select(
+            func.coalesce(
+                func.sum(Segment.size_bytes).filter(Segment.status == SegmentStatus.OK.value), 0
+            ),
+            func.coalesce(func.max(Segment.id), after_id),
+        ).where(Segment.id > after_id)
+    ).one()
+    return int(total), int(last)
 
 
 def mark_segment(session: Session, *, segment_id: int, status: SegmentStatus, at_us: int) -> None:
@@ -259,13 +264,3 @@ def mark_segment(session: Session, *, segment_id: int, status: SegmentStatus, at
         .where(Segment.id == segment_id)
         .values(status=status.value, status_changed_us=at_us)
     )
-
-
-def last_recorded_us(session: Session) -> dict[str, int]:
-    """Per camera, the end of its newest present segment."""
-    rows = session.execute(
-        select(Segment.camera_id, func.max(Segment.end_us))
-        .where(Segment.status == SegmentStatus.OK.value)
-        .group_by(Segment.camera_id)
-    ).all()
-    return {camera_id: int(end) for camera_id, end in rows}

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -62,28 +64,46 @@ no earlier than this."""
 def segment_files(root: Path, *, since_us: int | None = None) -> dict[str, Path]:
     """Every file below ``root`` (except quarantine) by relative POSIX path; with ``since_us``,
     only the hour directories (``{camera}/{date}/{HH}``) that can hold footage from then on."""
-    found: dict[str, Path] = {}
-    if not root.exists():
-        return found
+    return dict(walk_segment_files(root, since_us=since_us))
+
+
+def walk_segment_files(root: Path, *, since_us: int | None = None) -> Iterator[tuple[str, Path]]:
+    """``segment_files`` as a stream in ascending order of relative path (for footage: camera,
+    then time, by ``pathcodec``), holding one directory listing in memory at a time."""
+    if not root.is_dir():
+        return
     since_hour = None
     if since_us is not None:
         since_hour = datetime.fromtimestamp(since_us / 1e6, tz=UTC).strftime("%Y-%m-%d/%H")
-    for directory, dirs, files in os.walk(root):
-        here = Path(directory)
-        if here == root and QUARANTINE in dirs:
-            dirs.remove(QUARANTINE)
-        depth = len(here.relative_to(root).parts)
-        if since_hour is not None and depth in (1, 2):
-            day = since_hour[:10]
-            if depth == 1:  # {camera}: keep days from the first one needed
-                dirs[:] = [d for d in dirs if d >= day]
-            else:  # {camera}/{date}: keep hours from the first one needed
-                date = here.name
-                dirs[:] = [d for d in dirs if f"{date}/{d}" >= since_hour]
-        for name in files:
-            path = Path(directory) / name
-            found[path.relative_to(root).as_posix()] = path
-    return found
+    yield from _walk(root, root, since_hour)
+
+
+def _walk(root: Path, here: Path, since_hour: str | None) -> Iterator[tuple[str, Path]]:
+    try:
+        with os.scandir(here) as listing:
+            entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in listing]
+    except OSError:
+        return  # an unreadable directory holds nothing we can use
+    depth = len(here.relative_to(root).parts)
+    # a subdirectory sorts as "name/": the order of the relative paths it yields
+    for name, is_dir in sorted(entries, key=lambda e: e[0] + "/" if e[1] else e[0]):
+        if depth == 0 and (name == QUARANTINE or name.startswith(".")):
+            continue  # quarantine, the storage lock and pre-flight probes: not footage
+        if not is_dir:
+            path = here / name
+            yield path.relative_to(root).as_posix(), path
+        elif since_hour is None or _may_hold(depth, here.name, name, since_hour):
+            yield from _walk(root, here / name, since_hour)
+
+
+def _may_hold(depth: int, parent: str, name: str, since_hour: str) -> bool:
+    """Whether directory ``name`` (a day under a camera, or an hour under a day) can hold
+    footage from ``since_hour`` (``YYYY-MM-DD/HH``) on."""
+    if depth == 1:
+        return name >= since_hour[:10]
+    if depth == 2:
+        return f"{parent}/{name}" >= since_hour
+    return True
 
 
 def recover(session: Session, root: Path, *, now_us: int, full: bool = False) -> Report:
@@ -140,10 +160,16 @@ def _adopt(
     if name is None or session.get(Camera, name.camera_id) is None:
         _quarantine(root, relative, path, report, "not a segment of a known camera")
         return
+    if path.is_symlink() or not path.is_file():
+        _quarantine(root, relative, path, report, "not a regular file")
+        return
     try:
         salvaged = salvage(path)
     except Unsalvageable as error:
         _quarantine(root, relative, path, report, str(error))
+        return
+    except OSError as error:
+        _quarantine(root, relative, path, report, f"unreadable: {error.strerror or error}")
         return
     if salvaged.removed_bytes:
         report.actions.append(
@@ -197,23 +223,50 @@ def _adopt(
 
 
 def _quarantine(root: Path, relative: str, path: Path, report: Report, why: str) -> None:
+    """Move a file that is not footage out of the way (never delete it); a file that cannot
+    even be moved is left where it is, and said so: start-up goes on either way."""
     target = root / QUARANTINE / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    path.replace(target)
-    fsync_directory(target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+        fsync_directory(target.parent)
+    except OSError as error:
+        report.actions.append(f"left {relative} in place ({why}; cannot move it: {error})")
+        return
     report.actions.append(f"quarantined {relative}: {why}")
 
 
 def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report:
-    """Verify the invariants of recorder/DESIGN.md; changes nothing."""
+    """Verify the invariants of recorder/DESIGN.md; changes nothing.
+
+    Streams: the catalog's rows and the storage's files are both read in path order and merged,
+    so memory stays flat however large the catalog (13 M segments) is."""
     report = Report()
-    files = segment_files(root)
-    rows = session.scalars(select(Segment).order_by(Segment.camera_id, Segment.start_us)).all()
-    known = {row.path for row in rows}
-    for relative in sorted(set(files) - known):
-        report.problems.append(f"file without catalog row: {relative}")
-    previous: Segment | None = None
+    dialect = session.get_bind().dialect.name
+    by_path = Segment.path.collate("C" if dialect == "postgresql" else "BINARY")
+    rows = session.execute(
+        select(
+            Segment.path,
+            Segment.camera_id,
+            Segment.start_us,
+            Segment.end_us,
+            Segment.status,
+            Segment.size_bytes,
+            Segment.sha256,
+            Segment.prev_sha256,
+        ).order_by(by_path)
+    ).yield_per(10_000)
+    files = walk_segment_files(root)
+    on_disk = next(files, None)
+    previous: Any = None
     for row in rows:
+        while on_disk is not None and on_disk[0] < row.path:
+            report.problems.append(f"file without catalog row: {on_disk[0]}")
+            on_disk = next(files, None)
+        path = None
+        if on_disk is not None and on_disk[0] == row.path:
+            path = on_disk[1]
+            on_disk = next(files, None)
         report.segments_checked += 1
         if previous is not None and previous.camera_id == row.camera_id:
             if row.prev_sha256 != previous.sha256:
@@ -221,7 +274,6 @@ def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report
             if row.start_us < previous.end_us:
                 report.problems.append(f"{row.path} overlaps {previous.path}")
         if row.status == SegmentStatus.OK.value:
-            path = files.get(row.path)
             if path is None:
                 report.problems.append(f"file missing for catalogued segment {row.path}")
             elif path.stat().st_size != row.size_bytes:
@@ -230,7 +282,12 @@ def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report
                 report.problems.append(f"SHA-256 differs from catalog: {row.path}")
         elif row.status == SegmentStatus.LOST.value:
             report.problems.append(f"segment marked lost: {row.path}")
+        elif path is not None:
+            report.problems.append(f"file of a {row.status} segment still present: {row.path}")
         previous = row
+    while on_disk is not None:
+        report.problems.append(f"file without catalog row: {on_disk[0]}")
+        on_disk = next(files, None)
     for run in catalog.open_runs(session):
         report.problems.append(f"run of {run.camera_id} still open (recorder running or crashed)")
     return report

@@ -102,6 +102,8 @@ class RetentionTask:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
         self.deleted_total = 0
+        self._present_bytes: int | None = None
+        self._counted_through_id = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -127,10 +129,19 @@ class RetentionTask:
             except Exception:
                 logger.exception("retention pass failed")
 
+    def present_bytes(self, session: Session) -> int:
+        """Bytes of present footage: summed over the catalog once, then kept by adding what was
+        written since (by segment id) and subtracting what retention deletes."""
+        added, self._counted_through_id = catalog.present_bytes_since(
+            session, after_id=self._counted_through_id
+        )
+        self._present_bytes = (self._present_bytes or 0) + added
+        return self._present_bytes
+
     def bytes_to_free(self, session: Session) -> int:
         need = 0
         if self._settings.max_bytes is not None:
-            need = catalog.present_bytes(session) - self._settings.max_bytes
+            need = self.present_bytes(session) - self._settings.max_bytes
         free = shutil.disk_usage(self._root).free
         return max(need, self._settings.min_free_bytes - free, 0)
 
@@ -176,6 +187,8 @@ class RetentionTask:
                 for segment_id in marked:
                     (self._root / by_id[segment_id].path).unlink(missing_ok=True)
                     freed += by_id[segment_id].size_bytes
+                    if self._present_bytes is not None:
+                        self._present_bytes -= by_id[segment_id].size_bytes
                 deleted += marked
         self.deleted_total += len(deleted)
         if deleted:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configs.schema import CameraSettings, Settings, SiteSettings
 from ingest.clock import Clock
-from ingest.events import StateChange
+from ingest.events import CameraState, StateChange
 from ingest.hub import Hub
 from ingest.runtime import CameraRuntime
 from ingest.supervisor import CameraWorker
@@ -32,8 +32,9 @@ RecordingRuntime = CameraRuntime[CameraRecorder]
 class _CatalogListener(RecordingListener):
     """Turns recorder events into ordered catalog writes."""
 
-    def __init__(self, writer: CatalogWriter) -> None:
+    def __init__(self, writer: CatalogWriter, last_recorded: dict[str, int]) -> None:
         self._writer = writer
+        self._last_recorded = last_recorded
 
     def run_started(self, camera_id: str, run_id: str, start_us: int) -> None:
         self._writer.submit(
@@ -61,6 +62,7 @@ class _CatalogListener(RecordingListener):
             status=SegmentStatus.OK.value,
         )
         self._writer.submit(lambda s: catalog.add_segment(s, row))
+        self._last_recorded[segment.camera_id] = segment.end_us
 
     def run_ended(
         self, camera_id: str, run_id: str, end_us: int, reason: RunEndReason, detail: str
@@ -68,6 +70,33 @@ class _CatalogListener(RecordingListener):
         self._writer.submit(
             lambda s: catalog.end_run(s, run_id=run_id, end_us=end_us, reason=reason, detail=detail)
         )
+
+
+class OutageLog:
+    """Which camera state changes are worth a catalog row: a camera that stays down retries
+    every few seconds (connecting → offline → backoff), and only the first failure of such an
+    outage, a change of its cause, and the camera's return are kept (gap causes need no more).
+    Thread-safe: each camera's changes come from its own thread."""
+
+    _RETRYING = frozenset({CameraState.CONNECTING, CameraState.BACKOFF})
+    _FAILED = frozenset({CameraState.OFFLINE, CameraState.STALLED})
+
+    def __init__(self) -> None:
+        self._failing: dict[str, tuple[CameraState, str | None, str]] = {}
+
+    def worth_keeping(self, change: StateChange) -> bool:
+        failure = self._failing.get(change.camera_id)
+        if change.state in self._RETRYING and failure is not None:
+            return False
+        if change.state in self._FAILED:
+            key = (change.state, change.cause.value if change.cause else None, change.detail)
+            if failure == key:
+                return False
+            self._failing[change.camera_id] = key
+            return True
+        if change.state not in self._RETRYING:
+            self._failing.pop(change.camera_id, None)
+        return True
 
 
 class RecordingService:
@@ -88,8 +117,12 @@ class RecordingService:
         self._on_state = on_state
         self._on_write_error = on_write_error
         self.writer = CatalogWriter(sessions)
-        self._listener = _CatalogListener(self.writer)
+        self.last_recorded: dict[str, int] = {}
+        """Any thread may read: per camera, the end of its newest segment (kept as segments are
+        written, so the cameras API needs no catalog query)."""
+        self._listener = _CatalogListener(self.writer, self.last_recorded)
         self.cameras: dict[str, RecordingRuntime] = {}
+        self._outages = OutageLog()
         self.recovery: Report | None = None
 
     def start(self) -> None:
@@ -123,6 +156,8 @@ class RecordingService:
         if camera.enabled and camera.record:
             with self._sessions() as session:
                 last = catalog.last_segment(session, camera_id=camera.id)
+            if last is not None:
+                self.last_recorded[camera.id] = last.end_us
             recorder = CameraRecorder(
                 camera.id,
                 self.settings.storage,
@@ -183,17 +218,20 @@ class RecordingService:
                 worker.join(timeout=30)
 
     def _state_changed(self, change: StateChange) -> None:
-        """Camera thread: persist the event, then tell the outside world."""
-        self.writer.submit(
-            lambda s: catalog.add_event(
-                s,
-                camera_id=change.camera_id,
-                at_us=change.at_us,
-                state=change.state.value,
-                cause=change.cause.value if change.cause else None,
-                detail=change.detail,
+        """Camera thread: persist the event if it says something new, then tell the outside
+        world (which hears every change)."""
+        if self._outages.worth_keeping(change):
+            self.writer.submit(
+                lambda s: catalog.add_event(
+                    s,
+                    camera_id=change.camera_id,
+                    at_us=change.at_us,
+                    state=change.state.value,
+                    cause=change.cause.value if change.cause else None,
+                    detail=change.detail,
+                ),
+                droppable=True,
             )
-        )
         self._on_state(change)
 
     def stop(self) -> None:

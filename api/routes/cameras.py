@@ -8,12 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import DbSession, State, camera_runtime
+from api.deps import State, camera_runtime
 from api.errors import Conflict, Unavailable
 from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.snapshot import decode_keyframe, jpeg
-from recorder import catalog
 from recorder.service import RecordingRuntime
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
@@ -22,6 +21,7 @@ router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
 def describe(
     runtime: RecordingRuntime, last_recorded_us: int | None, session: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """A camera as the API shows it (no catalog query: the wall polls this)."""
     worker, recorder, camera = runtime.worker, runtime.recorder, runtime.camera
     live = recorder.live_span if recorder is not None else None
     last = max(filter(None, [last_recorded_us, live[1] if live else None]), default=None)
@@ -64,9 +64,9 @@ def describe(
 
 
 @router.get("")
-def list_cameras(state: State, session: DbSession) -> dict[str, Any]:
+def list_cameras(state: State) -> dict[str, Any]:
     """Every configured camera with its live state."""
-    last = catalog.last_recorded_us(session)
+    last = state.service.last_recorded
     data = [
         describe(rt, last.get(rt.camera.id), _badge(state, rt.camera.id))
         for rt in state.service.cameras.values()
@@ -80,10 +80,10 @@ def _badge(state: AppState, camera_id: str) -> dict[str, Any] | None:
 
 
 @router.get("/{camera_id}")
-def get_camera(camera_id: str, state: State, session: DbSession) -> dict[str, Any]:
+def get_camera(camera_id: str, state: State) -> dict[str, Any]:
     runtime = camera_runtime(state, camera_id)
     return describe(
-        runtime, catalog.last_recorded_us(session).get(camera_id), _badge(state, camera_id)
+        runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id)
     )
 
 
@@ -96,9 +96,7 @@ class CameraChange(BaseModel):
 
 
 @router.patch("/{camera_id}")
-async def change_camera(
-    camera_id: str, body: CameraChange, state: State, session: DbSession
-) -> dict[str, Any]:
+async def change_camera(camera_id: str, body: CameraChange, state: State) -> dict[str, Any]:
     """Pause/resume recording or disable/enable a camera — never while an interrogation session
     holds it (the footage of an interrogation must be complete)."""
     runtime = camera_runtime(state, camera_id)
@@ -118,7 +116,7 @@ async def change_camera(
     except ValueError as error:
         raise Conflict(str(error), field="enabled") from None
     return describe(
-        runtime, catalog.last_recorded_us(session).get(camera_id), _badge(state, camera_id)
+        runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id)
     )
 
 

@@ -17,6 +17,7 @@ from api.deps import State
 from ingest.clock import isoformat_us
 from ingest.events import CameraState, StateChange
 from monitor.events import Event, camera_event
+from monitor.screens import TooManyScreens
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -32,6 +33,9 @@ async def events(
     ] = None,
 ) -> EventSourceResponse:
     """Current state first, then every change (event names: camera, recording, alarm, screen)."""
+
+    if screen and not state.screens.has_room_for(screen):
+        raise TooManyScreens
 
     async def generate() -> AsyncIterator[dict[str, str]]:
         # registered before the snapshot is taken: no change can fall between the two

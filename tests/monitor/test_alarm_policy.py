@@ -57,3 +57,8 @@ def test_overdue_sessions_and_storage_are_alarms_of_their_own() -> None:
 def test_a_recording_failure_names_its_cause() -> None:
     wanted = wanted_alarms([cond(not_recording=100, failure="disk_full: no space")], SETTINGS, 100)
     assert wanted == {(AlarmKind.RECORDING_STOPPED, "c"): "recording failed: disk_full: no space"}
+
+
+def test_catalog_unavailable_is_an_alarm_of_its_own() -> None:
+    wanted = wanted_alarms([cond()], SETTINGS, 100, catalog_problem="catalog writes waited 6 s")
+    assert wanted == {(AlarmKind.CATALOG_UNAVAILABLE, "catalog"): "catalog writes waited 6 s"}

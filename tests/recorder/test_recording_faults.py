@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,64 @@ def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
     assert filled - 2.0 <= start <= failed
     assert freed <= end <= resumed + 1.0
     assert end - freed <= 8.0 + 1.0
+
+
+LOCK_HOLDER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.execute("ROLLBACK")
+"""
+
+
+def test_a_catalog_outage_keeps_recording_and_its_rows_land_when_it_returns(
+    sim: Any, make_server: Any
+) -> None:
+    server: Server = make_server(
+        [{"id": "rec", "name": "讯问室1", "url": sim.rtsp_url("rec")}],
+        storage={"segment_seconds": 4},
+    ).start()
+    began = server.wait_recording("rec")
+    time.sleep(3)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(server.workdir / "catalog.db"), "30"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    locked = time.time()
+    try:
+        # the operator is told, and the wall keeps its live state meanwhile
+        alarm = wait_for(
+            lambda: [
+                a
+                for a in server.get("/api/v1/alarms", active="true")["data"]
+                if a["kind"] == "catalog_unavailable"
+            ],
+            timeout=10,
+        )[0]
+        assert "footage is kept on disk" in alarm["detail"]
+        assert time.time() - locked < 10
+        camera = server.camera("rec")
+        assert camera["recording"] and camera["state"] == "live"
+    finally:
+        holder.wait(60)
+    released = time.time()
+    wait_for(
+        lambda: (
+            not [
+                a
+                for a in server.get("/api/v1/alarms", active="true")["data"]
+                if a["kind"] == "catalog_unavailable"
+            ]
+        ),
+        timeout=15,
+    )
+    time.sleep(5)
+    data = server.recordings("rec", began + 1, released)
+    assert data["gaps"] == [], data["gaps"]  # every segment written meanwhile is catalogued
+    assert data["coverage_percent"] == 100.0
+    log = server.get("/api/v1/alarms")["data"]
+    assert any(a["kind"] == "catalog_unavailable" and not a["active"] for a in log)

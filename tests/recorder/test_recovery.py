@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +169,46 @@ def test_startup_compares_only_what_followed_the_previous_start(
     with sessions.begin() as session:
         full = recover(session, root, now_us=START + hour, full=True)
     assert full.actions == [f"marked lost (file missing): {old}"]
+
+
+def test_files_that_cannot_be_read_never_stop_start_up(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A pipe, a dangling link and a file cut to nothing sit where segments go: start-up moves
+    them aside and adopts the real segment beside them."""
+    root = tmp_path / "rec"
+    good = pathcodec.encode("cam", START)
+    write_segment(source, root / good, seconds=2)
+    hour = (root / good).parent
+    os.mkfifo(hour / pathcodec.encode("cam", START + 10_000_000).rsplit("/", 1)[1])
+    (hour / "cam_20251124T160020.000000Z.mp4").symlink_to(tmp_path / "nowhere.mp4")
+    (hour / "cam_20251124T160030.000000Z.mp4").write_bytes(b"")
+    (root / ".casewatch.lock").write_text("pid 1, casewatch serve")  # not footage
+    with sessions.begin() as session:
+        report = recover(session, root, now_us=START)
+    quarantined = sorted(line.split(":")[0] for line in report.actions if "quarantined" in line)
+    assert len(quarantined) == 3, report.actions
+    assert any(f"adopted {good}" in line for line in report.actions)
+    assert (root / ".casewatch.lock").exists()
+    with sessions() as session:
+        assert check(session, root).clean
+
+
+def test_check_streams_and_names_every_mismatch(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    root = tmp_path / "rec"
+    first, second = (pathcodec.encode("cam", START + i * 10_000_000) for i in range(2))
+    for relative in (first, second):
+        write_segment(source, root / relative, seconds=2)
+    with sessions.begin() as session:
+        recover(session, root, now_us=START)
+        session.query(Segment).filter(Segment.path == first).update({"status": "deleted"})
+    stray = root / "cam" / "2025-11-24" / "stray.mp4"  # sorts between the hour and its files
+    stray.write_bytes(b"x")
+    with sessions() as session:
+        problems = check(session, root).problems
+    assert problems == [
+        f"file of a deleted segment still present: {first}",
+        "file without catalog row: cam/2025-11-24/stray.mp4",
+    ]
