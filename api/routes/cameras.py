@@ -82,9 +82,7 @@ def _badge(state: AppState, camera_id: str) -> dict[str, Any] | None:
 @router.get("/{camera_id}")
 def get_camera(camera_id: str, state: State) -> dict[str, Any]:
     runtime = camera_runtime(state, camera_id)
-    return describe(
-        runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id)
-    )
+    return describe(runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id))
 
 
 class CameraChange(BaseModel):
@@ -115,9 +113,7 @@ async def change_camera(camera_id: str, body: CameraChange, state: State) -> dic
             await asyncio.to_thread(state.service.set_enabled, camera_id, body.enabled)
     except ValueError as error:
         raise Conflict(str(error), field="enabled") from None
-    return describe(
-        runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id)
-    )
+    return describe(runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id))
 
 
 @router.get(
