@@ -98,6 +98,13 @@ class RetentionSettings(Strict):
     interval_seconds: float = Field(
         default=60.0, ge=1.0, le=86400.0, description="how often retention runs"
     )
+    log_keep_days: float = Field(
+        default=400.0,
+        ge=1,
+        le=36500,
+        description="camera events, cleared alarms, recorder starts and the tombstones of "
+        "deleted footage older than this are removed (gaps older than this lose their cause)",
+    )
 
 
 class DatabaseSettings(Strict):

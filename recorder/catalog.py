@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from configs.schema import Settings
 from recorder.models import (
+    Alarm,
     Camera,
     CameraEvent,
     Case,
@@ -264,3 +266,31 @@ def mark_segment(session: Session, *, segment_id: int, status: SegmentStatus, at
         .where(Segment.id == segment_id)
         .values(status=status.value, status_changed_us=at_us)
     )
+
+
+def prune_logs(session: Session, *, before_us: int) -> dict[str, int]:
+    """Remove what only explains the past before ``before_us``: camera events, cleared alarms,
+    recorder starts, and tombstones of deleted footage that no kept segment of the same camera
+    follows in the hash chain from before (so ``check`` still verifies every chain it sees)."""
+    earlier_kept = aliased(Segment)
+    statements = {
+        "camera_events": delete(CameraEvent).where(CameraEvent.at_us < before_us),
+        "alarms": delete(Alarm).where(Alarm.cleared_us.is_not(None), Alarm.cleared_us < before_us),
+        "recorder_starts": delete(RecorderStart).where(RecorderStart.at_us < before_us),
+        "tombstones": delete(Segment).where(
+            Segment.status == SegmentStatus.DELETED.value,
+            Segment.end_us < before_us,
+            ~select(earlier_kept.id)
+            .where(
+                earlier_kept.camera_id == Segment.camera_id,
+                earlier_kept.status != SegmentStatus.DELETED.value,
+                earlier_kept.start_us < Segment.start_us,
+            )
+            .exists(),
+        ),
+    }
+    removed = {}
+    for name, statement in statements.items():
+        result = cast("CursorResult[Any]", session.execute(statement))
+        removed[name] = result.rowcount
+    return removed

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 DAY_US = 86_400 * 1_000_000
 PAGE = 2_000
 """Segments planned and marked per transaction."""
+PRUNE_EVERY_SECONDS = 3_600.0
+"""How often the logs are pruned (``retention.log_keep_days``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class RetentionTask:
         self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
         self.deleted_total = 0
         self._present_bytes: int | None = None
+        self._pruned_at: float | None = None
         self._counted_through_id = 0
 
     def start(self) -> None:
@@ -126,8 +129,26 @@ class RetentionTask:
                 return
             try:
                 self.run_once()
+                self.prune_if_due()
             except Exception:
                 logger.exception("retention pass failed")
+
+    def prune_if_due(self) -> dict[str, int] | None:
+        """Remove logs older than ``log_keep_days`` (at most hourly); returns what went."""
+        now = self._clock.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return None
+        self._pruned_at = now
+        before = self._clock.wall_us() - int(self._settings.log_keep_days * DAY_US)
+        with self._sessions.begin() as session:
+            removed = catalog.prune_logs(session, before_us=before)
+        if any(removed.values()):
+            logger.info(
+                "pruned logs older than %g days: %s",
+                self._settings.log_keep_days,
+                ", ".join(f"{count} {name}" for name, count in removed.items() if count),
+            )
+        return removed
 
     def present_bytes(self, session: Session) -> int:
         """Bytes of present footage: summed over the catalog once, then kept by adding what was

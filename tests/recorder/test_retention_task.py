@@ -205,3 +205,41 @@ def test_a_hold_made_after_planning_still_protects(tmp_path: Path, catalog_url: 
         marked = catalog.delete_unless_held(session, segment_ids=planned, at_us=base)
     assert marked == [planned[0]]
     engine.dispose()
+
+
+def test_logs_older_than_log_keep_days_are_pruned(tmp_path: Path, catalog_url: str) -> None:
+    from recorder.models import Alarm, CameraEvent, RecorderStart
+
+    engine = make_engine(catalog_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    now = SystemClock().wall_us()
+    day = 86_400_000_000
+    base = now - 10 * day
+    _bulk_catalog(sessions, tmp_path, 4, base)
+    with sessions.begin() as session:
+        rows = session.scalars(select(Segment).order_by(Segment.start_us)).all()
+        rows[0].status = rows[2].status = "deleted"  # a prefix tombstone, and one in the chain
+        for at in (base, now):
+            session.add(CameraEvent(camera_id="cam", at_us=at, state="offline", detail=""))
+            session.add(RecorderStart(at_us=at))
+        session.add(Alarm(kind="camera_offline", raised_us=base, cleared_us=base, detail=""))
+        session.add(Alarm(kind="storage_full", raised_us=base, detail=""))  # still active
+    task = RetentionTask(
+        RetentionSettings(max_age_days=None, min_free_bytes=0, log_keep_days=5),
+        tmp_path,
+        sessions,
+        SystemClock(),
+    )
+    assert task.prune_if_due() == {
+        "camera_events": 1,
+        "alarms": 1,
+        "recorder_starts": 1,
+        "tombstones": 1,
+    }
+    assert task.prune_if_due() is None  # at most hourly
+    with sessions() as session:
+        statuses = list(session.scalars(select(Segment.status).order_by(Segment.start_us)))
+        assert statuses == ["ok", "deleted", "ok"]  # the tombstone inside the chain stays
+        assert session.query(Alarm).count() == 1
+    engine.dispose()
