@@ -1,11 +1,11 @@
 """Pre-encode the simulator's loop files once per parameter set, with the ffmpeg CLI.
 
 Each file is an MPEG-TS holding, with fixed PIDs (see `spec.VIDEO_PIDS` / `spec.AUDIO_PIDS`):
-three H.264 variants with identical GOP structure and timestamps (test pattern with ident and
-clock, black, a frozen still frame) and two AAC variants (1 kHz tone, silence). The server
-switches between them at run time without re-encoding. Files are cached under a directory keyed
-by a hash of the parameters and published with an atomic rename, so concurrent simulator
-processes never read half-written files.
+four H.264 variants with identical GOP structure and timestamps (test pattern with ident and
+clock, black, a frozen still frame, the pattern at half size) and two AAC variants (1 kHz tone,
+silence). The server switches between them at run time without re-encoding. Files are cached
+under a directory keyed by a hash of the parameters and published with an atomic rename, so
+concurrent simulator processes never read half-written files.
 """
 
 from __future__ import annotations
@@ -92,7 +92,10 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
             y=10,
         )
     shown = normal.split()
-    normal, still = shown[0], shown[1]
+    normal, still, resized = shown[0], shown[1], shown[2]
+    resized = resized.filter(
+        "scale", max(16, params.width // 4 * 2), max(16, params.height // 4 * 2)
+    )
     black = blank.drawbox(0, 0, "iw", "ih", color="black", thickness="fill")
     # The first frame (clock at 00:00:00) repeated: a camera whose picture froze.
     frozen = (
@@ -130,14 +133,14 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
         # the server's queues (and with them the delay of a fault switch) can stay short.
         "pes_payload_size": 0,
     }
-    for index in (0, 1):  # normal and black: CBR-ish
+    for index in (0, 1, 3):  # normal, black and resized: CBR-ish
         options[f"b:v:{index}"] = rate
         options[f"maxrate:v:{index}"] = rate
         options[f"bufsize:v:{index}"] = rate
     options["qp:v:2"] = FROZEN_QP  # frozen: constant QP, so repeated frames decode identically
 
     out = ffmpeg.output(
-        normal, black, frozen, tone.audio, silent.audio, str(output), **options
+        normal, black, frozen, resized, tone.audio, silent.audio, str(output), **options
     ).global_args("-hide_banner", "-nostdin", "-loglevel", "error")
     args: list[str] = list(ffmpeg.get_args(out, overwrite_output=True))
     # ffmpeg-python cannot repeat an option, so insert the per-stream PIDs by hand.
@@ -145,6 +148,7 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
         VIDEO_PIDS[VideoMode.NORMAL],
         VIDEO_PIDS[VideoMode.BLACK],
         VIDEO_PIDS[VideoMode.FROZEN],
+        VIDEO_PIDS[VideoMode.RESIZED],
         AUDIO_PIDS[AudioMode.TONE],
         AUDIO_PIDS[AudioMode.SILENT],
     ]

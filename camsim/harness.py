@@ -284,7 +284,7 @@ class SimulatorProcess:
         return self._call(mount, "flap", {"seconds": seconds})
 
     def set_video(self, mount: str, mode: VideoMode | str) -> dict[str, Any]:
-        """Switch `mount`'s video to normal / black / frozen (at the next keyframe)."""
+        """Switch `mount`'s video to normal / black / frozen / resized (at the next keyframe)."""
         return self._call(mount, "video", {"mode": VideoMode(mode).value})
 
     def set_audio(self, mount: str, mode: AudioMode | str) -> dict[str, Any]:

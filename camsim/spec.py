@@ -22,16 +22,19 @@ NAME_RE = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
 LABEL_UNSAFE_RE = re.compile(r"[%{}\\\x00-\x1f]")
 
 AUDIO_SAMPLE_RATE = 48_000
-ENCODER_VERSION = 6  # bumped: CJK-capable ident font
+ENCODER_VERSION = 7  # bumped: a half-size variant (a camera whose resolution was changed)
 """Bump when the encoding recipe changes, so cached loops are re-encoded."""
 
 
 class VideoMode(StrEnum):
-    """Which video variant a mount sends: the test pattern, a black picture or a still frame."""
+    """Which video variant a mount sends: the test pattern, a black picture, a still frame, or
+    the test pattern at half the size (a camera whose resolution was changed mid-stream: new
+    SPS/PPS in band, as when an installer changes its settings)."""
 
     NORMAL = "normal"
     BLACK = "black"
     FROZEN = "frozen"
+    RESIZED = "resized"
 
 
 class AudioMode(StrEnum):
@@ -45,6 +48,7 @@ VIDEO_PIDS: dict[VideoMode, int] = {
     VideoMode.NORMAL: 0x100,
     VideoMode.BLACK: 0x101,
     VideoMode.FROZEN: 0x102,
+    VideoMode.RESIZED: 0x103,
 }
 AUDIO_PIDS: dict[AudioMode, int] = {
     AudioMode.TONE: 0x110,

@@ -30,6 +30,7 @@ class Cause(enum.StrEnum):
     UNSUPPORTED = "unsupported"  # a codec the recorder cannot store
     STREAM_ENDED = "stream_ended"  # the camera closed the stream
     STALLED = "stalled"  # connected, but no video packet for the stall time
+    STREAM_CHANGED = "stream_changed"  # new parameter sets mid-stream: size or profile changed
     READ_ERROR = "read_error"  # an error while reading packets
     STOPPED = "stopped"  # casewatch stopped reading it (shutdown, disabled)
 

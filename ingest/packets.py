@@ -20,7 +20,9 @@ class StreamInfo:
     """The streams of one RTSP connection, as opened.
 
     ``video_stream`` / ``audio_stream`` are PyAV input streams; they are valid while the
-    connection is open and serve as templates for output streams (stream copy).
+    connection is open and serve as templates for output streams (stream copy). After a change
+    of the stream within the connection, ``video_parameter_sets`` holds the parameter sets that
+    replace the template's (Annex B), and ``width``/``height`` the new size.
     """
 
     camera_id: str
@@ -33,6 +35,7 @@ class StreamInfo:
     audio_codec: str | None
     audio_sample_rate: int | None
     opened_wall_us: int
+    video_parameter_sets: bytes = b""
 
     @property
     def has_audio(self) -> bool:

@@ -9,6 +9,7 @@ camera is only noticed by libav after about twice its timeout.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from ingest.clock import Clock
 from ingest.events import CameraState, Cause, StateChange
 from ingest.hub import Hub
 from ingest.packets import MediaPacket, StreamInfo, StreamKind
+from ingest.parameter_sets import leading_parameter_sets, picture_size
 from ingest.redact import redact_text
 from ingest.source import RtspSource, SourceError, classify
 from ingest.timestamps import DropReason, TimestampValidator, to_us
@@ -67,6 +69,37 @@ class CameraStats:
     def idle(self) -> None:
         self.fps = 0.0
         self.bitrate_bps = 0.0
+
+
+class ParameterSetWatch:
+    """Watches the parameter sets a camera sends in band with its keyframes; when they change
+    mid-stream (resolution, profile), the stream as it was has ended and a new one starts at
+    this keyframe: the Hub is told so (``Cause.STREAM_CHANGED``) with the new size. Camera
+    thread only; costs a byte comparison per keyframe."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._current: bytes | None = None
+
+    def keyframe(self, packet: MediaPacket, info: StreamInfo) -> StreamInfo:
+        """Call before publishing a video keyframe; returns the stream info now in force."""
+        data = bytes(packet.packet)
+        sets = leading_parameter_sets(data, info.video_codec)
+        if not sets:
+            return info
+        if self._current is None or sets == self._current:
+            self._current = sets
+            return info
+        self._current = sets
+        size = picture_size(info.video_codec, data) or (info.width, info.height)
+        detail = f"{info.width}x{info.height} → {size[0]}x{size[1]}"
+        logger.warning("[%s] the stream changed: %s", info.camera_id, detail)
+        changed = dataclasses.replace(
+            info, width=size[0], height=size[1], video_parameter_sets=sets
+        )
+        self._hub.stream_ended(Cause.STREAM_CHANGED, detail)
+        self._hub.stream_started(changed)
+        return changed
 
 
 class CameraWorker:
@@ -180,6 +213,7 @@ class CameraWorker:
             max_jump_us=int(self._settings.max_timestamp_jump_seconds * 1_000_000),
             max_drift_us=int(self._settings.max_clock_drift_seconds * 1_000_000),
         )
+        watch = ParameterSetWatch(self.hub)
         stall = self._settings.stall_seconds
         mono_anchor = self._clock.monotonic()
         wall_anchor = self._clock.wall_us()
@@ -226,6 +260,8 @@ class CameraWorker:
                 if not live and is_video:
                     live = True
                     self._set_state(CameraState.LIVE)
+                if packet.keyframe and is_video:
+                    info = watch.keyframe(packet, info)
                 self.stats.count(packet, now)
                 self.hub.publish(packet)
         except Exception as error:

@@ -67,6 +67,7 @@ class RecordingListener:
 
 _CAUSE_TO_REASON = {
     Cause.STALLED: RunEndReason.CAMERA_STALLED,
+    Cause.STREAM_CHANGED: RunEndReason.STREAM_CHANGED,
     Cause.STOPPED: RunEndReason.RECORDER_STOPPED,
 }
 _DISCONTINUITY_TO_REASON = {
@@ -241,6 +242,8 @@ class CameraRecorder:
         self._written(packet)
 
     def _written(self, packet: MediaPacket) -> None:
+        if not packet.is_video:
+            return  # segments span their pictures; audio a few ms past the last one rides along
         end = packet.wall_us + max(packet.duration_us, 0)
         if end > self._segment_end_us:
             self._segment_end_us = end

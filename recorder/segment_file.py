@@ -100,6 +100,10 @@ class SegmentFile:
                 },
             )
             self._video = self._container.add_stream_from_template(info.video_stream)
+            if info.video_parameter_sets:  # the stream changed since the connection opened
+                self._video.codec_context.extradata = info.video_parameter_sets
+                self._video.codec_context.width = info.width
+                self._video.codec_context.height = info.height
             self._audio = (
                 self._container.add_stream_from_template(info.audio_stream)
                 if info.audio_stream is not None

@@ -20,7 +20,7 @@ from av.packet import Packet as AnyPacket
 from ingest.hub import GopReplayed, Hub, StreamEnded, StreamStarted, Subscription
 from ingest.hub import SubscriptionClosed as HubClosed
 from ingest.packets import MediaPacket
-from relay.h264 import annexb_parameter_sets, with_parameter_sets
+from ingest.parameter_sets import annexb_parameter_sets, with_parameter_sets
 from relay.timeline import RTP_VIDEO_CLOCK, Timeline, to_rtp_ticks
 
 logger = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from servers import Server, parse_iso
 
@@ -165,3 +166,41 @@ def test_a_catalog_outage_keeps_recording_and_its_rows_land_when_it_returns(
     assert data["coverage_percent"] == 100.0
     log = server.get("/api/v1/alarms")["data"]
     assert any(a["kind"] == "catalog_unavailable" and not a["active"] for a in log)
+
+
+def test_a_resolution_change_mid_stream_starts_a_new_segment(sim: Any, make_server: Any) -> None:
+    server: Server = make_server(
+        [{"id": "resize", "name": "讯问室4", "url": sim.rtsp_url("resize")}],
+        storage={"segment_seconds": 30},
+    ).start()
+    began = server.wait_recording("resize")
+    time.sleep(3)
+    try:
+        sim.set_video("resize", "resized")  # an installer halves the resolution
+        changed = time.time()
+        camera = wait_for(
+            lambda: (c := server.camera("resize"))["video"]["width"] == 320 and c, timeout=5
+        )
+        assert camera["video"] == {"codec": "h264", "width": 320, "height": 180}
+        assert camera["recording"]
+        time.sleep(3)
+    finally:
+        sim.set_video("resize", "normal")
+    time.sleep(2)
+    data = server.recordings("resize", began + 1, time.time() - 1)
+    closed = [s for s in data["segments"] if s["status"] == "ok"]
+    sizes = [s["video"] for s in closed]
+    # one segment per stream: cut at the keyframe that brought the new parameter sets
+    assert sizes[:2] == ["h264 640x360", "h264 320x180"], sizes
+    assert abs(parse_iso(closed[0]["end"]) - changed) < 1.5
+    assert [g for g in data["gaps"] if g["duration"] > 0.1] == [], data["gaps"]
+    for segment, (width, height) in zip(closed[:2], [(640, 360), (320, 180)], strict=True):
+        body = httpx.get(f"{server.url}{segment['url']}", timeout=10).content
+        path = server.workdir / f"{segment['id']}.mp4"
+        path.write_bytes(body)
+        probed = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+             "stream=width,height", "-of", "csv=p=0", str(path)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert probed == f"{width},{height}"
