@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import av
-import cv2
 import numpy as np
 
 from ingest.packets import MediaPacket, StreamInfo
@@ -27,6 +26,10 @@ def decode_keyframe(info: StreamInfo, keyframe: MediaPacket) -> np.ndarray:
 
 
 def jpeg(image: np.ndarray, *, quality: int = 85) -> bytes:
+    """JPEG of a BGR image. OpenCV's native libraries load on the first snapshot, not with the
+    server: most processes never need them."""
+    import cv2
+
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("JPEG encoding failed")

@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 FAILED_STATES = frozenset({CameraState.OFFLINE, CameraState.STALLED})
 RETRY_STATES = frozenset({CameraState.BACKOFF, CameraState.CONNECTING})
+SAVE_WAIT_SECONDS = 1.0
+"""How long an alarm waits for its log row (and id) before it is announced without one."""
 CATALOG_STALL_SECONDS = 5.0
 """A catalog write waiting this long means the catalog is unavailable."""
 
@@ -73,6 +75,8 @@ class AlarmMonitor:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._saving: asyncio.Future[None] | None = None
+        self._unnumbered: list[Alarm] = []
+        """Alarms announced before the log gave them an id."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -166,22 +170,44 @@ class AlarmMonitor:
             storage_problem=self._storage_problem,
             catalog_problem=self._catalog_problem(),
         )
+        changed: list[Alarm] = []
         for key, detail in wanted.items():
             if key not in self._active:
                 alarm = self._new_alarm(key, detail, wall)
                 self._active[key] = alarm
-                self._unsaved.append(alarm)
+                changed.append(alarm)
                 logger.warning("alarm raised: %s %s %s", key[0].value, key[1], detail)
-                self._bus.publish(Event("alarm", self.describe(alarm)))
         for key in [k for k in self._active if k not in wanted]:
             alarm = self._active.pop(key)
             alarm.cleared_us = wall
-            self._unsaved.append(alarm)
+            changed.append(alarm)
             logger.info("alarm cleared: %s %s", key[0].value, key[1])
+        if not changed:
+            if self._unsaved:
+                self._save_soon()  # what the catalog refused before: once a tick
+            return
+        self._unsaved.extend(changed)
+        # the log gets a moment, so the event carries the alarm's id; a catalog that does not
+        # answer must not hold the alarm back: it goes out now and again once it has its id
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._save_soon()), SAVE_WAIT_SECONDS)
+        for alarm in changed:
             self._bus.publish(Event("alarm", self.describe(alarm)))
-        if self._unsaved and (self._saving is None or self._saving.done()):
-            # in the background: a catalog that does not answer must not hold the alarms back
+            if alarm.id is None:
+                self._unnumbered.append(alarm)
+
+    def _save_soon(self) -> asyncio.Future[None]:
+        """Event loop: the background write of the alarm log (one at a time)."""
+        if self._saving is None or self._saving.done():
             self._saving = asyncio.ensure_future(asyncio.to_thread(self._save_log))
+            self._saving.add_done_callback(self._saved)
+        return self._saving
+
+    def _saved(self, _done: asyncio.Future[None]) -> None:
+        """Event loop: announce again the alarms that went out before they had an id."""
+        for alarm in [a for a in self._unnumbered if a.id is not None]:
+            self._unnumbered.remove(alarm)
+            self._bus.publish(Event("alarm", self.describe(alarm)))
 
     def _catalog_problem(self) -> str | None:
         writer = self._service.writer
@@ -262,6 +288,7 @@ class AlarmMonitor:
         runtime = self._service.cameras.get(alarm.camera_id or "")
         return {
             "id": alarm.id,
+            "key": f"{alarm.kind}/{alarm.camera_id or ''}/{alarm.raised_us}",
             "kind": alarm.kind,
             "camera_id": alarm.camera_id,
             "camera_name": runtime.camera.name if runtime else None,

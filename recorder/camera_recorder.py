@@ -307,6 +307,8 @@ class CameraRecorder:
             )
             self._closing = None  # only now: a file that failed to close is still salvaged
             self._retry.reset()  # a whole segment: the next failure starts the backoff anew
+            if self._file is not None:  # the open segment alone is being written now
+                self.live_span = (self._segment_start_us, self._segment_end_us)
 
     def _close_segment(self) -> None:
         """Close the open segment at its last packet."""

@@ -371,6 +371,7 @@ def test_concurrent_encodes_of_one_loop_produce_one_complete_file(tmp_path: Path
         "0x100": "h264",
         "0x101": "h264",
         "0x102": "h264",
+        "0x103": "h264",
         "0x110": "aac",
         "0x111": "aac",
     }

@@ -54,7 +54,7 @@ export class AlarmPanel {
     const cleared = [...this.model.alarms.values()]
       .filter((alarm) => !alarm.active)
       .sort((a, b) => String(b.raised_at).localeCompare(String(a.raised_at)));
-    for (const alarm of cleared.slice(KEEP_CLEARED)) this.model.alarms.delete(alarm.id);
+    for (const alarm of cleared.slice(KEEP_CLEARED)) this.model.alarms.delete(alarm.key ?? alarm.id);
   }
 
   render() {
@@ -110,7 +110,7 @@ export class AlarmPanel {
     }
     status.textContent = parts.join(" · ");
     if (alarm.detail) row.title = alarm.detail;
-    if (!alarm.acked_at) {
+    if (!alarm.acked_at && alarm.id != null) {  // no id yet: the catalog is away, ack waits
       const button = document.createElement("button");
       button.type = "button";
       button.className = "alarm-ack";

@@ -108,7 +108,11 @@ export class Model extends EventTarget {
 
   /** Merge alarms from the API or the event stream (an alarm never becomes active again). */
   mergeAlarms(list) {
-    for (const alarm of list) this.alarms.set(alarm.id, mergeAlarm(this.alarms.get(alarm.id), alarm));
+    // keyed by `key`: an alarm raised while the catalog was away comes again once it has its id
+    for (const alarm of list) {
+      const key = alarm.key ?? alarm.id;
+      this.alarms.set(key, mergeAlarm(this.alarms.get(key), alarm));
+    }
     this._emit("alarms");
   }
 
