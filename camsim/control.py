@@ -8,8 +8,9 @@ Routes (mount names may contain '/'; they may also be sent URL-encoded, e.g. `a%
 - `POST /mounts/{name}/stop`     → stop serving, drop clients
 - `POST /mounts/{name}/start`    → serve again
 - `POST /mounts/{name}/flap`     body `{"seconds": 5}`
-- `POST /mounts/{name}/video`    body `{"mode": "normal" | "black" | "frozen"}`
+- `POST /mounts/{name}/video`    body `{"mode": "normal" | "black" | "frozen" | "resized"}`
 - `POST /mounts/{name}/audio`    body `{"mode": "tone" | "silent"}`
+- `POST /mounts/{name}/clock`    body `{"ppm": 500}` (the media clock runs fast; negative: slow)
 
 Errors are JSON `{"error": message}` with 400 (bad body), 404 (unknown mount or route), 405
 (wrong method), 409 (fault that does not apply to the mount).
@@ -48,6 +49,7 @@ class ControlBackend(Protocol):
     def flap(self, name: str, seconds: float) -> dict[str, object]: ...
     def set_video(self, name: str, mode: VideoMode) -> dict[str, object]: ...
     def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]: ...
+    def set_clock_rate(self, name: str, ppm: float) -> dict[str, object]: ...
 
 
 class _Body(BaseModel):
@@ -68,6 +70,19 @@ class VideoBody(_Body):
     """Body of `video`."""
 
     mode: Annotated[VideoMode, Field(description="Video variant to send.")]
+
+
+class ClockBody(_Body):
+    """Body of `clock`."""
+
+    ppm: Annotated[
+        float,
+        Field(
+            ge=-100_000,
+            le=100_000,
+            description="How fast (positive) or slow the mount's media clock runs, in ppm.",
+        ),
+    ]
 
 
 class AudioBody(_Body):
@@ -126,7 +141,17 @@ def _actions(backend: ControlBackend) -> dict[str, Callable[[str, bytes], dict[s
     def audio(name: str, raw: bytes) -> dict[str, object]:
         return backend.set_audio(name, _parse_body(AudioBody, raw).mode)
 
-    return {"stop": stop, "start": start, "flap": flap, "video": video, "audio": audio}
+    def clock(name: str, raw: bytes) -> dict[str, object]:
+        return backend.set_clock_rate(name, _parse_body(ClockBody, raw).ppm)
+
+    return {
+        "stop": stop,
+        "start": start,
+        "flap": flap,
+        "video": video,
+        "audio": audio,
+        "clock": clock,
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):

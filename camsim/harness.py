@@ -290,3 +290,7 @@ class SimulatorProcess:
     def set_audio(self, mount: str, mode: AudioMode | str) -> dict[str, Any]:
         """Switch `mount`'s audio to tone / silent."""
         return self._call(mount, "audio", {"mode": AudioMode(mode).value})
+
+    def set_clock_rate(self, mount: str, ppm: float) -> dict[str, Any]:
+        """Make `mount`'s media clock run `ppm` parts per million fast (negative: slow)."""
+        return self._call(mount, "clock", {"ppm": ppm})

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._gi import GLib, GstRtspServer
+from ._gi import GLib, Gst, GstRtspServer
 from .errors import MountConflictError, SimulatorError, UnknownMountError
 from .pipeline import LoopPipeline
 from .spec import AudioMode, MountSpec, VideoMode
@@ -50,6 +50,10 @@ class _Mount:
     pipelines: dict[str, LoopPipeline] = field(default_factory=dict)
     medias: dict[str, Any] = field(default_factory=dict)
     flap_source: int | None = None
+    clock: Any = None
+    """The mount's own clock (``Gst.SystemClock``): its media are paced by it, so a clock
+    calibrated N ppm fast is a camera whose media clock runs N ppm fast."""
+    clock_ppm: float = 0.0
 
     @property
     def spec(self) -> MountSpec:
@@ -72,6 +76,7 @@ class _Mount:
             "bitrate": spec.bitrate,
             "label": spec.ident_text,
             "medias": len(self.pipelines),
+            "clock_ppm": self.clock_ppm,
         }
 
 
@@ -104,6 +109,9 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
         if name not in mount.pipelines:
             return
         mount.medias[name] = media
+        if mount.clock is None:
+            mount.clock = Gst.SystemClock()
+        media.set_clock(mount.clock)
         media.connect("unprepared", self._on_media_unprepared, name)
 
     def _on_media_unprepared(self, _media: Any, name: str) -> None:
@@ -246,6 +254,20 @@ class SimulatorServer:
         logger.info("%s: video %s", name, mode.value)
         return mount.status()
 
+    def set_clock_rate(self, name: str, ppm: float) -> dict[str, object]:
+        """Make the mount's media clock run ``ppm`` parts per million fast (negative: slow),
+        from now on, without a jump."""
+        mount = self._mount(name)
+        if mount.clock is None:
+            mount.clock = Gst.SystemClock()
+        clock = mount.clock
+        clock.set_calibration(
+            clock.get_internal_time(), clock.get_time(), 1_000_000 + round(ppm), 1_000_000
+        )
+        mount.clock_ppm = ppm
+        logger.info("%s: media clock %+g ppm", name, ppm)
+        return mount.status()
+
     def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]:
         """Switch the mount's audio variant."""
         mount = self._mount(name)
@@ -331,3 +353,6 @@ class LoopBackend:
 
     def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]:
         return self._server.call(lambda: self._server.set_audio(name, mode))
+
+    def set_clock_rate(self, name: str, ppm: float) -> dict[str, object]:
+        return self._server.call(lambda: self._server.set_clock_rate(name, ppm))

@@ -12,10 +12,16 @@ Policy (also in recorder/DESIGN.md, "Time"):
   captured: RTSP only starts sending after PLAY); later epochs at the arrival of their first
   packet. Anchoring on the first *demuxed* packet would be late by however much media the
   opener buffered while probing.
-* ``lag = arrival - wall`` is how late a packet arrived. If it exceeds ``max_drift_us`` (the
-  camera's clock runs slow, or it delivers old media) or falls below ``-max_drift_us`` (media time
-  runs ahead of real time: a fast clock or a flood), the epoch ends with a ``clock_drift``
-  discontinuity and a new one is anchored on arrival.
+* ``lag = arrival - wall`` is how late a packet arrived. A camera's clock is never exact: one
+  50 ppm off drifts 4 s a day. Within an epoch the media→wall mapping is therefore **slewed**
+  (Moonfire's model): every ``SLEW_WINDOW_US`` of media the floor of the lag (its minimum over
+  the window: the network delay without jitter) is compared with the floor of the first window,
+  and the mapping's rate is set to absorb the difference over ``SLEW_HORIZON_US``, within
+  ±``SLEW_MAX`` (500 ppm). Wall time stays continuous and monotonic, segment durations stay
+  within 500 ppm of media durations, and a clock error up to 500 ppm never cuts a run.
+* If the lag exceeds ``max_drift_us`` either way anyway (a clock step, a clock off by more than
+  500 ppm, a flood or old media), the epoch ends with a ``clock_drift`` discontinuity and a new
+  one is anchored on arrival.
 
 A discontinuity starts a new ``epoch``: consumers (the recorder) close what they had and start
 afresh, so a timestamp fault never produces a file with broken timing.
@@ -60,6 +66,46 @@ def to_us(value: int, time_base: Fraction) -> int:
     return value * time_base.numerator * 1_000_000 // time_base.denominator
 
 
+SLEW_MAX = 500e-6
+"""The largest rate correction of the media→wall mapping (±500 ppm)."""
+SLEW_WINDOW_US = 5_000_000
+"""Media time over which the floor of the lag is measured."""
+SLEW_HORIZON_US = 30_000_000
+"""Media time over which a measured offset is absorbed."""
+
+
+class _Mapping:
+    """wall(media) = w0 + (media - d0) · (1 + rate): continuous, re-anchored when the rate
+    changes, with the lag floor that steers the rate."""
+
+    def __init__(self, anchor_wall_us: int, origin_us: int) -> None:
+        self.w0 = anchor_wall_us
+        self.d0 = origin_us
+        self.rate = 0.0
+        self.baseline: int | None = None
+        self._window_start: int | None = None
+        self._window_floor: int | None = None
+
+    def wall(self, media_us: int) -> int:
+        return self.w0 + round((media_us - self.d0) * (1.0 + self.rate))
+
+    def observe(self, dts_us: int, lag_us: int) -> None:
+        """A video packet's lag: at the end of each window, steer the rate."""
+        if self._window_start is None:
+            self._window_start = dts_us
+        if self._window_floor is None or lag_us < self._window_floor:
+            self._window_floor = lag_us
+        if dts_us - self._window_start < SLEW_WINDOW_US:
+            return
+        floor = self._window_floor
+        self._window_start, self._window_floor = dts_us, None
+        if self.baseline is None:
+            self.baseline = floor
+            return
+        rate = max(-SLEW_MAX, min(SLEW_MAX, (floor - self.baseline) / SLEW_HORIZON_US))
+        self.w0, self.d0, self.rate = self.wall(dts_us), dts_us, rate
+
+
 class TimestampValidator:
     """Validates one connection's packets and maps them to wall time. Camera thread only."""
 
@@ -67,10 +113,15 @@ class TimestampValidator:
         self._max_jump_us = max_jump_us
         self._max_drift_us = max_drift_us
         self._anchor_wall_us = opened_wall_us
-        self._origin_dts_us: int | None = None
+        self._mapping: _Mapping | None = None
         self._last_dts_us: dict[StreamKind, int] = {}
         self.epoch = 0
         self.dropped: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
+
+    @property
+    def rate_ppm(self) -> float:
+        """The correction now applied to the camera's media clock, in parts per million."""
+        return self._mapping.rate * 1e6 if self._mapping is not None else 0.0
 
     def check(
         self,
@@ -95,23 +146,21 @@ class TimestampValidator:
             elif step <= 0:
                 self.dropped[DropReason.NOT_INCREASING] += 1
                 return DropReason.NOT_INCREASING
-        if self._origin_dts_us is None:
-            self._origin_dts_us = dts_us
+        if self._mapping is None:
+            self._mapping = _Mapping(self._anchor_wall_us, dts_us)
         if discontinuity is None:
-            lag = arrival_wall_us - self._wall(dts_us)
-            if lag > self._max_drift_us or lag < -self._max_drift_us:
+            lag = arrival_wall_us - self._mapping.wall(dts_us)
+            if abs(lag) > self._max_drift_us:
                 discontinuity = Discontinuity.CLOCK_DRIFT
+            elif kind is StreamKind.VIDEO:
+                self._mapping.observe(dts_us, lag)
         if discontinuity is not None:
             self._start_epoch(dts_us, arrival_wall_us)
         self._last_dts_us[kind] = dts_us
-        return Timing(dts_us, pts_us, self._wall(pts_us), self.epoch, discontinuity)
-
-    def _wall(self, media_us: int) -> int:
-        assert self._origin_dts_us is not None
-        return self._anchor_wall_us + (media_us - self._origin_dts_us)
+        assert self._mapping is not None
+        return Timing(dts_us, pts_us, self._mapping.wall(pts_us), self.epoch, discontinuity)
 
     def _start_epoch(self, dts_us: int, arrival_wall_us: int) -> None:
         self.epoch += 1
-        self._anchor_wall_us = arrival_wall_us
-        self._origin_dts_us = dts_us
+        self._mapping = _Mapping(arrival_wall_us, dts_us)
         self._last_dts_us.clear()

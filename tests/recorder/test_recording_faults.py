@@ -204,3 +204,30 @@ def test_a_resolution_change_mid_stream_starts_a_new_segment(sim: Any, make_serv
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         assert probed == f"{width},{height}"
+
+
+def test_a_fast_camera_clock_is_slewed_not_cut(sim: Any, make_server: Any) -> None:
+    """A media clock 500 ppm fast: no gap, and every segment's catalog duration is its media
+    duration within 50 ms (the camera runs ahead; wall time follows real time)."""
+    sim.set_clock_rate("clock", 500)
+    try:
+        server: Server = make_server(
+            [{"id": "clock", "name": "讯问室6", "url": sim.rtsp_url("clock")}],
+            storage={"segment_seconds": 8},
+        ).start()
+        began = server.wait_recording("clock")
+        time.sleep(30)
+        data = server.recordings("clock", began + 1, time.time() - 1)
+    finally:
+        sim.set_clock_rate("clock", 0)
+    assert data["gaps"] == [], data["gaps"]
+    closed = [s for s in data["segments"] if s["status"] == "ok"]
+    assert len(closed) >= 3
+    for segment in closed:
+        path = server.storage / segment["path"]
+        probed = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+             str(path)],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert abs(float(probed) - segment["duration"]) < 0.05, segment
