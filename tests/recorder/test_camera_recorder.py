@@ -13,6 +13,7 @@ from typing import Any
 
 import av
 import pytest
+from faults import small_file_system
 from media import START_US, camera_packets, make_source
 
 from configs.schema import StorageSettings
@@ -198,16 +199,9 @@ def long_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MiB file system (tmpfs), so writes fail with ENOSPC."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)])
-    if done.returncode != 0:
-        pytest.skip("mounting a size-limited tmpfs needs root")
-    try:
+    """A real 1 MiB file system, so writes fail with ENOSPC."""
+    with small_file_system(tmp_path / "disk", "1m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.mark.parametrize("filler_bytes", [620_000, 680_000, 740_000, 800_000, 860_000])

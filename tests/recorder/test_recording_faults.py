@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from faults import small_file_system, wait_for
 from servers import Server, parse_iso
 
 pytestmark = pytest.mark.media
@@ -20,26 +21,13 @@ pytestmark = pytest.mark.media
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 16 MiB file system (tmpfs) for the recordings."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)])
-    if done.returncode != 0:
-        pytest.skip("mounting a size-limited tmpfs needs root")
-    try:
+    """A real 16 MiB file system for the recordings."""
+    with small_file_system(tmp_path / "disk", "16m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def wait_for(condition: Any, timeout: float, step: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout} s")
+def active_alarms(server: Server, kind: str) -> list[dict[str, Any]]:
+    return [a for a in server.get("/api/v1/alarms", active="true")["data"] if a["kind"] == kind]
 
 
 def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
@@ -67,11 +55,7 @@ def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
     assert camera["state"] == "live"  # the camera itself is fine
     # and the operator is told within 2 s
     alarm = wait_for(
-        lambda: [
-            a
-            for a in server.get("/api/v1/alarms", active="true")["data"]
-            if a["kind"] == "recording_stopped" and a["camera_id"] == "disk"
-        ],
+        lambda: [a for a in active_alarms(server, "recording_stopped") if a["camera_id"] == "disk"],
         timeout=2,
     )[0]
     assert "disk_full" in alarm["detail"]
@@ -82,13 +66,7 @@ def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
     server.wait_recording("disk", timeout=15)
     resumed = time.time()
     wait_for(
-        lambda: (
-            not [
-                a
-                for a in server.get("/api/v1/alarms", active="true")["data"]
-                if a["kind"] == "recording_stopped"
-            ]
-        ),
+        lambda: not active_alarms(server, "recording_stopped"),
         timeout=5,
     )
     assert server.camera("disk")["recording_failure"] is None
@@ -136,11 +114,7 @@ def test_a_catalog_outage_keeps_recording_and_its_rows_land_when_it_returns(
     try:
         # the operator is told, and the wall keeps its live state meanwhile
         alarm = wait_for(
-            lambda: [
-                a
-                for a in server.get("/api/v1/alarms", active="true")["data"]
-                if a["kind"] == "catalog_unavailable"
-            ],
+            lambda: active_alarms(server, "catalog_unavailable"),
             timeout=10,
         )[0]
         assert "footage is kept on disk" in alarm["detail"]
@@ -151,13 +125,7 @@ def test_a_catalog_outage_keeps_recording_and_its_rows_land_when_it_returns(
         holder.wait(60)
     released = time.time()
     wait_for(
-        lambda: (
-            not [
-                a
-                for a in server.get("/api/v1/alarms", active="true")["data"]
-                if a["kind"] == "catalog_unavailable"
-            ]
-        ),
+        lambda: not active_alarms(server, "catalog_unavailable"),
         timeout=15,
     )
     time.sleep(5)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,11 +20,19 @@ from recorder.retention import RetentionTask
 MINUTE = 60_000_000
 
 
-def test_quota_deletes_oldest_unheld_and_keeps_held(tmp_path: Path, catalog_url: str) -> None:
-    root = tmp_path / "rec"
+@pytest.fixture
+def sessions(catalog_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated, empty catalog (SQLite, and PostgreSQL where configured)."""
     engine = make_engine(catalog_url)
     migrate(engine)
-    sessions = session_factory(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_quota_deletes_oldest_unheld_and_keeps_held(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    root = tmp_path / "rec"
     now = SystemClock().wall_us()
     base = now - 10 * MINUTE
     with sessions.begin() as session:
@@ -96,7 +106,6 @@ def test_quota_deletes_oldest_unheld_and_keeps_held(tmp_path: Path, catalog_url:
         Path(r.path).name for r in rows if r.status == "ok"
     )
     assert report.clean, report.problems  # tombstones keep the chain verifiable
-    engine.dispose()
 
 
 def _bulk_catalog(sessions: sessionmaker[Session], root: Path, count: int, base: int) -> None:
@@ -147,12 +156,11 @@ def _bulk_catalog(sessions: sessionmaker[Session], root: Path, count: int, base:
         session.execute(insert(Segment), rows)
 
 
-def test_held_footage_in_front_cannot_stall_retention(tmp_path: Path, catalog_url: str) -> None:
+def test_held_footage_in_front_cannot_stall_retention(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
     """6,000 held segments before 100 unheld ones: the unheld go, and no false alarm."""
     root = tmp_path / "rec"
-    engine = make_engine(catalog_url)
-    migrate(engine)
-    sessions = session_factory(engine)
     now = SystemClock().wall_us()
     base = now - 7000 * MINUTE
     _bulk_catalog(sessions, root, 6100, base)
@@ -180,13 +188,11 @@ def test_held_footage_in_front_cannot_stall_retention(tmp_path: Path, catalog_ur
     with sessions() as session:
         deleted = session.scalars(select(Segment.start_us).where(Segment.status == "deleted"))
         assert min(deleted) == base + 6000 * MINUTE  # the oldest unheld, not a held one
-    engine.dispose()
 
 
-def test_a_hold_made_after_planning_still_protects(tmp_path: Path, catalog_url: str) -> None:
-    engine = make_engine(catalog_url)
-    migrate(engine)
-    sessions = session_factory(engine)
+def test_a_hold_made_after_planning_still_protects(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
     base = SystemClock().wall_us() - 10 * MINUTE
     _bulk_catalog(sessions, tmp_path, 3, base)
     with sessions() as session:
@@ -204,15 +210,13 @@ def test_a_hold_made_after_planning_still_protects(tmp_path: Path, catalog_url: 
     with sessions.begin() as session:
         marked = catalog.delete_unless_held(session, segment_ids=planned, at_us=base)
     assert marked == [planned[0]]
-    engine.dispose()
 
 
-def test_logs_older_than_log_keep_days_are_pruned(tmp_path: Path, catalog_url: str) -> None:
+def test_logs_older_than_log_keep_days_are_pruned(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
     from recorder.models import Alarm, CameraEvent, RecorderStart
 
-    engine = make_engine(catalog_url)
-    migrate(engine)
-    sessions = session_factory(engine)
     now = SystemClock().wall_us()
     day = 86_400_000_000
     base = now - 10 * day
@@ -242,4 +246,3 @@ def test_logs_older_than_log_keep_days_are_pruned(tmp_path: Path, catalog_url: s
         statuses = list(session.scalars(select(Segment.status).order_by(Segment.start_us)))
         assert statuses == ["ok", "deleted", "ok"]  # the tombstone inside the chain stays
         assert session.query(Alarm).count() == 1
-    engine.dispose()
