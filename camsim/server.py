@@ -109,9 +109,8 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
         if name not in mount.pipelines:
             return
         mount.medias[name] = media
-        if mount.clock is None:
-            mount.clock = Gst.SystemClock()
-        media.set_clock(mount.clock)
+        if mount.clock is not None:  # only a mount given a clock rate leaves the system clock
+            media.set_clock(mount.clock)
         media.connect("unprepared", self._on_media_unprepared, name)
 
     def _on_media_unprepared(self, _media: Any, name: str) -> None:
