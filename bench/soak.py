@@ -232,20 +232,19 @@ def report(
         )
         gaps = [(parse_iso(g["start"]), parse_iso(g["end"]), g["cause"]) for g in data["gaps"]]
         explained = [False] * len(gaps)
-        for fault in faults:
-            if camera not in fault.cameras:
-                continue
-            inside = [
+
+        def near(fault: Fault) -> list[int]:
+            return [
                 i
                 for i, (a, b, _cause) in enumerate(gaps)
                 if a < fault.end + fault.slack_after and b > fault.start - CAUSE_SLACK
             ]
-            if fault.cause is None:
-                caught = ", ".join(gaps[i][2] for i in inside) or "none"
-                print(f"{fault.name:<24} {camera:<6} {'none':<15} {caught:<15}")
-                continue
+
+        mine = [f for f in faults if camera in f.cameras]
+        for fault in [f for f in mine if f.cause is not None]:  # faults that leave a gap first
+            inside = near(fault)
             for i in inside:
-                explained[i] = gaps[i][2] == fault.cause
+                explained[i] = explained[i] or gaps[i][2] == fault.cause
             if inside:
                 a, b = gaps[inside[0]][0], gaps[inside[-1]][1]
                 causes = ",".join(sorted({gaps[i][2] for i in inside}))
@@ -253,6 +252,9 @@ def report(
                       f"{a - fault.start:>+11.2f} {b - fault.end:>+9.2f}")  # fmt: skip
             else:
                 print(f"{fault.name:<24} {camera:<6} {fault.cause:<15} {'MISSING':<15}")
+        for fault in [f for f in mine if f.cause is None]:  # then those that must leave none
+            caught = ", ".join(gaps[i][2] for i in near(fault) if not explained[i]) or "none"
+            print(f"{fault.name:<24} {camera:<6} {'none':<15} {caught:<15}")
         for i, (a, b, cause) in enumerate(gaps):
             if not explained[i]:
                 lost_beyond += b - a
