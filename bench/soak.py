@@ -212,6 +212,15 @@ def inject(
     return Fault("disk full 20 s", names, start, time.time(), "disk_full", 12.0)
 
 
+def near(gaps: list[tuple[float, float, str]], fault: Fault) -> list[int]:
+    """Indexes of the gaps that overlap a fault's window (with its slack)."""
+    return [
+        i
+        for i, (a, b, _cause) in enumerate(gaps)
+        if a < fault.end + fault.slack_after and b > fault.start - CAUSE_SLACK
+    ]
+
+
 def report(
     server: srv.Server,
     names: list[str],
@@ -233,16 +242,9 @@ def report(
         gaps = [(parse_iso(g["start"]), parse_iso(g["end"]), g["cause"]) for g in data["gaps"]]
         explained = [False] * len(gaps)
 
-        def near(fault: Fault) -> list[int]:
-            return [
-                i
-                for i, (a, b, _cause) in enumerate(gaps)
-                if a < fault.end + fault.slack_after and b > fault.start - CAUSE_SLACK
-            ]
-
         mine = [f for f in faults if camera in f.cameras]
         for fault in [f for f in mine if f.cause is not None]:  # faults that leave a gap first
-            inside = near(fault)
+            inside = near(gaps, fault)
             for i in inside:
                 explained[i] = explained[i] or gaps[i][2] == fault.cause
             if inside:
@@ -253,7 +255,7 @@ def report(
             else:
                 print(f"{fault.name:<24} {camera:<6} {fault.cause:<15} {'MISSING':<15}")
         for fault in [f for f in mine if f.cause is None]:  # then those that must leave none
-            caught = ", ".join(gaps[i][2] for i in near(fault) if not explained[i]) or "none"
+            caught = ", ".join(gaps[i][2] for i in near(gaps, fault) if not explained[i]) or "none"
             print(f"{fault.name:<24} {camera:<6} {'none':<15} {caught:<15}")
         for i, (a, b, cause) in enumerate(gaps):
             if not explained[i]:
