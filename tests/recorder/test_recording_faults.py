@@ -3,6 +3,7 @@ alarm, the gap and its cause, and nothing lost beyond the fault."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from faultfs import faulty_file_system
 from faults import small_file_system, wait_for
 from servers import Server, parse_iso
 
@@ -199,3 +201,39 @@ def test_a_fast_camera_clock_is_slewed_not_cut(sim: Any, make_server: Any) -> No
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         assert abs(float(probed) - segment["duration"]) < 0.05, segment
+
+
+def test_io_errors_stop_recording_with_their_cause_and_it_resumes(
+    sim: Any, tmp_path: Path, make_server: Any
+) -> None:
+    """The recordings' file system answers EIO to every write for 4 s."""
+    with faulty_file_system(tmp_path / "faulty") as disk:
+        server: Server = make_server(
+            [{"id": "eio", "name": "讯问室5", "url": sim.rtsp_url("eio")}],
+            storage={"path": str(tmp_path / "faulty"), "segment_seconds": 4},
+        ).start()
+        began = server.wait_recording("eio")
+        time.sleep(3)
+        disk.write_errno = errno.EIO
+        injected = time.time()
+        try:
+            camera = wait_for(
+                lambda: (c := server.camera("eio"))["recording_failure"] is not None and c,
+                timeout=5,
+            )
+            assert camera["recording_failure"]["cause"] == "write_error"
+            assert "Input/output error" in camera["recording_failure"]["detail"]
+            alarm = wait_for(lambda: active_alarms(server, "recording_stopped"), timeout=2)[0]
+            assert "write_error" in alarm["detail"]
+            time.sleep(3)
+        finally:
+            disk.write_errno = None
+        healed = time.time()
+        server.wait_recording("eio", timeout=15)
+        time.sleep(5)
+        data = server.recordings("eio", began, time.time() - 1)
+        server.stop()
+    gaps = [g for g in data["gaps"] if g["cause"] != "camera_connecting"]
+    assert gaps and {g["cause"] for g in gaps} == {"write_error"}, data["gaps"]
+    assert injected - 2.0 <= parse_iso(gaps[0]["start"]) <= injected + 1.0
+    assert healed <= parse_iso(gaps[-1]["end"]) <= healed + 8.0 + 1.0
