@@ -59,7 +59,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from api.logsetup import configure
-    from api.preflight import hold_storage, open_catalog
+    from api.preflight import error_line, hold_storage, open_catalog
     from recorder.db import session_factory
     from recorder.recovery import check, recover
 
@@ -80,7 +80,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         with sessions() as session:
             report = check(session, root, verify_hashes=not args.no_hash)
     except SQLAlchemyError as error:
-        raise ConfigError(f"database.url: the catalog failed: {_first_line(error)}") from None
+        raise ConfigError(f"database.url: the catalog failed: {error_line(error)}") from None
     finally:
         engine.dispose()
     for line in report.problems:
@@ -99,12 +99,6 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     open_catalog(settings, upgrade=True).dispose()
     print("catalog schema is up to date")
     return EXIT_OK
-
-
-def _first_line(error: Exception) -> str:
-    from ingest.redact import redact_text
-
-    return redact_text(str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

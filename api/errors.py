@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from evidence import cases
 from evidence.export_request import ExportRequestError
 from evidence.export_service import ExportsUnavailable
+from monitor.alarms import AlarmNotFound
 from monitor.screens import TooManyScreens
 from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound, UnsupportedStream
 
@@ -92,6 +93,7 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     ExportRequestError,
     ExportsUnavailable,
     TooManyScreens,
+    AlarmNotFound,
     OperationalError,
 )
 """The domain errors that reach a client, each mapped by ``from_domain``."""
@@ -124,6 +126,8 @@ def from_domain(error: Exception) -> ApiError:
                 "try again shortly",
                 retry_after=RETRY_AFTER_SECONDS,
             )
+        case AlarmNotFound():
+            return NotFound(error.message, field="alarm_id")
         case TooManyScreens():
             return Unavailable(error.message, field="screen", retry_after=RETRY_AFTER_SECONDS)
     raise TypeError(f"no HTTP mapping for {type(error).__name__}")

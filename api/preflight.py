@@ -63,5 +63,10 @@ def open_catalog(settings: Settings, *, upgrade: bool) -> Engine:
                 )
         return engine
     except (SQLAlchemyError, OSError) as error:
-        reason = redact_text(str(error).splitlines()[0])
-        raise ConfigError(f"database.url: cannot open the catalog ({reason})") from None
+        raise ConfigError(f"database.url: cannot open the catalog ({error_line(error)})") from None
+
+
+def error_line(error: Exception) -> str:
+    """The first line of an error, credentials redacted: what a one-line message may show."""
+    text = str(error)
+    return redact_text(text.splitlines()[0] if text else type(error).__name__)

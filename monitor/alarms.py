@@ -45,6 +45,10 @@ CATALOG_STALL_SECONDS = 5.0
 class AlarmNotFound(Exception):
     """No alarm with that id."""
 
+    def __init__(self, alarm_id: int) -> None:
+        super().__init__(f"no alarm {alarm_id}")
+        self.message = str(self)
+
 
 class AlarmMonitor:
     """Event loop only."""

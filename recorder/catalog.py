@@ -260,14 +260,6 @@ def present_bytes_since(session: Session, *, after_id: int) -> tuple[int, int]:
     return int(total), int(last)
 
 
-def mark_segment(session: Session, *, segment_id: int, status: SegmentStatus, at_us: int) -> None:
-    session.execute(
-        update(Segment)
-        .where(Segment.id == segment_id)
-        .values(status=status.value, status_changed_us=at_us)
-    )
-
-
 def prune_logs(session: Session, *, before_us: int) -> dict[str, int]:
     """Remove what only explains the past before ``before_us``: camera events, cleared alarms,
     recorder starts, and tombstones of deleted footage that no kept segment of the same camera

@@ -179,6 +179,8 @@ class RetentionTask:
         age_limit = now - max_age_us if max_age_us is not None else None
         with self._sessions() as session:
             need = self.bytes_to_free(session)
+            # for planning; the delete statement checks the holds again when it marks
+            holds = [Hold(h.camera_id, h.start_us, h.end_us) for h in catalog.active_holds(session)]
         freed = 0
         deleted: list[int] = []
         after: tuple[int, int] | None = None
@@ -193,9 +195,6 @@ class RetentionTask:
                 )
                 if not rows or (wanted <= 0 and age_limit is None):
                     break
-                holds = [
-                    Hold(h.camera_id, h.start_us, h.end_us) for h in catalog.active_holds(session)
-                ]
             after = (rows[-1].start_us, rows[-1].id)
             candidates = [
                 Candidate(r.id, r.camera_id, r.start_us, r.end_us, r.size_bytes) for r in rows

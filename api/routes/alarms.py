@@ -8,8 +8,6 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DbSession, State
-from api.errors import NotFound
-from monitor.alarms import AlarmNotFound
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
@@ -38,7 +36,4 @@ async def acknowledge(
     alarm_id: int, state: State, body: Annotated[AckBody | None, Body()] = None
 ) -> dict[str, Any]:
     """Acknowledge an alarm (again: no change)."""
-    try:
-        return await state.alarms.acknowledge(alarm_id, body.by if body else None)
-    except AlarmNotFound:
-        raise NotFound(f"no alarm {alarm_id}", field="alarm_id") from None
+    return await state.alarms.acknowledge(alarm_id, body.by if body else None)

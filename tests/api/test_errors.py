@@ -8,6 +8,7 @@ from api.errors import from_domain
 from evidence import cases
 from evidence.export_request import ExportRequestError
 from evidence.export_service import ExportsUnavailable
+from monitor.alarms import AlarmNotFound
 from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound, UnsupportedStream
 
 
@@ -26,6 +27,7 @@ from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound,
         (ExportRequestError("no tag 9", field="tags.0", kind="not_found"), 404, "tags.0"),
         (ExportRequestError("nothing", field="ranges", kind="no_footage"), 422, "ranges"),
         (ExportsUnavailable("no signing key"), 503, None),
+        (AlarmNotFound(7), 404, "alarm_id"),
     ],
 )
 def test_domain_errors_map_to_status_and_field(

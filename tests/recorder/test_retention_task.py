@@ -36,19 +36,7 @@ def test_quota_deletes_oldest_unheld_and_keeps_held(
     now = SystemClock().wall_us()
     base = now - 10 * MINUTE
     with sessions.begin() as session:
-        session.add(
-            Camera(id="cam", site_id="s", name="c", area="other", room="r", first_seen_us=0)
-        )
-        session.add(
-            RecordingRun(
-                id="r",
-                camera_id="cam",
-                started_us=base,
-                ended_us=now,
-                end_reason="recorder_stopped",
-                end_detail="",
-            )
-        )
+        _camera_and_run(session, base, now)
         previous = None
         for index in range(6):
             start = base + index * MINUTE
@@ -108,22 +96,26 @@ def test_quota_deletes_oldest_unheld_and_keeps_held(
     assert report.clean, report.problems  # tombstones keep the chain verifiable
 
 
+def _camera_and_run(session: Session, start_us: int, end_us: int) -> None:
+    """Camera ``cam`` and one ended recording run ``r`` of it."""
+    session.add(Camera(id="cam", site_id="s", name="c", area="other", room="r", first_seen_us=0))
+    session.add(
+        RecordingRun(
+            id="r",
+            camera_id="cam",
+            started_us=start_us,
+            ended_us=end_us,
+            end_reason="recorder_stopped",
+            end_detail="",
+        )
+    )
+    session.flush()
+
+
 def _bulk_catalog(sessions: sessionmaker[Session], root: Path, count: int, base: int) -> None:
     """``count`` one-minute segments of camera ``cam`` from ``base``, with 10-byte files."""
     with sessions.begin() as session:
-        session.add(
-            Camera(id="cam", site_id="s", name="c", area="other", room="r", first_seen_us=0)
-        )
-        session.add(
-            RecordingRun(
-                id="r",
-                camera_id="cam",
-                started_us=base,
-                ended_us=base + count * MINUTE,
-                end_reason="recorder_stopped",
-                end_detail="",
-            )
-        )
+        _camera_and_run(session, base, base + count * MINUTE)
         session.flush()
         rows = []
         for index in range(count):
