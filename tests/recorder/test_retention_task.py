@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from configs.schema import RetentionSettings
@@ -112,13 +112,16 @@ def _camera_and_run(session: Session, start_us: int, end_us: int) -> None:
     session.flush()
 
 
-def _bulk_catalog(sessions: sessionmaker[Session], root: Path, count: int, base: int) -> None:
-    """``count`` one-minute segments of camera ``cam`` from ``base``, with 10-byte files."""
+def _bulk_catalog(
+    sessions: sessionmaker[Session], root: Path, count: int, base: int, *, first: int = 0
+) -> None:
+    """``count`` one-minute segments of camera ``cam`` from minute ``first`` after ``base``,
+    with 10-byte files (the camera and its run are made with the first batch)."""
     with sessions.begin() as session:
-        _camera_and_run(session, base, base + count * MINUTE)
-        session.flush()
+        if first == 0:
+            _camera_and_run(session, base, base + count * MINUTE)
         rows = []
-        for index in range(count):
+        for index in range(first, first + count):
             start = base + index * MINUTE
             relative = pathcodec.encode("cam", start)
             path = root / relative
@@ -238,3 +241,26 @@ def test_logs_older_than_log_keep_days_are_pruned(
         statuses = list(session.scalars(select(Segment.status).order_by(Segment.start_us)))
         assert statuses == ["ok", "deleted", "ok"]  # the tombstone inside the chain stays
         assert session.query(Alarm).count() == 1
+
+
+def test_present_bytes_are_kept_from_one_pass_to_the_next(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    """Summed once, then what was written since is added and what retention deleted taken off:
+    the quota holds across passes without re-summing the catalog."""
+    base = SystemClock().wall_us() - 100 * MINUTE
+    _bulk_catalog(sessions, tmp_path, 10, base)
+    task = RetentionTask(
+        RetentionSettings(max_age_days=None, max_bytes=50, min_free_bytes=0),
+        tmp_path,
+        sessions,
+        SystemClock(),
+    )
+    assert len(task.run_once().delete) == 5
+    _bulk_catalog(sessions, tmp_path, 3, base, first=10)  # recorded since
+    with sessions() as session:
+        assert task.present_bytes(session) == 80
+    assert len(task.run_once().delete) == 3
+    with sessions() as session:
+        kept = session.scalar(select(func.count()).where(Segment.status == "ok"))
+    assert kept == 5
