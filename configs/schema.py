@@ -74,6 +74,14 @@ class StorageSettings(Strict):
         description="fdatasync the open segment at most this often (0 = after every fragment); "
         "bounds loss on power failure. Every closed segment is fsynced regardless",
     )
+    write_backlog_seconds: float = Field(
+        default=20.0,
+        ge=1.0,
+        le=300.0,
+        description="how far a camera's recorder may fall behind a slow disk (packets held in "
+        "memory, at most 64 MB) before packets are dropped and the gap is recorded as "
+        "storage_stalled",
+    )
 
 
 class RetentionSettings(Strict):

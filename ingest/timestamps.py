@@ -41,6 +41,7 @@ class Discontinuity(enum.StrEnum):
 
     TIMESTAMP_JUMP = "timestamp_jump"
     CLOCK_DRIFT = "clock_drift"
+    PACKETS_DROPPED = "packets_dropped"  # a consumer fell too far behind (ingest/sink_thread.py)
 
 
 class DropReason(enum.StrEnum):

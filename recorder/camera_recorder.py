@@ -1,6 +1,7 @@
 """Continuous recording of one camera: a hub sink that cuts segments and records runs.
 
-Called on the camera thread only (see ingest/hub.py). Procedure per segment (DESIGN.md):
+Called on the camera's recorder thread only (``ingest.sink_thread.SinkThread`` behind the hub),
+except where a method says "any thread". Procedure per segment (DESIGN.md):
 create the file and fsync its directory → write fragments → on close write the trailer, fsync the
 file and directory → only then submit the catalog row. A run is one stretch of continuous
 recording; it ends with a reason when the stream ends, stalls, jumps in time or the disk fails.
@@ -73,6 +74,7 @@ _CAUSE_TO_REASON = {
 _DISCONTINUITY_TO_REASON = {
     Discontinuity.CLOCK_DRIFT: RunEndReason.CLOCK_DRIFT,
     Discontinuity.TIMESTAMP_JUMP: RunEndReason.TIMESTAMP_JUMP,
+    Discontinuity.PACKETS_DROPPED: RunEndReason.STORAGE_STALLED,
 }
 RETRY_INITIAL_SECONDS = 1.0
 RETRY_MAX_SECONDS = 10.0
@@ -151,16 +153,32 @@ class CameraRecorder:
         self._paused = False
         self._pause_detail = ""
         self._cut_requested = False
-        self.failure: RecordingFailure | None = None
-        """Any thread may read: why recording stopped, while it is stopped by a fault."""
+        self._failure: RecordingFailure | None = None
+        self._stall: RecordingFailure | None = None
+        """Set by ``backlog_overrun`` (camera thread) until this thread reaches the loss."""
         self.live_span: tuple[int, int] | None = None
         """Any thread may read: (start, end of the last packet written) of the open segment."""
         self.skipped_packets = 0
 
     @property
     def recording(self) -> bool:
-        """A run is open: footage is being written (also across the moment a segment is cut)."""
-        return self._run_id is not None and not self._paused
+        """A run is open and keeps up: footage is being written (also across the moment a
+        segment is cut)."""
+        return self._run_id is not None and not self._paused and self._stall is None
+
+    @property
+    def failure(self) -> RecordingFailure | None:
+        """Any thread: why recording stopped, while it is stopped by a fault."""
+        return self._stall or self._failure
+
+    def backlog_overrun(self, detail: str) -> None:
+        """Camera thread: the disk is so slow that packets are being dropped before they reach
+        this recorder. Recording shows as stopped with the cause at once; the run itself ends
+        when this thread gets to the loss (``Discontinuity.PACKETS_DROPPED``)."""
+        self._stall = RecordingFailure(RunEndReason.STORAGE_STALLED, detail, self._clock.wall_us())
+        if self._on_error is not None:
+            with contextlib.suppress(Exception):
+                self._on_error(self.camera_id, RunEndReason.STORAGE_STALLED, detail)
 
     @property
     def paused(self) -> bool:
@@ -189,6 +207,13 @@ class CameraRecorder:
             self._fail(error)
 
     def discontinuity(self, reason: Discontinuity) -> None:
+        if reason is Discontinuity.PACKETS_DROPPED:
+            stall = self._stall or RecordingFailure(
+                RunEndReason.STORAGE_STALLED, "packets dropped", self._clock.wall_us()
+            )
+            self._end_run_safely(RunEndReason.STORAGE_STALLED, stall.detail)
+            self._failure, self._stall = stall, None  # until a segment opens again
+            return
         self._end_run_safely(_DISCONTINUITY_TO_REASON[reason], f"media timestamps: {reason.value}")
 
     def stream_ended(self, cause: Cause, detail: str) -> None:
@@ -284,7 +309,7 @@ class CameraRecorder:
         self._file = file
         self._segment_start_us = start
         self._segment_end_us = start
-        self.failure = None
+        self._failure = None
         self._written(first)
 
     def _cut(self, keyframe: MediaPacket) -> None:
@@ -411,7 +436,7 @@ class CameraRecorder:
             with contextlib.suppress(Exception):
                 self._listener.run_ended(self.camera_id, self._run_id, end, reason, detail)
             self._run_id = None
-        self.failure = RecordingFailure(reason, detail, self._clock.wall_us())
+        self._failure = RecordingFailure(reason, detail, self._clock.wall_us())
         self._retry_at = self._clock.monotonic() + self._retry.next_delay()
         if self._on_error is not None:
             with contextlib.suppress(Exception):

@@ -26,6 +26,7 @@ class GapCause(enum.StrEnum):
     DISK_FULL = "disk_full"
     WRITE_ERROR = "write_error"
     MUX_ERROR = "mux_error"
+    STORAGE_STALLED = "storage_stalled"
     CLOCK_DRIFT = "clock_drift"
     TIMESTAMP_JUMP = "timestamp_jump"
     STREAM_CHANGED = "stream_changed"
@@ -44,6 +45,7 @@ REASON_TO_CAUSE = {
     RunEndReason.DISK_FULL: GapCause.DISK_FULL,
     RunEndReason.WRITE_ERROR: GapCause.WRITE_ERROR,
     RunEndReason.MUX_ERROR: GapCause.MUX_ERROR,
+    RunEndReason.STORAGE_STALLED: GapCause.STORAGE_STALLED,
     RunEndReason.CLOCK_DRIFT: GapCause.CLOCK_DRIFT,
     RunEndReason.TIMESTAMP_JUMP: GapCause.TIMESTAMP_JUMP,
     RunEndReason.STREAM_CHANGED: GapCause.STREAM_CHANGED,

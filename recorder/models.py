@@ -47,6 +47,7 @@ class RunEndReason(enum.StrEnum):
     DISK_FULL = "disk_full"
     WRITE_ERROR = "write_error"
     MUX_ERROR = "mux_error"  # the muxer refused a packet or failed (PyAV/libav)
+    STORAGE_STALLED = "storage_stalled"  # the disk was so slow that the write backlog overflowed
     CLOCK_DRIFT = "clock_drift"
     TIMESTAMP_JUMP = "timestamp_jump"
     STREAM_CHANGED = "stream_changed"

@@ -1,7 +1,9 @@
 """The recording service: every camera's thread, hub and recorder, and the catalog writer.
 
 Start order: recovery (disk ⇄ catalog) → camera rows → recorder start mark → writer → cameras.
-Stop order: cameras (each closes its run as ``recorder_stopped``) → writer drains → done.
+Stop order: cameras → recorder threads drain (each closes its run as ``recorder_stopped``) →
+writer drains → done. Each recorder runs on its own thread behind the hub (``SinkThread``), so a
+slow disk never holds up a camera's thread or its live viewers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ingest.clock import Clock
 from ingest.events import CameraState, StateChange
 from ingest.hub import Hub
 from ingest.runtime import CameraRuntime
+from ingest.sink_thread import SinkThread
 from ingest.supervisor import CameraWorker
 from recorder import catalog
 from recorder.camera_recorder import CameraRecorder, FinishedSegment, RecordingListener
@@ -27,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 RecordingRuntime = CameraRuntime[CameraRecorder]
 """A camera's runtime as the recording service builds it."""
+
+WRITE_BACKLOG_MAX_BYTES = 64 * 1024 * 1024
+"""Per camera, the most packet bytes held for a recorder waiting on the disk."""
 
 
 class _CatalogListener(RecordingListener):
@@ -122,6 +128,8 @@ class RecordingService:
         written, so the cameras API needs no catalog query)."""
         self._listener = _CatalogListener(self.writer, self.last_recorded)
         self.cameras: dict[str, RecordingRuntime] = {}
+        self._intakes: dict[str, SinkThread] = {}
+        """Per recorded camera: the thread its recorder runs on, behind the hub."""
         self._outages = OutageLog()
         self.recovery: Report | None = None
 
@@ -167,7 +175,15 @@ class RecordingService:
                 last_end_us=last.end_us if last is not None else None,
                 on_error=self._on_write_error,
             )
-            hub.add_sink(recorder)
+            intake = SinkThread(
+                recorder,
+                f"rec-{camera.id}",
+                max_seconds=self.settings.storage.write_backlog_seconds,
+                max_bytes=WRITE_BACKLOG_MAX_BYTES,
+                on_overrun=recorder.backlog_overrun,
+            )
+            self._intakes[camera.id] = intake
+            hub.add_sink(intake)
         worker = None
         if camera.enabled:
             worker = CameraWorker(
@@ -212,6 +228,7 @@ class RecordingService:
                 runtime.recorder.pause(True, "camera disabled by an operator")
                 worker.stop()
                 worker.join(timeout=30)
+                self._intakes[camera_id].drain(timeout=30)  # the run ends as disabled
                 runtime.recorder.pause(False)
             else:
                 worker.stop()
@@ -240,11 +257,12 @@ class RecordingService:
             worker.stop()
         for worker in workers:
             worker.join(timeout=30)
-        for runtime in self.cameras.values():
-            # The camera thread closes its own run as it exits; a thread that did not stop in
-            # time still owns its recorder, and its open run is closed by recovery next start.
-            alive = runtime.worker is not None and runtime.worker.alive()
-            if runtime.recorder is not None and not alive:
-                runtime.recorder.stop()
+        for camera_id, intake in self._intakes.items():
+            # The camera thread ends its stream as it exits and the recorder thread closes the
+            # run; once the intake is closed nothing else reaches the recorder. A recorder thread
+            # that did not finish in time (a hung disk) keeps its open run for start-up recovery.
+            recorder = self.cameras[camera_id].recorder
+            if intake.close(timeout=30) and recorder is not None:
+                recorder.stop()
         self.writer.stop()
         logger.info("recording service stopped")

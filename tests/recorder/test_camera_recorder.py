@@ -19,6 +19,7 @@ from media import START_US, camera_packets, make_source
 from configs.schema import StorageSettings
 from ingest.events import Cause
 from ingest.packets import MediaPacket
+from ingest.timestamps import Discontinuity
 from recorder.camera_recorder import CameraRecorder, FinishedSegment, RecordingListener
 from recorder.models import RunEndReason
 
@@ -238,3 +239,35 @@ def test_disk_full_ends_the_run_and_recording_resumes_when_space_returns(
     assert START_US + failed_at - first_run[-1].end_us <= 1.1 * S
     assert after[0].start_us - (START_US + failed_at) <= 1 * S  # the next keyframe
     shutil.rmtree(small_disk / "rec", ignore_errors=True)
+
+
+def test_a_backlog_overrun_shows_at_once_and_ends_the_run_where_its_footage_ends(
+    source: Path, tmp_path: Path
+) -> None:
+    """The disk was too slow: packets were dropped before reaching the recorder. Recording is
+    false with the cause as soon as the drop starts (not when the recorder gets there), the run
+    ends at the last packet written, and the next keyframe after the loss starts a new run."""
+    catalog, clock = Catalog(), ManualClock()
+    rec = recorder(tmp_path, catalog, clock)
+    with camera_packets(source) as (info, packets):
+        rec.stream_started(info)
+        delivered = list(packets)
+        feed(rec, iter([p for p in delivered if p.dts_us < 2.5 * S]), clock)
+        assert rec.recording
+        rec.backlog_overrun("storage too slow: 20.0 s behind")  # camera thread, mid-backlog
+        assert not rec.recording
+        assert rec.failure is not None and rec.failure.reason is RunEndReason.STORAGE_STALLED
+        assert rec.errors[-1][1] is RunEndReason.STORAGE_STALLED  # type: ignore[attr-defined]
+        feed(rec, iter([p for p in delivered if 2.5 * S <= p.dts_us < 3.1 * S]), clock)  # backlog
+        rec.discontinuity(Discontinuity.PACKETS_DROPPED)
+        assert rec.failure is not None and not rec.recording  # until footage is written again
+        feed(rec, iter([p for p in delivered if p.dts_us >= 4.5 * S]), clock)  # after the loss
+        assert rec.recording and rec.failure is None
+        rec.stream_ended(Cause.STOPPED, "")
+    runs = catalog.of("run_ended")
+    assert [r[2] for r in runs] == [RunEndReason.STORAGE_STALLED, RunEndReason.RECORDER_STOPPED]
+    assert "storage too slow" in runs[0][3]
+    first, second = catalog.of("segment")
+    assert runs[0][1] == first.end_us
+    assert abs(first.end_us - (START_US + 3.1 * S)) <= 0.05 * S
+    assert second.start_us == first.start_us + 5 * S  # the first keyframe after the loss

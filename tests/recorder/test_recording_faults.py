@@ -3,7 +3,9 @@ alarm, the gap and its cause, and nothing lost beyond the fault."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import itertools
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import pytest
 from faultfs import faulty_file_system
 from faults import small_file_system, wait_for
 from servers import Server, parse_iso
+from whep_client import WhepViewer
 
 pytestmark = pytest.mark.media
 
@@ -237,3 +240,100 @@ def test_io_errors_stop_recording_with_their_cause_and_it_resumes(
     assert gaps and {g["cause"] for g in gaps} == {"write_error"}, data["gaps"]
     assert injected - 2.0 <= parse_iso(gaps[0]["start"]) <= injected + 1.0
     assert healed <= parse_iso(gaps[-1]["end"]) <= healed + 8.0 + 1.0
+
+
+def max_pause(times: list[float], start: float, end: float) -> float:
+    """The longest wait between two decoded frames inside [start, end] (monotonic seconds)."""
+    inside = [start, *(t for t in times if start <= t <= end), end]
+    return max(b - a for a, b in itertools.pairwise(inside))
+
+
+def test_a_slow_disk_never_freezes_live_view_and_a_stalled_one_is_a_gap_with_its_cause(
+    sim: Any, tmp_path: Path, make_server: Any
+) -> None:
+    """fsync takes 1 s (a slow disk): live view keeps its pace and nothing is lost. Then one
+    fsync hangs 10 s, past the 4 s write backlog: live view still keeps its pace, recording shows
+    ``storage_stalled`` at once with the alarm, the loss is a gap with that cause, and recording
+    resumes by itself."""
+    cameras = [{"id": m, "name": f"讯问室 {m}", "url": sim.rtsp_url(m)} for m in ("slow1", "slow2")]
+    with faulty_file_system(tmp_path / "faulty") as disk:
+        server: Server = make_server(
+            cameras,
+            storage={"path": str(tmp_path / "faulty"), "segment_seconds": 4,
+                     "write_backlog_seconds": 4},
+            relay={"ice_host_addresses": ["127.0.0.1"]},
+        ).start()  # fmt: skip
+        began = max(server.wait_recording("slow1"), server.wait_recording("slow2"))
+
+        async def scenario() -> dict[str, Any]:
+            viewer = WhepViewer(server.url, "slow1")
+            assert (await viewer.start()).status_code == 201
+            assert await viewer.wait_frames(25, within=10)
+            seen: dict[str, Any] = {"recording": set()}
+
+            async def poll_for(seconds: float) -> None:
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    for cam in ("slow1", "slow2"):
+                        state = await asyncio.to_thread(server.camera, cam)
+                        seen["recording"].add((cam, state["recording"]))
+                    await asyncio.sleep(0.3)
+
+            disk.fsync_delay = 1.0
+            slow = time.monotonic(), time.time()
+            await poll_for(10)
+            disk.fsync_delay = 0.0
+            seen["slow"] = (slow[1], time.time())
+            seen["slow_pause"] = max_pause(viewer.received.frame_times, slow[0], time.monotonic())
+            seen["recording_while_slow"] = set(seen["recording"])
+            await asyncio.sleep(3)  # the last slow fsyncs return
+
+            disk.fsync_delay = 10.0
+            hung = time.monotonic(), time.time()
+            await asyncio.sleep(1.5)  # each recorder fdatasyncs every second
+            disk.fsync_delay = 0.0  # only the fsyncs already waiting hang
+            camera = await asyncio.to_thread(
+                wait_for,
+                lambda: (c := server.camera("slow1"))["recording_failure"] is not None and c,
+                12,
+            )
+            seen["failed_after"] = time.time() - hung[1]
+            seen["failure"] = camera["recording_failure"]
+            alarms = await asyncio.to_thread(
+                wait_for,
+                lambda: [a for a in active_alarms(server, "recording_stopped")
+                         if a["camera_id"] == "slow1"],
+                2,
+            )  # fmt: skip
+            seen["alarm"] = alarms[0]
+            await asyncio.to_thread(server.wait_recording, "slow1", 20)
+            seen["hung"] = (hung[1], time.time())
+            seen["hung_pause"] = max_pause(viewer.received.frame_times, hung[0], time.monotonic())
+            await viewer.close()
+            return seen
+
+        seen = asyncio.run(scenario())
+        time.sleep(5)
+        data = {
+            cam: server.recordings(cam, began + 1, time.time() - 2) for cam in ("slow1", "slow2")
+        }
+        server.stop()
+    # a slow disk: live view kept its pace (25 fps), recording never stopped, nothing was lost
+    assert seen["slow_pause"] < 0.5, seen["slow_pause"]
+    assert seen["recording_while_slow"] == {("slow1", True), ("slow2", True)}
+    slow_end = seen["slow"][1]
+    for cam, recordings in data.items():
+        during = [g for g in recordings["gaps"] if parse_iso(g["start"]) < slow_end + 2]
+        assert during == [], (cam, during)
+    # a hung disk: live view still kept its pace; the stall was shown with its cause at once
+    assert seen["hung_pause"] < 0.5, seen["hung_pause"]
+    assert seen["failure"]["cause"] == "storage_stalled"
+    assert "storage too slow" in seen["failure"]["detail"]
+    assert seen["failed_after"] < 4 + 2  # the backlog bound, then at once
+    assert "storage_stalled" in seen["alarm"]["detail"]
+    hung_start, resumed = seen["hung"]
+    gaps = [g for g in data["slow1"]["gaps"] if g["cause"] != "camera_connecting"]
+    assert gaps and {g["cause"] for g in gaps} == {"storage_stalled"}, data["slow1"]["gaps"]
+    # the loss starts where the backlog ran out and ends where recording resumed
+    assert hung_start <= parse_iso(gaps[0]["start"]) <= hung_start + 4 + 1
+    assert parse_iso(gaps[-1]["end"]) <= resumed + 1

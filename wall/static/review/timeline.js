@@ -11,6 +11,8 @@ export const CAUSE_COLORS = {
   recorder_down: "#b04cff",
   disk_full: "#ff4fa3",
   write_error: "#e8590c",
+  mux_error: "#d9480f",
+  storage_stalled: "#f76707",
   clock_drift: "#ffd43b",
   timestamp_jump: "#c0a000",
   stream_changed: "#74c0fc",
