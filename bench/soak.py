@@ -5,6 +5,9 @@
 Faults, at fixed fractions of the run (each on real processes and real files):
 * a camera flap (its RTSP mount stopped for 15 s)            → expect one `camera_offline` gap;
 * a second camera's flap at a different moment               → idem;
+* a camera stall (its mount sends nothing for 20 s, the RTSP session stays up) → expect a
+  `camera_stalled` gap (then `camera_offline`/`camera_connecting` while reconnects find the
+  mount still silent), starting at the stall (the run ends at its last packet);
 * a 30 s catalog outage (another process holds SQLite's write lock) → expect no gap at all,
   the `catalog_unavailable` alarm, every row landing afterwards;
 * a disk-full episode (the recordings' tmpfs filled for 20 s; needs root) → expect a `disk_full`
@@ -53,7 +56,7 @@ print("locked", flush=True)
 time.sleep(float(sys.argv[2]))
 connection.execute("ROLLBACK")
 """
-FLAP_SECONDS, OUTAGE_SECONDS, DISK_FULL_SECONDS = 15.0, 30.0, 20.0
+FLAP_SECONDS, STALL_SECONDS, OUTAGE_SECONDS, DISK_FULL_SECONDS = 15.0, 20.0, 30.0, 20.0
 CAUSE_SLACK = 2.0
 """Seconds a gap may start before / end after its fault (a fragment, a reconnect, a keyframe)."""
 
@@ -68,6 +71,8 @@ class Fault:
     end: float
     cause: str | None  # None: the fault must leave no gap
     slack_after: float = CAUSE_SLACK
+    also: tuple[str, ...] = ()
+    """Further causes its gap may have (a stalled camera's reconnects meet a silent mount)."""
 
 
 def iso(seconds: float) -> str:
@@ -143,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
             schedule = [
                 (0.15, "flap", names[0]),
                 (0.30, "catalog", ""),
+                (0.40, "stall", names[4]),
                 (0.50, "flap", names[1]),
                 (0.65, "disk", ""),
             ]
@@ -184,6 +190,18 @@ def inject(
         time.sleep(FLAP_SECONDS)
         sim.start_mount(camera)
         return Fault(f"flap {camera}", [camera], start, time.time(), "camera_offline", 4.0)
+    if kind == "stall":
+        sim.stall(camera, STALL_SECONDS)
+        time.sleep(STALL_SECONDS)
+        return Fault(
+            f"stall {camera}",
+            [camera],
+            start,
+            time.time(),
+            "camera_stalled",
+            8.0,
+            also=("camera_offline", "camera_connecting"),
+        )
     if kind == "catalog":
         database = str(workdir / "catalog.db")
         holder = subprocess.Popen(
@@ -246,7 +264,7 @@ def report(
         for fault in [f for f in mine if f.cause is not None]:  # faults that leave a gap first
             inside = near(gaps, fault)
             for i in inside:
-                explained[i] = explained[i] or gaps[i][2] == fault.cause
+                explained[i] = explained[i] or gaps[i][2] in (fault.cause, *fault.also)
             if inside:
                 a, b = gaps[inside[0]][0], gaps[inside[-1]][1]
                 causes = ",".join(sorted({gaps[i][2] for i in inside}))
@@ -289,8 +307,8 @@ def main() -> int:
     )
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temp dir)")
     args = parser.parse_args()
-    if args.cameras < 4:
-        parser.error("--cameras: at least 4 (two flap, two run off-clock)")
+    if args.cameras < 5:
+        parser.error("--cameras: at least 5 (two flap, two run off-clock, one stalls)")
     try:
         return run(args)
     except srv.BenchError as error:

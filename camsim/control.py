@@ -8,6 +8,7 @@ Routes (mount names may contain '/'; they may also be sent URL-encoded, e.g. `a%
 - `POST /mounts/{name}/stop`     → stop serving, drop clients
 - `POST /mounts/{name}/start`    → serve again
 - `POST /mounts/{name}/flap`     body `{"seconds": 5}`
+- `POST /mounts/{name}/stall`    body `{"seconds": 5}` (no media; the RTSP session stays up)
 - `POST /mounts/{name}/video`    body `{"mode": "normal" | "black" | "frozen" | "resized"}`
 - `POST /mounts/{name}/audio`    body `{"mode": "tone" | "silent"}`
 - `POST /mounts/{name}/clock`    body `{"ppm": 500}` (the media clock runs fast; negative: slow)
@@ -47,6 +48,7 @@ class ControlBackend(Protocol):
     def stop_mount(self, name: str) -> dict[str, object]: ...
     def start_mount(self, name: str) -> dict[str, object]: ...
     def flap(self, name: str, seconds: float) -> dict[str, object]: ...
+    def stall(self, name: str, seconds: float) -> dict[str, object]: ...
     def set_video(self, name: str, mode: VideoMode) -> dict[str, object]: ...
     def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]: ...
     def set_clock_rate(self, name: str, ppm: float) -> dict[str, object]: ...
@@ -61,9 +63,9 @@ class EmptyBody(_Body):
 
 
 class FlapBody(_Body):
-    """Body of `flap`."""
+    """Body of `flap` and `stall`."""
 
-    seconds: Annotated[float, Field(gt=0, le=3600, description="Seconds to stay stopped.")]
+    seconds: Annotated[float, Field(gt=0, le=3600, description="Seconds the fault lasts.")]
 
 
 class VideoBody(_Body):
@@ -135,6 +137,9 @@ def _actions(backend: ControlBackend) -> dict[str, Callable[[str, bytes], dict[s
     def flap(name: str, raw: bytes) -> dict[str, object]:
         return backend.flap(name, _parse_body(FlapBody, raw).seconds)
 
+    def stall(name: str, raw: bytes) -> dict[str, object]:
+        return backend.stall(name, _parse_body(FlapBody, raw).seconds)
+
     def video(name: str, raw: bytes) -> dict[str, object]:
         return backend.set_video(name, _parse_body(VideoBody, raw).mode)
 
@@ -148,6 +153,7 @@ def _actions(backend: ControlBackend) -> dict[str, Callable[[str, bytes], dict[s
         "stop": stop,
         "start": start,
         "flap": flap,
+        "stall": stall,
         "video": video,
         "audio": audio,
         "clock": clock,

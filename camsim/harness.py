@@ -283,6 +283,10 @@ class SimulatorProcess:
         """Stop `mount` for `seconds`, then serve it again."""
         return self._call(mount, "flap", {"seconds": seconds})
 
+    def stall(self, mount: str, seconds: float) -> dict[str, Any]:
+        """Send no media on `mount` for `seconds`; its RTSP sessions stay up."""
+        return self._call(mount, "stall", {"seconds": seconds})
+
     def set_video(self, mount: str, mode: VideoMode | str) -> dict[str, Any]:
         """Switch `mount`'s video to normal / black / frozen / resized (at the next keyframe)."""
         return self._call(mount, "video", {"mode": VideoMode(mode).value})

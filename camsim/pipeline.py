@@ -1,8 +1,8 @@
 """The GStreamer graph of one media: a looped MPEG-TS file, demuxed, variant-switched, payloaded.
 
 ```
-filesrc ! tsdemux ─ video PIDs ─► input-selector ! queue ! h264parse ! rtph264pay name=pay0
-                  └ audio PIDs ─► input-selector ! queue ! aacparse  ! rtpmp4gpay name=pay1
+filesrc ! tsdemux ─ video PIDs ─► input-selector ! queue ! h264parse ! identity ! rtph264pay
+                  └ audio PIDs ─► input-selector ! queue ! aacparse  ! identity ! rtpmp4gpay
 ```
 Looping: tsdemux rejects segment seeks, so when every linked demuxer pad reaches EOS the EOS is
 dropped, all demuxer pads get their running-time offset advanced by one loop length and the
@@ -16,9 +16,13 @@ buffer probes on the current and the target demuxer pad and happens at the first
 (video) or frame (audio) seen on either of them; whichever order tsdemux pushes the two streams
 in, no timestamp is sent twice and the new video starts with an IDR.
 
-Threads: the constructor and `set_video` / `set_audio` / `close` run on the GLib main loop
-thread; probes run on tsdemux's streaming thread; the re-seek is scheduled back onto the main
-loop.
+Stalls: a buffer probe after each payloader drops everything while `stalled` is set; an
+`identity sync=true` before it keeps the graph paced by the clock meanwhile, so what follows a
+stall is live, not media that raced ahead while nothing reached the sinks.
+
+Threads: the constructor and `set_video` / `set_audio` / `set_stalled` / `close` run on the GLib
+main loop thread; probes run on tsdemux's streaming thread; the re-seek is scheduled back onto the
+main loop.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ class LoopPipeline:
                 self._video.element,
                 _queue(),
                 _make("h264parse"),
+                _make("identity", sync=True),
                 _make("rtph264pay", "pay0", pt=96, config_interval=-1),
             ]
         ]
@@ -118,6 +123,7 @@ class LoopPipeline:
                     self._audio.element,
                     _queue(),
                     _make("aacparse"),
+                    _make("identity", sync=True),
                     _make("rtpmp4gpay", "pay1", pt=97),
                 ]
             )
@@ -135,6 +141,11 @@ class LoopPipeline:
             payloader.get_static_pad("src").add_probe(
                 Gst.PadProbeType.QUERY_UPSTREAM, self._on_query
             )
+            payloader.get_static_pad("src").add_probe(
+                Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, self._on_payload_buffer
+            )
+        self.stalled = False
+        """While set, no media leaves the pipeline; the RTSP session stays up (a stalled camera)."""
 
         self._pid_map: dict[int, tuple[_Selector, str]] = {}
         for mode, pid in VIDEO_PIDS.items():
@@ -161,6 +172,11 @@ class LoopPipeline:
         """Switch the audio variant at the next frame (no-op without audio)."""
         if self._audio is not None:
             self._request_switch(self._audio, mode.value)
+
+    def set_stalled(self, stalled: bool) -> None:
+        """Stop (or resume) sending media while the connection stays up; media resumes where
+        the clock is, mid-GOP, as a camera's does after a stall."""
+        self.stalled = stalled
 
     def close(self) -> None:
         """Stop looping; called when the media is unprepared."""
@@ -217,6 +233,9 @@ class LoopPipeline:
         pad.add_probe(mask, self._on_demux_event)
         if selector is self._audio:
             pad.add_probe(Gst.PadProbeType.BUFFER, self._on_audio_buffer)
+
+    def _on_payload_buffer(self, _pad: Any, _info: Any) -> Any:
+        return Gst.PadProbeReturn.DROP if self.stalled else Gst.PadProbeReturn.OK
 
     def _on_demux_event(self, pad: Any, info: Any) -> Any:
         event = info.get_event()

@@ -50,6 +50,8 @@ class _Mount:
     pipelines: dict[str, LoopPipeline] = field(default_factory=dict)
     medias: dict[str, Any] = field(default_factory=dict)
     flap_source: int | None = None
+    stall_source: int | None = None
+    """While set, the mount's media send nothing (the GLib timeout that ends the stall)."""
     clock: Any = None
     """The mount's own clock (``Gst.SystemClock``): its media are paced by it, so a clock
     calibrated N ppm fast is a camera whose media clock runs N ppm fast."""
@@ -66,6 +68,7 @@ class _Mount:
             "path": spec.path,
             "served": self.served,
             "flapping": self.flap_source is not None,
+            "stalled": self.stall_source is not None,
             "video": self.video.value,
             "audio": self.audio.value if spec.audio else None,
             "has_audio": spec.audio,
@@ -99,6 +102,7 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
             video=mount.video,
             audio=mount.audio if mount.spec.audio else None,
         )
+        pipeline.set_stalled(mount.stall_source is not None)
         mount.pipelines[name] = pipeline
         logger.info("%s: new media %s", mount.spec.name, name)
         return pipeline.bin
@@ -244,6 +248,26 @@ class SimulatorServer:
         mount.flap_source = GLib.timeout_add(max(1, round(seconds * 1000)), self._end_flap, name)
         return mount.status()
 
+    def stall(self, name: str, seconds: float) -> dict[str, object]:
+        """Send no media for ``seconds`` while every RTSP session stays up (a camera whose
+        encoder hangs), then resume where the clock is."""
+        mount = self._mount(name)
+        if mount.stall_source is not None:
+            GLib.source_remove(mount.stall_source)
+        for pipeline in list(mount.pipelines.values()):
+            pipeline.set_stalled(True)
+        mount.stall_source = GLib.timeout_add(max(1, round(seconds * 1000)), self._end_stall, name)
+        logger.info("%s: stalled for %g s", name, seconds)
+        return mount.status()
+
+    def _end_stall(self, name: str) -> bool:
+        mount = self._mounts[name]
+        mount.stall_source = None
+        for pipeline in list(mount.pipelines.values()):
+            pipeline.set_stalled(False)
+        logger.info("%s: stall over", name)
+        return False
+
     def set_video(self, name: str, mode: VideoMode) -> dict[str, object]:
         """Switch the mount's video variant (at the next keyframe)."""
         mount = self._mount(name)
@@ -346,6 +370,9 @@ class LoopBackend:
 
     def flap(self, name: str, seconds: float) -> dict[str, object]:
         return self._server.call(lambda: self._server.flap(name, seconds))
+
+    def stall(self, name: str, seconds: float) -> dict[str, object]:
+        return self._server.call(lambda: self._server.stall(name, seconds))
 
     def set_video(self, name: str, mode: VideoMode) -> dict[str, object]:
         return self._server.call(lambda: self._server.set_video(name, mode))

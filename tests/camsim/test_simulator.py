@@ -249,6 +249,30 @@ def test_flap_comes_back(sim: SimulatorProcess) -> None:
     assert ffprobe(sim.rtsp_url(NOMIC)).returncode == 0
 
 
+def test_a_stall_sends_nothing_while_the_session_stays_up(sim: SimulatorProcess) -> None:
+    container = open_rtsp(sim.rtsp_url(NOMIC))
+    try:
+        arrivals: list[float] = []
+        stalled_at = 0.0
+        for packet in container.demux(video=0):
+            if packet.size == 0:
+                continue
+            arrivals.append(time.monotonic())
+            if len(arrivals) == 25:
+                assert sim.stall(NOMIC, 2.0)["stalled"] is True
+                stalled_at = time.monotonic()
+            if stalled_at and time.monotonic() - stalled_at > 3.5:
+                break
+    finally:
+        container.close()
+    pauses = [b - a for a, b in itertools.pairwise(arrivals)]
+    # one pause of about the stall, on the same connection, then the stream went on
+    assert 1.5 <= max(pauses) <= 2.6, max(pauses)
+    assert sum(1 for p in pauses if p > 0.5) == 1
+    assert arrivals[-1] - stalled_at > 3.0
+    assert sim.mount_status(NOMIC)["stalled"] is False
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status"),
     [
