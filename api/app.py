@@ -9,13 +9,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from access.roles import Permission
+from access.service import AccessService
 from api import errors
+from api.auth import needs
+from api.http_guards import HttpGuards
+from api.pages import SignedInPages
 from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
+from api.revocation import RevocationWatch
 from api.routes import (
     alarms,
+    auth,
     cameras,
     cases,
     events,
@@ -25,6 +32,7 @@ from api.routes import (
     metrics,
     playback,
     recordings,
+    users,
     wall,
 )
 from api.state import AppState
@@ -48,6 +56,26 @@ from relay.sources import LiveSources
 from wall import STATIC_DIR
 
 logger = logging.getLogger(__name__)
+
+ROUTERS = tuple(
+    module.router
+    for module in (
+        health,
+        auth,
+        users,
+        cameras,
+        recordings,
+        playback,
+        cases,
+        exports,
+        live,
+        events,
+        alarms,
+        wall,
+        metrics,
+    )
+)
+"""Every API router the app serves (the route-guard test walks exactly these)."""
 
 
 async def _trim_malloc_forever() -> None:
@@ -108,6 +136,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 clock,
             )
             export_service = ExportService(settings, sessions, clock, service)
+            access = AccessService(settings.access, sessions, clock)
+            revocations = RevocationWatch(access, live_views)
             alarm_monitor = AlarmMonitor(
                 settings.alarms,
                 service,
@@ -130,12 +160,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 ScreenRegistry(bus),
                 case_sessions,
                 export_service,
+                access,
+                revocations,
             )
             await asyncio.to_thread(service.start)
             await case_sessions.start()
             await asyncio.to_thread(export_service.start)
             retention.start()
             live_views.start()
+            revocations.start()
             await alarm_monitor.start()
             # what start-up loaded lives as long as the process: keep the collector off it, so
             # full collections stay short while requests build many catalog rows
@@ -149,6 +182,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 PLAYBACK_POOL.discard()
                 await asyncio.to_thread(export_service.stop)
                 await alarm_monitor.stop()
+                await revocations.stop()
                 await live_views.stop()
                 await asyncio.to_thread(retention.stop)
                 await asyncio.to_thread(service.stop)
@@ -159,27 +193,27 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         summary="Recording and monitoring of police case rooms and interrogation areas",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     errors.install(app)
-    routers = (
-        health,
-        cameras,
-        recordings,
-        playback,
-        cases,
-        exports,
-        live,
-        events,
-        alarms,
-        wall,
-        metrics,
-    )
-    for module in routers:
-        app.include_router(module.router)
-    app.mount("/wall", StaticFiles(directory=STATIC_DIR, html=True), name="wall")
+    app.add_middleware(HttpGuards)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/wall", SignedInPages(directory=STATIC_DIR, html=True), name="wall")
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/wall/")
+
+    # the API's description is for signed-in users too
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[needs(Permission.SIGNED_IN)])
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[needs(Permission.SIGNED_IN)])
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="casewatch API")
 
     return app

@@ -5,12 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Body, Depends, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from access.principal import Principal
 from api.errors import NotFound
 from api.state import AppState
 from recorder.service import RecordingRuntime
+
+
+class NoBody(BaseModel):
+    """The body of an action that takes none: ``{}`` or nothing. Anything else is refused
+    (422 naming the field) — in particular a ``by``: who acts is the signed-in user."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Empty = Annotated[NoBody | None, Body()]
+
+
+MAX_ID = 2**63 - 1
+"""The largest row id (a signed 64-bit integer): larger path or query ids are refused (422)."""
 
 
 def get_state(request: Request) -> AppState:
@@ -29,8 +45,10 @@ def get_session(state: State) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def camera_runtime(state: AppState, camera_id: str) -> RecordingRuntime:
+def camera_runtime(state: AppState, camera_id: str, viewer: Principal) -> RecordingRuntime:
+    """The camera, if it exists for ``viewer`` (a camera of a station outside their scope does
+    not: 404, the same answer as for an unknown id)."""
     runtime = state.service.cameras.get(camera_id)
-    if runtime is None:
+    if runtime is None or not viewer.sees(runtime.site.id):
         raise NotFound(f"unknown camera {camera_id!r}", field="camera")
     return runtime

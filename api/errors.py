@@ -16,7 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from access import users
+from access.service import SignInFailed, SignInLocked
 from evidence import cases
 from evidence.export_request import ExportRequestError
 from evidence.export_service import ExportsUnavailable
@@ -44,6 +47,20 @@ class ApiError(Exception):
 
 class BadRequest(ApiError):
     status = 400
+
+
+class Unauthorized(ApiError):
+    """401: no user (sign in, or send a valid bearer token)."""
+
+    status = 401
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.headers["WWW-Authenticate"] = 'Bearer realm="casewatch"'
+
+
+class Forbidden(ApiError):
+    status = 403
 
 
 class NotFound(ApiError):
@@ -74,6 +91,14 @@ class Unprocessable(ApiError):
     status = 422
 
 
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after: float) -> None:
+        super().__init__(message, field=field)
+        self.headers["Retry-After"] = str(int(retry_after) + 1)
+
+
 class Unavailable(ApiError):
     """503; ``retry_after`` seconds go to the ``Retry-After`` header."""
 
@@ -88,6 +113,9 @@ class Unavailable(ApiError):
 
 
 DOMAIN_ERRORS: tuple[type[Exception], ...] = (
+    SignInFailed,
+    SignInLocked,
+    users.UserError,
     cases.CaseError,
     RelayError,
     ExportRequestError,
@@ -102,6 +130,16 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
 def from_domain(error: Exception) -> ApiError:
     """The HTTP error of a domain error (subclasses before their bases)."""
     match error:
+        case SignInFailed():
+            return Unauthorized(str(error), field="password")
+        case SignInLocked():
+            return TooManyRequests(str(error), field="name", retry_after=error.retry_after)
+        case users.UnknownUser():
+            return NotFound(str(error), field=error.field)
+        case users.UserExists():
+            return Conflict(str(error), field=error.field)
+        case users.UserError():
+            return Unprocessable(str(error), field=error.field)
         case cases.NotFoundError():
             return NotFound(error.message, field=error.field)
         case cases.CaseError():
@@ -159,6 +197,16 @@ def install(app: FastAPI) -> None:
 
     for kind in DOMAIN_ERRORS:
         app.add_exception_handler(kind, _domain_error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # what the framework itself refuses (unknown route, wrong method, a body too large)
+        field = "body" if error.status_code == 413 else None
+        message = error.detail if isinstance(error.detail, str) else str(error.detail)
+        body: dict[str, Any] = {"error": message}
+        if field:
+            body["field"] = field
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:

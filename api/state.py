@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.service import AccessService
+from api.revocation import RevocationWatch
 from configs.schema import Settings
 from evidence.export_service import ExportService
 from evidence.sessions import SessionService
@@ -32,3 +34,5 @@ class AppState:
     screens: ScreenRegistry
     case_sessions: SessionService
     exports: ExportService
+    access: AccessService
+    revocations: RevocationWatch

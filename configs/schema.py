@@ -409,6 +409,27 @@ class SiteSettings(Strict):
     cameras: list[CameraSettings] = Field(default_factory=list, description="its cameras")
 
 
+class AccessSettings(Strict):
+    """Sign-in: sessions, lock-out after failed attempts, the password policy."""
+
+    session_idle_minutes: float = Field(
+        default=30.0, ge=1, le=24 * 60, description="a session unused this long ends"
+    )
+    session_max_hours: float = Field(
+        default=12.0, ge=0.1, le=24 * 30, description="a session ends this long after sign-in"
+    )
+    max_failed_signins: int = Field(
+        default=5, ge=1, le=100, description="failed sign-ins of one account before it locks"
+    )
+    max_failed_signins_per_address: int = Field(
+        default=20, ge=1, le=10_000, description="failed sign-ins from one address before it locks"
+    )
+    lockout_minutes: float = Field(
+        default=15.0, ge=0.1, le=24 * 60, description="how long a lock-out lasts"
+    )
+    password_min_length: int = Field(default=12, ge=8, le=128, description="password policy")
+
+
 class LoggingSettings(Strict):
     """Log output."""
 
@@ -431,6 +452,7 @@ class Settings(Strict):
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     cases: CaseSettings = Field(default_factory=CaseSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sites: list[SiteSettings] = Field(default_factory=list, description="stations and cameras")
 

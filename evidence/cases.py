@@ -100,16 +100,18 @@ def search_cases(
     """Cases by number or title text, a person in any tag, a station, a day with footage."""
     query = select(Case)
     if text:
-        like = f"%{text}%"
-        query = query.where(or_(Case.number.like(like), Case.title.like(like)))
+        like = f"%{_escape_like(text)}%"
+        query = query.where(
+            or_(Case.number.like(like, escape="\\"), Case.title.like(like, escape="\\"))
+        )
     if status is not None:
         query = query.where(Case.status == status.value)
     tag_filters = []
     if person:
         tag_filters.append(
             or_(
-                CaseTag.persons.like(f"%{_json_text(person)}%"),
-                CaseTag.officers.like(f"%{_json_text(person)}%"),
+                CaseTag.persons.like(f"%{_escape_like(_json_text(person))}%", escape="\\"),
+                CaseTag.officers.like(f"%{_escape_like(_json_text(person))}%", escape="\\"),
             )
         )
     if site_id:
@@ -122,6 +124,11 @@ def search_cases(
         query = query.where(Case.number.in_(select(CaseTag.case_number).where(*tag_filters)))
     query = query.order_by(Case.created_us.desc()).limit(limit).offset(offset)
     return session.scalars(query).all()
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (``%`` and ``_`` are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _json_text(value: str) -> str:

@@ -348,3 +348,68 @@ class WallTour(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer)
     steps: Mapped[str] = mapped_column(Text)  # JSON list of steps
     updated_us: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- access: users, their sign-in sessions and API tokens (the access package owns the logic) -----
+
+
+class User(Base):
+    """Someone who may sign in. ``roles`` and ``sites`` are comma-separated (sorted) identifiers;
+    empty ``sites`` means every station. Never deleted: disabling keeps their name in the audit
+    trail meaningful."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(100))
+    sites: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoginSession(Base):
+    """A browser's signed-in session. ``id`` is the SHA-256 of the cookie's secret (the secret
+    itself is never stored); ``csrf`` is the token state-changing requests must echo."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    last_seen_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+    """The absolute limit; the idle limit counts from ``last_seen_us``."""
+    ended_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    via_token_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Set when a kiosk URL's token opened this session."""
+
+    __table_args__ = (Index("ix_login_sessions_user", "user_id", "ended_us"),)
+
+
+class ApiToken(Base):
+    """A bearer token for scripts and third-party players, acting as its user with the user's
+    roles and stations. ``secret_hash`` is the SHA-256 of the token; ``prefix`` identifies it in
+    lists."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_used_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)

@@ -42,6 +42,8 @@ class LiveSession:
     pc: RTCPeerConnection
     video: PassthroughVideoTrack
     audio_track: OpusTrack | None = None
+    owner: Any = None
+    """Who watches (the API's signed-in user; opaque to the relay)."""
     created: float = field(default_factory=time.monotonic)
     connected: float | None = None
     closing: bool = False
@@ -95,7 +97,13 @@ class PeerRegistry:
         return list(self._sessions.values())
 
     async def create(
-        self, runtime: CameraRuntime[Any], offer_sdp: str, choice: StreamChoice, audio: bool
+        self,
+        runtime: CameraRuntime[Any],
+        offer_sdp: str,
+        choice: StreamChoice,
+        audio: bool,
+        *,
+        owner: Any = None,
     ) -> tuple[str, str]:
         """Answer an offer: (session id, SDP answer). Raises a ``RelayError`` subclass."""
         camera_id = runtime.camera.id
@@ -120,7 +128,13 @@ class PeerRegistry:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         video = PassthroughVideoTrack(stream.hub, queue_packets=self._settings.queue_packets)
         session = LiveSession(
-            secrets.token_urlsafe(16), camera_id, stream, audio and offer.has_audio, pc, video
+            secrets.token_urlsafe(16),
+            camera_id,
+            stream,
+            audio and offer.has_audio,
+            pc,
+            video,
+            owner=owner,
         )
         try:
             transceiver = pc.addTransceiver(video, direction="sendonly")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import Conflict, Unavailable
 from api.state import AppState
@@ -16,6 +19,8 @@ from ingest.snapshot import decode_keyframe, jpeg
 from recorder.service import RecordingRuntime
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
+
+Viewer = Annotated[Principal, needs(Permission.CAMERAS_READ)]
 
 
 def describe(
@@ -64,12 +69,13 @@ def describe(
 
 
 @router.get("")
-def list_cameras(state: State) -> dict[str, Any]:
-    """Every configured camera with its live state."""
+def list_cameras(state: State, viewer: Viewer) -> dict[str, Any]:
+    """Every configured camera (of the user's stations) with its live state."""
     last = state.service.last_recorded
     data = [
         describe(rt, last.get(rt.camera.id), _badge(state, rt.camera.id))
         for rt in state.service.cameras.values()
+        if viewer.sees(rt.site.id)
     ]
     return {"data": data, "count": len(data)}
 
@@ -80,8 +86,8 @@ def _badge(state: AppState, camera_id: str) -> dict[str, Any] | None:
 
 
 @router.get("/{camera_id}")
-def get_camera(camera_id: str, state: State) -> dict[str, Any]:
-    runtime = camera_runtime(state, camera_id)
+def get_camera(camera_id: str, state: State, viewer: Viewer) -> dict[str, Any]:
+    runtime = camera_runtime(state, camera_id, viewer)
     return describe(runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id))
 
 
@@ -94,10 +100,15 @@ class CameraChange(BaseModel):
 
 
 @router.patch("/{camera_id}")
-async def change_camera(camera_id: str, body: CameraChange, state: State) -> dict[str, Any]:
+async def change_camera(
+    camera_id: str,
+    body: CameraChange,
+    state: State,
+    admin: Annotated[Principal, needs(Permission.CAMERAS_CONTROL)],
+) -> dict[str, Any]:
     """Pause/resume recording or disable/enable a camera — never while an interrogation session
     holds it (the footage of an interrogation must be complete)."""
-    runtime = camera_runtime(state, camera_id)
+    runtime = camera_runtime(state, camera_id, admin)
     stopping = body.recording is False or body.enabled is False
     held = state.case_sessions.for_camera(camera_id)
     if stopping and held is not None:
@@ -121,9 +132,9 @@ async def change_camera(camera_id: str, body: CameraChange, state: State) -> dic
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-async def snapshot(camera_id: str, state: State) -> Response:
+async def snapshot(camera_id: str, state: State, viewer: Viewer) -> Response:
     """JPEG of the camera's latest keyframe (no second connection to the camera)."""
-    runtime = camera_runtime(state, camera_id)
+    runtime = camera_runtime(state, camera_id, viewer)
     latest = runtime.hub.latest_keyframe()
     if latest is None:
         raise Unavailable(

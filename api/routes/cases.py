@@ -10,7 +10,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from api.deps import DbSession, State
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
+from api.deps import MAX_ID, DbSession, Empty, State
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.state import AppState
 from api.timerange import parse_instant
@@ -22,6 +25,10 @@ from ingest.clock import isoformat_us
 from recorder.models import Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+Reader = Annotated[Principal, needs(Permission.CASES_READ)]
+Writer = Annotated[Principal, needs(Permission.CASES_WRITE)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 DAY_US = 86_400 * 1_000_000
 CLOCK_SKEW_US = 5 * 1_000_000
@@ -65,7 +72,6 @@ class TagCreate(Where):
     persons: Names = Field(default_factory=list)
     officers: Names = Field(default_factory=list)
     note: str = Field(default="", max_length=2000)
-    by: str | None = Field(default=None, max_length=100)
 
 
 class SessionCreate(Where):
@@ -73,16 +79,10 @@ class SessionCreate(Where):
     persons: Names = Field(default_factory=list)
     officers: Names = Field(default_factory=list)
     note: str = Field(default="", max_length=2000)
-    by: str | None = Field(default=None, max_length=100)
-
-
-class ByBody(Strict):
-    by: str | None = Field(default=None, max_length=100)
 
 
 class ReleaseBody(Strict):
     reason: str = Field(min_length=3, max_length=500)
-    by: str | None = Field(default=None, max_length=100)
 
 
 def _number(state: AppState, number: str, field: str = "number") -> str:
@@ -154,7 +154,9 @@ def _hold_json(hold: EvidenceHold) -> dict[str, Any]:
 
 
 @router.post("/cases", status_code=201)
-def create_case(body: CaseCreate, state: State, session: DbSession) -> dict[str, Any]:
+def create_case(
+    body: CaseCreate, state: State, session: DbSession, _writer: Writer
+) -> dict[str, Any]:
     """Register a case; the number is validated (cases.number_patterns)."""
     try:
         number = parse_case_number(
@@ -173,6 +175,7 @@ def create_case(body: CaseCreate, state: State, session: DbSession) -> dict[str,
 def search_cases(
     state: State,
     session: DbSession,
+    _reader: Reader,
     q: Annotated[str | None, Query(max_length=100, description="number or title text")] = None,
     person: Annotated[str | None, Query(max_length=100, description="a person or officer")] = None,
     site: Annotated[str | None, Query(max_length=63, description="station id")] = None,
@@ -181,7 +184,7 @@ def search_cases(
     ] = None,
     status: CaseStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """Search by number or title, person, station, day."""
     day = None
@@ -203,7 +206,9 @@ def search_cases(
 
 
 @router.get("/cases/{number}")
-def get_case(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
+def get_case(
+    number: NumberPath, state: State, session: DbSession, _reader: Reader
+) -> dict[str, Any]:
     """A case with its tags and sessions."""
     case = cases.get_case(session, _number(state, number))
     tags = cases.case_tags(session, case.number)
@@ -217,7 +222,7 @@ def get_case(number: NumberPath, state: State, session: DbSession) -> dict[str, 
 
 @router.patch("/cases/{number}")
 def update_case(
-    number: NumberPath, body: CaseUpdate, state: State, session: DbSession
+    number: NumberPath, body: CaseUpdate, state: State, session: DbSession, _writer: Writer
 ) -> dict[str, Any]:
     """Change the title, close or reopen a case (closing needs every session closed)."""
     now = state.clock.wall_us()
@@ -234,7 +239,9 @@ def update_case(
 
 
 @router.get("/cases/{number}/footage")
-def case_footage(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
+def case_footage(
+    number: NumberPath, state: State, session: DbSession, _reader: Reader
+) -> dict[str, Any]:
     """Every tag and session of the case with its cameras, ranges and coverage."""
     case = cases.get_case(session, _number(state, number))
     now = state.clock.wall_us()
@@ -264,7 +271,7 @@ def case_footage(number: NumberPath, state: State, session: DbSession) -> dict[s
 
 @router.post("/cases/{number}/tags", status_code=201)
 def add_tag(
-    number: NumberPath, body: TagCreate, state: State, session: DbSession
+    number: NumberPath, body: TagCreate, state: State, session: DbSession, writer: Writer
 ) -> dict[str, Any]:
     """Bind a case to footage over a past or current time range (mark in / mark out)."""
     now = state.clock.wall_us()
@@ -287,7 +294,7 @@ def add_tag(
         persons=body.persons,
         officers=body.officers,
         note=body.note,
-        by=body.by,
+        by=writer.name,
     )
     case = cases.get_case(session, _number(state, number))
     tag = cases.add_tag(session, case=case, spec=spec, live_session=False, now_us=now)
@@ -296,7 +303,7 @@ def add_tag(
 
 
 @router.get("/tags/{tag_id}")
-def get_tag(tag_id: int, session: DbSession) -> dict[str, Any]:
+def get_tag(tag_id: RowId, session: DbSession, _reader: Reader) -> dict[str, Any]:
     tag = cases.get_tag(session, tag_id, live_session=False)
     return describe_tag(tag, cases.tag_cameras(session, [tag_id])[tag_id])
 
@@ -305,7 +312,9 @@ def get_tag(tag_id: int, session: DbSession) -> dict[str, Any]:
 
 
 @router.post("/cases/{number}/sessions", status_code=201)
-async def open_session(number: NumberPath, body: SessionCreate, state: State) -> dict[str, Any]:
+async def open_session(
+    number: NumberPath, body: SessionCreate, state: State, writer: Writer
+) -> dict[str, Any]:
     """Open a live interrogation session on a room's cameras (or the given cameras)."""
     case_number = _number(state, number)
     camera_ids, site_id, room = _resolve_cameras(state, body)
@@ -327,7 +336,7 @@ async def open_session(number: NumberPath, body: SessionCreate, state: State) ->
         persons=body.persons,
         officers=body.officers,
         note=body.note,
-        by=body.by,
+        by=writer.name,
     )
     return await state.case_sessions.open(case_number, spec)
 
@@ -336,6 +345,7 @@ async def open_session(number: NumberPath, body: SessionCreate, state: State) ->
 def list_sessions(
     state: State,
     session: DbSession,
+    _reader: Reader,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
 ) -> dict[str, Any]:
     """Sessions, newest first (at most 500)."""
@@ -349,13 +359,13 @@ def list_sessions(
 
 
 @router.get("/sessions/{session_id}")
-async def get_session(session_id: int, state: State) -> dict[str, Any]:
+async def get_session(session_id: RowId, state: State, _reader: Reader) -> dict[str, Any]:
     """A session; closed sessions carry the report made at close."""
     return await asyncio.to_thread(state.case_sessions.describe, session_id)
 
 
 @router.get("/sessions/{session_id}/report")
-async def session_report(session_id: int, state: State) -> dict[str, Any]:
+async def session_report(session_id: RowId, state: State, _reader: Reader) -> dict[str, Any]:
     """The completeness report: the stored one of a closed session, an interim one while open."""
     described = await asyncio.to_thread(state.case_sessions.describe, session_id)
     if described["report"] is not None:
@@ -366,17 +376,19 @@ async def session_report(session_id: int, state: State) -> dict[str, Any]:
 
 @router.post("/sessions/{session_id}/close")
 async def close_session(
-    session_id: int, state: State, body: ByBody | None = None
+    session_id: RowId, state: State, writer: Writer, _body: Empty = None
 ) -> dict[str, Any]:
-    """Close a session; returns its completeness report."""
-    return await state.case_sessions.close(session_id, body.by if body else None)
+    """Close a session as the signed-in user; returns its completeness report."""
+    return await state.case_sessions.close(session_id, writer.name)
 
 
 # -- holds ---------------------------------------------------------------------------------------
 
 
 @router.get("/cases/{number}/holds")
-def case_holds(number: NumberPath, state: State, session: DbSession) -> dict[str, Any]:
+def case_holds(
+    number: NumberPath, state: State, session: DbSession, _reader: Reader
+) -> dict[str, Any]:
     case = cases.get_case(session, _number(state, number))
     holds = cases.case_holds(session, case.number)
     return {
@@ -388,11 +400,11 @@ def case_holds(number: NumberPath, state: State, session: DbSession) -> dict[str
 
 @router.post("/holds/{hold_id}/release")
 def release_hold(
-    hold_id: int, body: ReleaseBody, state: State, session: DbSession
+    hold_id: RowId, body: ReleaseBody, state: State, session: DbSession, writer: Writer
 ) -> dict[str, Any]:
     """Release a hold (retention may then delete the footage once the case is closed)."""
     hold = cases.release_hold(
-        session, hold_id, reason=body.reason, by=body.by, now_us=state.clock.wall_us()
+        session, hold_id, reason=body.reason, by=writer.name, now_us=state.clock.wall_us()
     )
     session.commit()
     return _hold_json(hold)

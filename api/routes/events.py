@@ -7,13 +7,18 @@ screen and first gets the view last pushed to that name.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sse_starlette.sse import EventSourceResponse
 
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
 from api.deps import State
+from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.events import CameraState, StateChange
 from monitor.events import Event, camera_event
@@ -27,6 +32,7 @@ SCREEN_NAME = r"^[\w.-]{1,64}$"
 @router.get("/events")
 async def events(
     state: State,
+    viewer: Annotated[Principal, needs(Permission.CAMERAS_READ)],
     screen: Annotated[
         str | None,
         Query(pattern=SCREEN_NAME, description="register this connection as a named wall screen"),
@@ -41,9 +47,12 @@ async def events(
         # registered before the snapshot is taken: no change can fall between the two
         listener = state.events.listen()
         registered = state.screens.connect(screen) if screen else None
+        handle, revoked = state.revocations.watch(viewer)
         try:
             now = isoformat_us(state.clock.wall_us())
             for runtime in state.service.cameras.values():
+                if not viewer.sees(runtime.site.id):
+                    continue
                 worker = runtime.worker
                 current = StateChange(
                     runtime.camera.id,
@@ -62,14 +71,37 @@ async def events(
                 )
             if registered is not None and registered.view is not None:
                 yield _sse(Event("screen", registered.view))
-            while True:
-                yield _sse(await listener.get())
+            ended = asyncio.ensure_future(revoked.wait())
+            try:
+                while True:
+                    event = asyncio.ensure_future(listener.get())
+                    await asyncio.wait({event, ended}, return_when=asyncio.FIRST_COMPLETED)
+                    if ended.done():
+                        event.cancel()
+                        return  # the user's sign-in ended: so does the stream
+                    if _visible(state, viewer, event.result()):
+                        yield _sse(event.result())
+            finally:
+                ended.cancel()
         finally:
+            state.revocations.unwatch(handle)
             listener.close()
             if screen:
                 state.screens.disconnect(screen)
 
     return EventSourceResponse(generate(), ping=15)
+
+
+def _visible(state: AppState, viewer: Principal, event: Event) -> bool:
+    """Events about a camera or station outside the viewer's scope do not exist for them."""
+    if viewer.sites is None:
+        return True
+    site = event.data.get("site_id")
+    camera = event.data.get("camera_id")
+    if camera is not None:
+        runtime = state.service.cameras.get(str(camera))
+        site = runtime.site.id if runtime is not None else site
+    return site is None or viewer.sees(str(site))
 
 
 def _sse(event: Event) -> dict[str, str]:

@@ -17,6 +17,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
 from api.deps import State
 from api.errors import BadRequest, Conflict, Gone, NotFound
 from api.state import AppState
@@ -54,7 +57,6 @@ class ExportBody(BaseModel):
     ranges: list[RangeBody] | None = Field(
         default=None, max_length=500, description="explicit camera ranges"
     )
-    by: str | None = Field(default=None, min_length=1, max_length=100, description="who")
 
 
 def _service(state: AppState) -> ExportService:
@@ -85,17 +87,19 @@ def create_export(
     number: NumberPath,
     state: State,
     response: Response,
+    requester: Annotated[Principal, needs(Permission.EXPORTS_CREATE)],
     body: Annotated[ExportBody | None, Body()] = None,
 ) -> dict[str, Any]:
-    """Queue an export of the case's footage; follow it at the returned URL."""
+    """Queue an export of the case's footage as the signed-in user; follow it at the returned
+    URL."""
     service = _service(state)
     selection = _selection(body)
-    row = service.create(number, selection, body.by if body else None)
+    row = service.create(number, selection, requester.name)
     response.headers["Location"] = f"/api/v1/exports/{row.id}"
     return describe(row, position=service.queue_position(row))
 
 
-@router.get("/cases/{number}/exports")
+@router.get("/cases/{number}/exports", dependencies=[needs(Permission.CASES_READ)])
 def case_exports(number: NumberPath, state: State) -> dict[str, Any]:
     """The case's exports, newest first."""
     rows = _service(state).for_case(number)
@@ -103,7 +107,11 @@ def case_exports(number: NumberPath, state: State) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@router.get("/exports/public-key", response_class=PlainTextResponse)
+@router.get(
+    "/exports/public-key",
+    response_class=PlainTextResponse,
+    dependencies=[needs(Permission.SIGNED_IN)],
+)
 def public_key(state: State) -> PlainTextResponse:
     """The PEM public key that verifies export manifests (``casewatch verify --key``)."""
     key = _service(state).public_key
@@ -120,14 +128,18 @@ def _export(state: AppState, export_id: str) -> Export:
     return row
 
 
-@router.get("/exports/{export_id}")
+@router.get("/exports/{export_id}", dependencies=[needs(Permission.CASES_READ)])
 def get_export(export_id: str, state: State) -> dict[str, Any]:
     """Status and progress of an export; its download URL once done."""
     row = _export(state, export_id)
     return describe(row, position=_service(state).queue_position(row))
 
 
-@router.get("/exports/{export_id}/download", response_class=FileResponse)
+@router.get(
+    "/exports/{export_id}/download",
+    response_class=FileResponse,
+    dependencies=[needs(Permission.CASES_READ)],
+)
 def download(export_id: str, state: State) -> FileResponse:
     """The package (ZIP); supports HTTP range requests."""
     row = _export(state, export_id)

@@ -10,16 +10,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import BadRequest, Conflict, NotAllowed, TooLarge, UnsupportedMediaType
+from relay.errors import SessionNotFound
+from relay.peers import LiveSession
 from relay.sdp import MAX_OFFER_BYTES
 from relay.sources import StreamChoice
 
 router = APIRouter(prefix="/api/v1/live", tags=["live"])
 
 SDP = "application/sdp"
+Viewer = Annotated[Principal, needs(Permission.LIVE_VIEW)]
+SessionId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _mine(session: LiveSession, viewer: Principal) -> bool:
+    """A viewer's own live sessions; an admin's are everyone's."""
+    owner = session.owner
+    own = isinstance(owner, Principal) and owner.user_id == viewer.user_id
+    return own or viewer.can(Permission.USERS_MANAGE)
 
 
 async def _read_offer(request: Request) -> str:
@@ -58,17 +72,18 @@ async def whep_offer(
     camera_id: str,
     request: Request,
     state: State,
+    viewer: Viewer,
     stream: Annotated[
         StreamChoice, Query(description="main, or sub for a grid tile (falls back to main)")
     ] = StreamChoice.MAIN,
     audio: Annotated[bool, Query(description="also send the camera's audio (Opus)")] = False,
 ) -> Response:
     """Start watching a camera: SDP offer in, SDP answer out."""
-    runtime = camera_runtime(state, camera_id)
+    runtime = camera_runtime(state, camera_id, viewer)
     if not runtime.camera.enabled:
         raise Conflict(f"camera {camera_id!r} is disabled", field="camera")
     offer = await _read_offer(request)
-    session_id, answer = await state.live.create(runtime, offer, stream, audio)
+    session_id, answer = await state.live.create(runtime, offer, stream, audio, owner=viewer)
     location = f"/api/v1/live/sessions/{session_id}"
     return Response(
         answer,
@@ -79,14 +94,22 @@ async def whep_offer(
 
 
 @router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
-async def whep_delete(session_id: str, state: State) -> Response:
-    """Stop watching (the WHEP session resource)."""
+async def whep_delete(session_id: SessionId, state: State, viewer: Viewer) -> Response:
+    """Stop watching (the WHEP session resource; one's own only, admins' any)."""
+    session = next((s for s in state.live.sessions() if s.id == session_id), None)
+    if session is None or not _mine(session, viewer):
+        raise SessionNotFound(f"no live session {session_id!r}")
     await state.live.close(session_id)
     return Response(status_code=204)
 
 
-@router.patch("/sessions/{session_id}", status_code=405, response_class=Response)
-async def whep_patch(session_id: str) -> Response:
+@router.patch(
+    "/sessions/{session_id}",
+    status_code=405,
+    response_class=Response,
+    dependencies=[needs(Permission.LIVE_VIEW)],
+)
+async def whep_patch(session_id: SessionId) -> Response:
     """Trickle ICE and ICE restarts are not supported: the answer carries every candidate."""
     raise NotAllowed(
         "trickle ICE is not supported: the answer already carries all candidates; "
@@ -95,7 +118,11 @@ async def whep_patch(session_id: str) -> Response:
 
 
 @router.get("/sessions")
-async def list_sessions(state: State) -> dict[str, Any]:
-    """Every live viewer session on this node."""
-    data = [session.describe() for session in state.live.sessions()]
+async def list_sessions(state: State, viewer: Viewer) -> dict[str, Any]:
+    """One's own live sessions on this node (an admin's: every one, with its viewer)."""
+    data = [
+        {**session.describe(), "user": getattr(session.owner, "name", None)}
+        for session in state.live.sessions()
+        if _mine(session, viewer)
+    ]
     return {"data": data, "count": len(data)}

@@ -9,6 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from access.roles import Permission
+from api.auth import needs
 from api.deps import State
 from api.state import AppState
 
@@ -94,7 +96,7 @@ class CameraCollector(Collector):
         yield clients
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[needs(Permission.METRICS_READ)])
 def metrics(state: State) -> Response:
     registry = CollectorRegistry()
     registry.register(CameraCollector(state))

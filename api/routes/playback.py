@@ -33,6 +33,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import Unavailable
 from api.state import AppState
@@ -54,6 +57,7 @@ from recorder.footage import Footage, camera_footage, gap_json, live_span_json
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["playback"])
+Viewer = Annotated[Principal, needs(Permission.FOOTAGE_READ)]
 
 MAX_INDEX_US = 7 * 86_400 * US
 MAX_STREAMS = 64
@@ -115,13 +119,14 @@ def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Foo
 async def play(
     camera_id: CameraPath,
     state: State,
+    viewer: Viewer,
     start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
     end: Annotated[
         datetime | None, Query(description="ISO 8601 with time zone; default start + 10 min")
     ] = None,
 ) -> Response:
     """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
-    camera_runtime(state, camera_id)
+    camera_runtime(state, camera_id, viewer)
     default_end = parse_instant(start, "start") + DEFAULT_SPAN_US
     start_us, end_us = time_range(
         start, end if end is not None else default_end, max_us=MAX_SPAN_US, max_text="1 h"
@@ -167,13 +172,14 @@ async def play(
 async def playback_index(
     camera_id: CameraPath,
     state: State,
+    viewer: Viewer,
     start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
     end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
 ) -> dict[str, Any]:
     """What can be played of a camera in [start, end): pieces, gaps with causes, segments.
 
     A player asks for this before it plays: the node gets its ffmpeg processes ready meanwhile."""
-    runtime = camera_runtime(state, camera_id)
+    runtime = camera_runtime(state, camera_id, viewer)
     start_us, end_us = time_range(start, end, max_us=MAX_INDEX_US, max_text="7 days")
     POOL.warm()
     footage = await asyncio.to_thread(_footage, state, camera_id, start_us, end_us)

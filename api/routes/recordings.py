@@ -5,18 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
-from api.deps import DbSession, State, camera_runtime
+from access.principal import Principal
+from access.roles import Permission
+from api.auth import needs
+from api.deps import MAX_ID, DbSession, State, camera_runtime
 from api.errors import NotFound
 from api.timerange import time_range
 from ingest.clock import isoformat_us
 from recorder import catalog
 from recorder.footage import camera_footage, gap_json, live_span_json
-from recorder.models import SegmentStatus
+from recorder.models import Camera, SegmentStatus
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
+
+Viewer = Annotated[Principal, needs(Permission.FOOTAGE_READ)]
 
 MAX_RANGE_US = 31 * 86_400 * 1_000_000
 
@@ -25,12 +30,13 @@ MAX_RANGE_US = 31 * 86_400 * 1_000_000
 def recordings(
     state: State,
     session: DbSession,
+    viewer: Viewer,
     camera: Annotated[str, Query(min_length=1, max_length=63, description="camera id")],
     start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
     end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
 ) -> dict[str, Any]:
     """Segments of a camera in [start, end), every gap with its cause, and the coverage."""
-    camera_runtime(state, camera)
+    camera_runtime(state, camera, viewer)
     start_us, end_us = time_range(start, end, max_us=MAX_RANGE_US, max_text="31 days")
     now = state.clock.wall_us()
     footage = camera_footage(
@@ -72,10 +78,16 @@ def recordings(
 
 
 @router.get("/segments/{segment_id}/file", response_class=FileResponse)
-def segment_file(segment_id: int, state: State, session: DbSession) -> FileResponse:
+def segment_file(
+    segment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    state: State,
+    session: DbSession,
+    viewer: Viewer,
+) -> FileResponse:
     """The segment's MP4; supports HTTP range requests."""
     row = catalog.segment_by_id(session, segment_id=segment_id)
-    if row is None:
+    camera = session.get(Camera, row.camera_id) if row is not None else None
+    if row is None or camera is None or not viewer.sees(camera.site_id):
         raise NotFound(f"no segment {segment_id}", field="segment_id")
     if row.status != SegmentStatus.OK.value:
         raise NotFound(f"segment {segment_id} is {row.status}", field="segment_id")

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access.roles import Permission
+from api.auth import needs
 from api.deps import DbSession, State
 from api.errors import NotFound, Unprocessable
 from api.routes.events import SCREEN_NAME
@@ -18,7 +20,7 @@ from recorder.models import WallLayout, WallTour
 
 router = APIRouter(prefix="/api/v1/wall", tags=["wall"])
 
-NAME = r"^[^/\\\x00-\x1f]{1,64}$"
+NAME = r"^[^/\\\x00-\x1f\x7f]{1,64}$"
 Name = Annotated[str, Path(pattern=NAME, description="1–64 characters, no '/' or '\\'")]
 ScreenName = Annotated[str, Path(pattern=SCREEN_NAME, description="letters, digits, . _ -")]
 
@@ -113,13 +115,13 @@ def _smallest_grid(count: int) -> Grid:
 # -- layouts ------------------------------------------------------------------------------------
 
 
-@router.get("/layouts")
+@router.get("/layouts", dependencies=[needs(Permission.LIVE_VIEW)])
 def list_layouts(session: DbSession) -> dict[str, Any]:
     rows = session.scalars(select(WallLayout).order_by(WallLayout.name)).all()
     return {"data": [_layout_json(r) for r in rows], "count": len(rows)}
 
 
-@router.put("/layouts/{name}")
+@router.put("/layouts/{name}", dependencies=[needs(Permission.WALL_EDIT)])
 def save_layout(name: Name, body: LayoutBody, state: State, session: DbSession) -> dict[str, Any]:
     """Create or replace a named layout."""
     _check_cameras(state, body.cells, "cells")
@@ -132,7 +134,12 @@ def save_layout(name: Name, body: LayoutBody, state: State, session: DbSession) 
     return _layout_json(row)
 
 
-@router.delete("/layouts/{name}", status_code=204, response_class=Response)
+@router.delete(
+    "/layouts/{name}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[needs(Permission.WALL_EDIT)],
+)
 def delete_layout(name: Name, session: DbSession) -> Response:
     _delete(session, WallLayout, name, "layout")
     return Response(status_code=204)
@@ -141,13 +148,13 @@ def delete_layout(name: Name, session: DbSession) -> Response:
 # -- tours --------------------------------------------------------------------------------------
 
 
-@router.get("/tours")
+@router.get("/tours", dependencies=[needs(Permission.LIVE_VIEW)])
 def list_tours(session: DbSession) -> dict[str, Any]:
     rows = session.scalars(select(WallTour).order_by(WallTour.name)).all()
     return {"data": [_tour_json(r) for r in rows], "count": len(rows)}
 
 
-@router.put("/tours/{name}")
+@router.put("/tours/{name}", dependencies=[needs(Permission.WALL_EDIT)])
 def save_tour(name: Name, body: TourBody, state: State, session: DbSession) -> dict[str, Any]:
     """Create or replace a tour; its cameras and layouts must exist."""
     for index, step in enumerate(body.steps):
@@ -164,7 +171,12 @@ def save_tour(name: Name, body: TourBody, state: State, session: DbSession) -> d
     return _tour_json(row)
 
 
-@router.delete("/tours/{name}", status_code=204, response_class=Response)
+@router.delete(
+    "/tours/{name}",
+    status_code=204,
+    response_class=Response,
+    dependencies=[needs(Permission.WALL_EDIT)],
+)
 def delete_tour(name: Name, session: DbSession) -> Response:
     _delete(session, WallTour, name, "tour")
     return Response(status_code=204)
@@ -183,14 +195,14 @@ def _delete(
 # -- screens ------------------------------------------------------------------------------------
 
 
-@router.get("/screens")
+@router.get("/screens", dependencies=[needs(Permission.LIVE_VIEW)])
 async def list_screens(state: State) -> dict[str, Any]:
     """Wall screens that connected since start-up (``connected``: showing the kiosk page now)."""
     data = state.screens.all()
     return {"data": data, "count": len(data)}
 
 
-@router.put("/screens/{name}")
+@router.put("/screens/{name}", dependencies=[needs(Permission.WALL_EDIT)])
 async def push_to_screen(name: ScreenName, body: ScreenBody, state: State) -> dict[str, Any]:
     """Show these cameras on a wall screen (kept for it if it is not connected right now)."""
     _check_cameras(state, list(body.cameras), "cameras")

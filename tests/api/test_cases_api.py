@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import Server, iso, parse_iso
+from servers import Server, http, iso, parse_iso
 
 pytestmark = pytest.mark.media
 
@@ -26,7 +26,7 @@ def room_camera(camera_id: str, mount: str, sim: Any, room: str = "讯问室1") 
 
 
 def post(server: Server, path: str, body: Any = None) -> httpx.Response:
-    return httpx.post(f"{server.url}{path}", json=body, timeout=30)
+    return http.post(f"{server.url}{path}", json=body, timeout=30)
 
 
 def test_cases_are_validated_searched_and_closed_in_order(sim: Any, make_server: Any) -> None:
@@ -47,8 +47,8 @@ def test_cases_are_validated_searched_and_closed_in_order(sim: Any, make_server:
         response = post(server, "/api/v1/cases", body)
         assert response.status_code == status, (body, response.text)
         assert response.json()["field"] == field and response.json()["error"]
-    assert httpx.get(f"{server.url}/api/v1/cases/A999").status_code == 400
-    missing = httpx.get(f"{server.url}/api/v1/cases/B6103020000002026110001")
+    assert http.get(f"{server.url}/api/v1/cases/A999").status_code == 400
+    missing = http.get(f"{server.url}/api/v1/cases/B6103020000002026110001")
     assert missing.status_code == 404 and missing.json()["field"] == "number"
 
     server.wait_recording("cam-a")
@@ -94,10 +94,10 @@ def test_cases_are_validated_searched_and_closed_in_order(sim: Any, make_server:
 
     opened = post(server, f"/api/v1/cases/{CASE}/sessions", {"room": "讯问室1"})
     assert opened.status_code == 201, opened.text
-    closing = httpx.patch(f"{server.url}/api/v1/cases/{CASE}", json={"status": "closed"})
+    closing = http.patch(f"{server.url}/api/v1/cases/{CASE}", json={"status": "closed"})
     assert closing.status_code == 409 and "open sessions" in closing.json()["error"]
     assert post(server, f"/api/v1/sessions/{opened.json()['id']}/close").status_code == 200
-    closed = httpx.patch(f"{server.url}/api/v1/cases/{CASE}", json={"status": "closed"})
+    closed = http.patch(f"{server.url}/api/v1/cases/{CASE}", json={"status": "closed"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     refused = post(server, f"/api/v1/cases/{CASE}/sessions", {"room": "讯问室1"})
     assert refused.status_code == 409 and "closed" in refused.json()["error"]
@@ -125,7 +125,7 @@ def test_session_report_shows_the_outage_and_the_audio(sim: Any, make_server: An
 
     # an open session's cameras cannot stop recording, and the room takes no second session
     for body in ({"recording": False}, {"enabled": False}):
-        refused = httpx.patch(f"{server.url}/api/v1/cameras/cam-b", json=body)
+        refused = http.patch(f"{server.url}/api/v1/cameras/cam-b", json=body)
         assert refused.status_code == 409 and f"session {session_id}" in refused.json()["error"]
     assert server.camera("cam-b")["recording"]
     second = post(server, f"/api/v1/cases/{CASE}/sessions", {"camera_ids": ["cam-b"]})
@@ -139,8 +139,10 @@ def test_session_report_shows_the_outage_and_the_audio(sim: Any, make_server: An
     outage_end = time.time()
     server.wait_recording("cam-a")
     time.sleep(4)
-    report = post(server, f"/api/v1/sessions/{session_id}/close", {"by": "李警官"}).json()
-    assert report["final"] and not report["complete"] and report["closed_by"] == "李警官"
+    named = post(server, f"/api/v1/sessions/{session_id}/close", {"by": "李警官"})
+    assert named.status_code == 422 and named.json()["field"] == "by"  # never from the body
+    report = post(server, f"/api/v1/sessions/{session_id}/close", None).json()
+    assert report["final"] and not report["complete"] and report["closed_by"] == "admin"
     a, b = report["cameras"]
     assert a["camera_id"] == "cam-a" and len(a["gaps"]) == 1
     gap = a["gaps"][0]
@@ -254,7 +256,7 @@ def test_operator_pauses_and_disables_a_camera_outside_sessions(sim: Any, make_s
     server = make_server([room_camera("cam-p", "m6", sim)], storage={"segment_seconds": 3}).start()
     server.wait_recording("cam-p")
     time.sleep(2)
-    paused = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": False})
+    paused = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": False})
     assert paused.status_code == 200 and paused.json()["recording_paused"]
     pause_at = time.time()
     deadline = time.monotonic() + 5
@@ -262,7 +264,7 @@ def test_operator_pauses_and_disables_a_camera_outside_sessions(sim: Any, make_s
         assert time.monotonic() < deadline
         time.sleep(0.1)
     time.sleep(3)
-    resumed = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": True})
+    resumed = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": True})
     assert resumed.status_code == 200 and not resumed.json()["recording_paused"]
     server.wait_recording("cam-p")
     time.sleep(1)
@@ -270,13 +272,13 @@ def test_operator_pauses_and_disables_a_camera_outside_sessions(sim: Any, make_s
     assert [g["cause"] for g in gaps] == ["recording_paused"]
     assert abs(parse_iso(gaps[0]["start"]) - pause_at) < 1.5
 
-    off = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": False})
+    off = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": False})
     assert off.status_code == 200 and off.json()["state"] == "disabled"
     server.stop()  # the operator's choice outlives a restart
     server.start()
     assert server.camera("cam-p")["state"] == "disabled"
-    on = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": True})
+    on = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": True})
     assert on.status_code == 200
     server.wait_recording("cam-p")
-    bad = httpx.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": "maybe"})
+    bad = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": "maybe"})
     assert bad.status_code == 422 and bad.json()["field"] == "recording"

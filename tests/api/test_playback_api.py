@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from servers import Server, iso, parse_iso
+from servers import Server, http, iso, parse_iso
 
 pytestmark = pytest.mark.media
 
@@ -59,7 +59,7 @@ def first_video_packet(path: Path) -> tuple[float, str]:
 def fetch(server: Server, camera_id: str, path: Path, **params: Any) -> httpx.Response:
     """GET the stream into ``path``; returns the response (body consumed)."""
     with (
-        httpx.stream(
+        http.stream(
             "GET", f"{server.url}/api/v1/playback/{camera_id}", params=params, timeout=30
         ) as response,
         path.open("wb") as out,
@@ -166,25 +166,25 @@ def test_playback_streams_from_the_keyframe_and_stops_at_gaps(
     assert {s["codec_type"] for s in probe(after)["streams"]} == {"video", "audio"}
 
     # -- nothing in the range: 404 naming the cause -------------------------------------------
-    missing = httpx.get(
+    missing = http.get(
         f"{server.url}/api/v1/playback/cam-g",
         params={"start": iso(gap_start + 0.5), "end": iso(gap_end - 0.5)},
     )
     assert missing.status_code == 404
     assert "camera_offline" in missing.json()["error"] and missing.json()["field"] == "start"
     assert missing.json()["gaps"][0]["cause"] == "camera_offline"
-    before_server = httpx.get(
+    before_server = http.get(
         f"{server.url}/api/v1/playback/cam-p",
         params={"start": iso(began - 3600), "end": iso(began - 1800)},
     )
     assert before_server.status_code == 404 and before_server.json()["gaps"], before_server.text
-    future = httpx.get(
+    future = http.get(
         f"{server.url}/api/v1/playback/cam-p", params={"start": iso(time.time() + 60)}
     )
     assert future.status_code == 404 and "future" in future.json()["error"]
 
     # -- a client that goes away: its ffmpeg is killed ----------------------------------------
-    with httpx.stream(
+    with http.stream(
         "GET",
         f"{server.url}/api/v1/playback/cam-p",
         params={"start": iso(began + 0.5)},
@@ -214,11 +214,11 @@ def test_bad_playback_requests_are_refused_with_the_field(sim: Any, make_server:
         ("cam-p", {"start": iso(now - 7200), "end": iso(now - 10)}, 400, "end"),
     ]
     for camera_id, params, status, field in cases:
-        response = httpx.get(f"{url}/{camera_id}", params=params)
+        response = http.get(f"{url}/{camera_id}", params=params)
         assert response.status_code == status, (camera_id, params, response.text)
         body = response.json()
         assert body["field"] == field and body["error"], body
-    index = httpx.get(f"{url}/cam-p/index", params={"start": iso(now), "end": iso(now - 1)})
+    index = http.get(f"{url}/cam-p/index", params={"start": iso(now), "end": iso(now - 1)})
     assert index.status_code == 400 and index.json()["field"] == "end"
-    index = httpx.get(f"{url}/nope/index", params={"start": iso(now - 5), "end": iso(now)})
+    index = http.get(f"{url}/nope/index", params={"start": iso(now - 5), "end": iso(now)})
     assert index.status_code == 404

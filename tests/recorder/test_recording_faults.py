@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from faultfs import faulty_file_system
 from faults import small_file_system, wait_for
-from servers import Server, parse_iso
+from servers import Server, http, parse_iso
 from whep_client import WhepViewer
 
 pytestmark = pytest.mark.media
@@ -168,7 +167,7 @@ def test_a_resolution_change_mid_stream_starts_a_new_segment(sim: Any, make_serv
     assert abs(parse_iso(closed[0]["end"]) - changed) < 1.5
     assert [g for g in data["gaps"] if g["duration"] > 0.1] == [], data["gaps"]
     for segment, (width, height) in zip(closed[:2], [(640, 360), (320, 180)], strict=True):
-        body = httpx.get(f"{server.url}{segment['url']}", timeout=10).content
+        body = http.get(f"{server.url}{segment['url']}", timeout=10).content
         path = server.workdir / f"{segment['id']}.mp4"
         path.write_bytes(body)
         probed = subprocess.run(

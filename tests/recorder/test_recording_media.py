@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fake_rtsp import FakeRtspServer
-from servers import Server, parse_iso
+from servers import Server, http, parse_iso
 
 pytestmark = pytest.mark.media
 
@@ -230,9 +230,8 @@ def test_eight_cameras_for_a_minute_lose_nothing(sim: Any, make_server: Any) -> 
 
 
 def server_metrics(server: Server) -> dict[tuple[str, str], float]:
-    import httpx
 
-    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    text = http.get(f"{server.url}/metrics", timeout=10).text
     values: dict[tuple[str, str], float] = {}
     for line in text.splitlines():
         if line.startswith("#") or "{" not in line:

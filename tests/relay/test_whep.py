@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from servers import AUTH, http
 from whep_client import WhepViewer
 
 pytestmark = pytest.mark.media
@@ -77,7 +78,7 @@ def test_bad_requests_get_clear_errors(sim: Any, make_server: Any) -> None:
     sdp = {"Content-Type": "application/sdp"}
 
     def post(url: str, body: str, headers: dict[str, str] = sdp) -> httpx.Response:
-        return httpx.post(url, content=body, headers=headers, timeout=10)
+        return http.post(url, content=body, headers=headers, timeout=10)
 
     cases = [
         (post(f"{server.url}/api/v1/live/nope/whep", "v=0"), 404, "camera"),
@@ -108,7 +109,7 @@ def test_bad_requests_get_clear_errors(sim: Any, make_server: Any) -> None:
         busy = await second.start()
         assert busy.status_code == 503 and busy.headers["retry-after"]
         assert "max_peers_per_camera" in busy.json()["error"]
-        patch = await asyncio.to_thread(httpx.patch, f"{server.url}{first.location}", timeout=10)
+        patch = await asyncio.to_thread(http.patch, f"{server.url}{first.location}", timeout=10)
         assert patch.status_code == 405 and "trickle" in patch.json()["error"]
         assert await first.wait_frames(10, within=10)  # the refused viewer did not disturb it
         assert await first.delete() == 204
@@ -153,7 +154,7 @@ def test_viewer_that_never_connects_is_reaped(sim: Any, make_server: Any) -> Non
     async def scenario() -> None:
         ghost = WhepViewer(server.url, "live1")
         sdp = await ghost.offer()
-        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10, headers=AUTH) as client:
             response = await client.post(
                 "/api/v1/live/live1/whep", content=sdp, headers={"Content-Type": "application/sdp"}
             )

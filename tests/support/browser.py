@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from servers import ADMIN, ADMIN_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,6 +27,16 @@ CHROMIUM_ARGS = [
 ]
 
 T = TypeVar("T")
+
+
+def sign_in(
+    context: BrowserContext, base_url: str, name: str = ADMIN, password: str = ADMIN_PASSWORD
+) -> None:
+    """Sign the browser context in (its cookies are the context's, as after the sign-in page)."""
+    response = context.request.post(
+        f"{base_url}/api/v1/auth/login", data={"name": name, "password": password}
+    )
+    assert response.ok, response.text()
 
 
 def launch(playwright: Playwright) -> Browser:

@@ -15,6 +15,79 @@ from typing import Any
 import httpx
 import yaml
 
+ADMIN = "admin"
+ADMIN_PASSWORD = "test-Pass-word-0451"
+
+
+def token_for(name: str) -> str:
+    """The API token ``provision`` gives user ``name`` (tests only)."""
+    return f"cw_test-{name}-token-0123456789abcdefghijklmnop"
+
+
+def auth_for(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(name)}"}
+
+
+ADMIN_TOKEN = token_for(ADMIN)
+AUTH = auth_for(ADMIN)
+
+
+class _AdminHttp:
+    """``httpx``'s module functions acting as the test servers' admin (bearer token)."""
+
+    def __getattr__(self, name: str) -> Any:
+        call = getattr(httpx, name)
+
+        def authed(*args: Any, **kwargs: Any) -> Any:
+            kwargs["headers"] = {**AUTH, **(kwargs.get("headers") or {})}
+            return call(*args, **kwargs)
+
+        return authed
+
+
+http: Any = _AdminHttp()
+"""``http.get(...)`` etc.: like ``httpx.get`` with the admin's bearer token."""
+
+
+def provision(database_url: str, *, users: list[tuple[str, str, list[str]]] | None = None) -> None:
+    """Make the catalog's schema and its admin (``ADMIN``/``ADMIN_PASSWORD``, API token
+    ``ADMIN_TOKEN``) — what an installer does with ``casewatch user add`` and ``token create``
+    — plus ``users`` as (name, roles, sites) with the same password and ``token_for(name)``.
+    Idempotent."""
+    from access import users as accounts
+    from access.roles import parse_roles
+    from access.secrets import digest
+    from recorder.db import make_engine, migrate, session_factory
+    from recorder.models import ApiToken
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        now = int(time.time() * 1e6)
+        wanted = [(ADMIN, "admin", []), *(users or [])]
+        with session_factory(engine).begin() as session:
+            for name, roles, sites in wanted:
+                if accounts.find(session, name) is not None:
+                    continue
+                user = accounts.add(
+                    session,
+                    accounts.NewUser(name, parse_roles(roles), frozenset(sites), ADMIN_PASSWORD),
+                    known_sites=sites,
+                    min_length=12,
+                    now_us=now,
+                )
+                session.add(
+                    ApiToken(
+                        user_id=user.id,
+                        name="tests",
+                        secret_hash=digest(token_for(name)),
+                        prefix=token_for(name)[:10],
+                        created_us=now,
+                    )
+                )
+    finally:
+        engine.dispose()
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -33,7 +106,15 @@ def iso(seconds: float) -> str:
 class Server:
     """``casewatch serve`` as a child process with a generated config."""
 
-    def __init__(self, workdir: Path, cameras: list[dict[str, Any]], **settings: Any) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        cameras: list[dict[str, Any]],
+        *,
+        users: list[tuple[str, str, list[str]]] | None = None,
+        more_sites: list[dict[str, Any]] | None = None,
+        **settings: Any,
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.storage = workdir / "recordings"
@@ -47,10 +128,15 @@ class Server:
                 "connect_timeout_seconds": 4,
                 "stall_seconds": 3,
             },
-            "sites": [{"id": "test", "name": "测试派出所", "cameras": cameras}],
+            "sites": [
+                {"id": "test", "name": "测试派出所", "cameras": cameras},
+                *(more_sites or []),
+            ],
         }
+        self.users = users
         for key, value in settings.items():
             config.setdefault(key, {}).update(value)
+        self.database_url: str = config["database"]["url"]
         self.config = workdir / "casewatch.yaml"
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True))
         self.log = workdir / "server.log"
@@ -61,6 +147,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout: float = 30) -> Server:
+        provision(self.database_url, users=self.users)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve", "--config", str(self.config)],
@@ -80,7 +167,7 @@ class Server:
         raise AssertionError(f"server not ready:\n{self.log.read_text()}")
 
     def get(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
+        response = http.get(f"{self.url}{path}", params=params, timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
+from servers import AUTH
 
 from relay.ice import restrict_host_addresses
 
@@ -34,12 +35,22 @@ class Received:
 class WhepViewer:
     """One viewer session against ``base_url`` (loopback only)."""
 
-    def __init__(self, base_url: str, camera_id: str, *, audio: bool = False, stream: str = "main"):
+    def __init__(
+        self,
+        base_url: str,
+        camera_id: str,
+        *,
+        audio: bool = False,
+        stream: str = "main",
+        headers: dict[str, str] | None = None,
+    ):
         restrict_host_addresses(["127.0.0.1"])  # type: ignore[list-item]
         self.base_url = base_url
         self.camera_id = camera_id
         self.audio = audio
         self.stream = stream
+        self.headers = AUTH if headers is None else headers
+        """Sent with every request (default: the test servers' admin token)."""
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.location: str | None = None
         self.received = Received()
@@ -65,7 +76,9 @@ class WhepViewer:
         """POST the offer; on 201 apply the answer. Returns the HTTP response."""
         sdp = await self.offer()
         self.posted_at = time.monotonic()
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=20) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=20, headers=self.headers
+        ) as client:
             response = await client.post(
                 f"/api/v1/live/{self.camera_id}/whep",
                 params={"audio": int(self.audio), "stream": self.stream},
@@ -105,7 +118,9 @@ class WhepViewer:
 
     async def delete(self) -> int:
         assert self.location is not None
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=10, headers=self.headers
+        ) as client:
             response = await client.delete(self.location)
         return response.status_code
 

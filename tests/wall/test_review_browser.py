@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from browser import launch, wait_for
+from browser import launch, sign_in, wait_for
 from playwright.sync_api import Browser, Page, sync_playwright
-from servers import Server, iso, parse_iso
+from servers import Server, http, iso, parse_iso
 
 from camsim.harness import SimulatorProcess
 from camsim.spec import MountSpec
@@ -71,18 +70,17 @@ def server(
 @pytest.fixture(scope="module")
 def session(server: Server) -> dict[str, Any]:
     """A closed interrogation session of about 12 s on both cameras of the room."""
-    created = httpx.post(f"{server.url}/api/v1/cases", json={"number": CASE, "title": "王某诈骗案"})
+    created = http.post(f"{server.url}/api/v1/cases", json={"number": CASE, "title": "王某诈骗案"})
     assert created.status_code == 201, created.text
     time.sleep(8)  # footage before the session too: a seek there is not buffered yet
-    opened = httpx.post(
+    opened = http.post(
         f"{server.url}/api/v1/cases/{CASE}/sessions",
         json={"room": ROOM, "persons": ["王五"], "officers": ["李警官"]},
     )
     assert opened.status_code == 201, opened.text
     time.sleep(SESSION_SECONDS)
-    closed = httpx.post(
+    closed = http.post(
         f"{server.url}/api/v1/sessions/{opened.json()['id']}/close",
-        json={"by": "李警官"},
         timeout=30,
     )
     assert closed.status_code == 200, closed.text
@@ -94,6 +92,7 @@ def page(server: Server, session: dict[str, Any]) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser: Browser = launch(playwright)
         context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+        sign_in(context, server.url)
         tab = context.new_page()
         errors: list[str] = []
         tab.on("pageerror", lambda error: errors.append(str(error)))

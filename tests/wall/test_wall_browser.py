@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from browser import (
     launch,
+    sign_in,
     stats_by_camera,
     tile_cameras,
     tile_stats,
@@ -23,7 +23,7 @@ from browser import (
     wait_frames_growing,
 )
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from servers import Server
+from servers import Server, http
 
 from camsim.harness import SimulatorProcess
 from camsim.spec import MountSpec
@@ -97,6 +97,7 @@ PAGE_ERRORS: dict[Page, list[str]] = {}
 
 def open_page(context: BrowserContext, server: Server, path: str) -> Page:
     """A new page on ``path``, ready; its uncaught script errors go to ``PAGE_ERRORS``."""
+    sign_in(context, server.url)
     page = context.new_page()
     errors = PAGE_ERRORS.setdefault(page, [])
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -173,7 +174,7 @@ def test_tour_switches_the_grid(context: BrowserContext, server: Server) -> None
         "interval_seconds": 3,  # the server's minimum
         "steps": [{"cameras": first, "grid": "2x2"}, {"cameras": second, "grid": "2x2"}],
     }
-    httpx.put(f"{server.url}/api/v1/wall/tours/巡查-测试", json=tour, timeout=10).raise_for_status()
+    http.put(f"{server.url}/api/v1/wall/tours/巡查-测试", json=tour, timeout=10).raise_for_status()
     page = open_page(context, server, "/wall/")
     assert tile_cameras(page) == MOUNTS[0:4]
     page.locator("#tours-panel > summary").click()
@@ -255,7 +256,7 @@ def test_layouts_fullscreen_drag_and_screen_push(context: BrowserContext, server
     page.fill("#layout-name", "值班-A")
     page.click("#layout-save")
     page.locator("#layout-select option[value='值班-A']").wait_for(state="attached")
-    saved = httpx.get(f"{server.url}/api/v1/wall/layouts", timeout=10).json()["data"]
+    saved = http.get(f"{server.url}/api/v1/wall/layouts", timeout=10).json()["data"]
     assert {"name": "值班-A", "grid": "3x3", "cells": cells} in saved
     page.locator(".grid-btn[data-grid='1x1']").click()
     assert tile_cameras(page) == ["w1"]
@@ -294,7 +295,7 @@ def test_layouts_fullscreen_drag_and_screen_push(context: BrowserContext, server
     screens = f"{server.url}/api/v1/wall/screens"
     wait_for(
         lambda: any(
-            s["name"] == "wall-2" and s["connected"] for s in httpx.get(screens).json()["data"]
+            s["name"] == "wall-2" and s["connected"] for s in http.get(screens).json()["data"]
         ),
         timeout=5,
         what="screen registered",
@@ -347,7 +348,7 @@ def test_session_badge_and_closing_the_page(context: BrowserContext, server: Ser
     assert badge.is_hidden()
 
     def viewing() -> list[str]:
-        live = httpx.get(f"{server.url}/api/v1/live/sessions", timeout=5).json()["data"]
+        live = http.get(f"{server.url}/api/v1/live/sessions", timeout=5).json()["data"]
         return sorted(s["camera_id"] for s in live if s["camera_id"] in ("w12", "w13"))
 
     assert viewing() == ["w12", "w13"]

@@ -4,6 +4,8 @@
 // server's `{"error", "field"}` message and the HTTP status (0 for a network failure, e.g. while
 // the server restarts), so callers can show the message where the user looks.
 
+import { sessionFetch } from "./session.js";
+
 const BASE = "/api/v1";
 
 export class ApiError extends Error {
@@ -38,7 +40,7 @@ async function request(method, path, body) {
   }
   let response;
   try {
-    response = await fetch(BASE + path, init);
+    response = await sessionFetch(BASE + path, init);
   } catch (error) {
     throw new ApiError(error.message || "network error", 0);
   }
@@ -52,8 +54,7 @@ const seg = (name) => encodeURIComponent(name);
 
 export const listCameras = async () => (await request("GET", "/cameras")).data;
 export const listActiveAlarms = async () => (await request("GET", "/alarms?active=true")).data;
-export const ackAlarm = (id, by) =>
-  request("POST", `/alarms/${seg(id)}/ack`, by ? { by } : {});
+export const ackAlarm = (id) => request("POST", `/alarms/${seg(id)}/ack`);
 
 export const listLayouts = async () => (await request("GET", "/wall/layouts")).data;
 export const saveLayout = (name, grid, cells) =>

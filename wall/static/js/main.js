@@ -5,6 +5,7 @@
 // Kiosk page (?cameras=… and/or ?screen=…): the wall alone, full window. Both load cameras and
 // active alarms, follow the event stream, and expose the test hook `window.casewatch`.
 
+import { currentUser, signOut } from "./session.js";
 import { listActiveAlarms, listCameras } from "./api.js";
 import { AlarmPanel } from "./alarms.js";
 import { connectEvents } from "./events.js";
@@ -212,9 +213,17 @@ function setupKiosk(model, wall, options) {
   return {};
 }
 
+function showUser() {
+  $("sign-out").addEventListener("click", () => signOut());
+  currentUser().then((user) => {
+    if (user) $("user-name").textContent = user.display_name || user.name;
+  });
+}
+
 function main() {
   applyI18n(document);
   $("lang-toggle").addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh"));
+  showUser();
   const model = new Model();
   const kiosk = kioskOptions();
   const wall = new Wall($("wall"), model, { interactive: !kiosk });

@@ -13,6 +13,7 @@
 // same peer when it returns, so an offline camera is not a reason to reconnect.
 
 import { ApiError, errorFrom, whepUrl } from "./api.js";
+import { sessionFetch } from "./session.js";
 
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 5000;
@@ -57,7 +58,7 @@ export async function negotiate(cameraId, { stream, audio }) {
     const url = whepUrl(cameraId, stream, audio);
     let response;
     try {
-      response = await fetch(url, {
+      response = await sessionFetch(url, {
         method: "POST",
         headers: { "Content-Type": "application/sdp", Accept: "application/sdp" },
         body: pc.localDescription.sdp,
@@ -84,7 +85,7 @@ export async function negotiate(cameraId, { stream, audio }) {
 
 /** DELETE a WHEP session; keepalive so it also goes out while the page unloads. */
 export function deleteSession(location) {
-  return fetch(location, { method: "DELETE", keepalive: true }).then(
+  return sessionFetch(location, { method: "DELETE", keepalive: true }).then(
     () => {},
     () => {}
   );

@@ -5,6 +5,7 @@
 // field from the server's JSON body, status 0 for a network failure).
 
 import { ApiError, errorFrom } from "../js/api.js";
+import { sessionFetch } from "../js/session.js";
 
 export { ApiError };
 
@@ -18,7 +19,7 @@ async function request(method, path, body) {
   }
   let response;
   try {
-    response = await fetch(BASE + path, init);
+    response = await sessionFetch(BASE + path, init);
   } catch (error) {
     throw new ApiError(error.message || "network error", 0);
   }

@@ -5,6 +5,7 @@
 // URL: review.html[?case=NUMBER[&session=ID|&tag=ID]] opens that case (and plays that item).
 // `window.casewatchReview.stats()` reports what each video shows (for tests and diagnostics).
 
+import { currentUser, signOut } from "../js/session.js";
 import {
   addTag,
   getCase,
@@ -614,6 +615,10 @@ function onKey(event) {
 
 function wire() {
   $("lang-toggle").addEventListener("click", toggleLang);
+  $("sign-out").addEventListener("click", () => signOut());
+  currentUser().then((user) => {
+    if (user) $("user-name").textContent = user.display_name || user.name;
+  });
   $("search-form").addEventListener("submit", runSearch);
   $("case-back").addEventListener("click", () => {
     $("case-panel").hidden = true;

@@ -11,6 +11,7 @@ const TABLE = {
   zh: {
     "app.title": "案管中心 · 录像回放与审查",
     "nav.wall": "视频墙",
+    "user.signOut": "退出",
     "lang.toggle": "EN",
     "lang.toggle.title": "Switch to English",
     "search.title": "案件检索",
@@ -148,6 +149,7 @@ const TABLE = {
   en: {
     "app.title": "Case center · Recorded footage review",
     "nav.wall": "Video wall",
+    "user.signOut": "Sign out",
     "lang.toggle": "中文",
     "lang.toggle.title": "切换到中文",
     "search.title": "Find a case",

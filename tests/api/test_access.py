@@ -1,0 +1,287 @@
+"""No request without a user, no user beyond their role and stations.
+
+The route walk covers every route of the app as it is built: a route added later without a
+``needs(...)`` guard fails ``test_every_route_names_its_permission``, and every guarded route is
+asked without a user (401) and by every role that lacks its permission (403), over real HTTP
+against a running server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from servers import AUTH, Server, auth_for, http, token_for
+from whep_client import WhepViewer
+
+from access.roles import ROLE_PERMISSIONS, Permission, Role
+from api.app import ROUTERS, create_app
+from configs.loader import load_settings
+
+PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health"), ("GET", "/")}
+ROLES = [role.value for role in Role if role is not Role.ADMIN]
+OTHER_SITE = {"id": "other", "name": "其他派出所", "cameras": []}
+
+
+def permissions(route: APIRoute) -> set[Permission]:
+    found: set[Permission] = set()
+
+    def walk(dependant: Any) -> None:
+        permission = getattr(dependant.call, "permission", None)
+        if permission is not None:
+            found.add(permission)
+        for sub in dependant.dependencies:
+            walk(sub)
+
+    walk(route.dependant)
+    return found
+
+
+def api_routes(server: Server) -> list[APIRoute]:
+    """Every route the app serves: its routers' and its own."""
+    app = create_app(load_settings(server.config))
+    routes = [r for router in ROUTERS for r in router.routes] + list(app.routes)
+    return [route for route in routes if isinstance(route, APIRoute)]
+
+
+def guarded_routes(server: Server) -> list[tuple[str, str, Permission]]:
+    """(method, path with sample parameters, permission) of every route but the public ones."""
+    result = []
+    for route in api_routes(server):
+        for method in sorted(route.methods):
+            if (method, route.path) in PUBLIC:
+                continue
+            (permission,) = permissions(route)
+            path = re.sub(r"\{[^}]+\}", "1", route.path)
+            result.append((method, path, permission))
+    return result
+
+
+def test_every_route_names_its_permission(tmp_path: Path) -> None:
+    server = Server(tmp_path, [])
+    routes = api_routes(server)
+    assert len(routes) > 40
+    missing = [
+        f"{method} {route.path}"
+        for route in routes
+        for method in route.methods
+        if (method, route.path) not in PUBLIC and len(permissions(route)) != 1
+    ]
+    assert missing == [], "routes without exactly one needs(...) guard"
+
+
+def test_no_route_answers_without_a_user_or_beyond_a_role(make_server: Any) -> None:
+    server: Server = make_server([], users=[(r, r, []) for r in ROLES]).start()
+    routes = guarded_routes(server)
+    assert len(routes) > 40
+    asked = refused = 0
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for method, path, permission in routes:
+            for headers in ({}, {"Authorization": "Bearer cw_not-a-token"}):
+                response = client.request(method, path, headers=headers)
+                asked += 1
+                assert response.status_code == 401, (method, path, response.text)
+                assert response.json()["error"] and "WWW-Authenticate" in response.headers
+            for role in ROLES:
+                if permission in ROLE_PERMISSIONS[Role(role)]:
+                    continue
+                response = client.request(method, path, headers=auth_for(role))
+                asked += 1
+                refused += 1
+                assert response.status_code == 403, (role, method, path, response.text)
+                assert permission.value in response.json()["error"]
+        # pages that show data send the browser to the sign-in page; it alone is served
+        for page in ("/wall/", "/wall/index.html", "/wall/review.html"):
+            response = client.get(page)
+            assert response.status_code == 303, page
+            assert response.headers["location"].startswith("/wall/login.html?next=")
+        assert client.get("/wall/login.html").status_code == 200
+        assert client.get("/api/v1/health").status_code == 200
+    print(f"route walk: {len(routes)} guarded routes, {asked} requests, {refused} role refusals")
+
+
+def test_sign_in_sessions_csrf_and_lockout(make_server: Any) -> None:
+    server: Server = make_server(
+        [], users=[("operator", "operator", [])], access={"max_failed_signins": 3}
+    ).start()
+    login = f"{server.url}/api/v1/auth/login"
+    with httpx.Client(base_url=server.url, timeout=10) as browser:
+        wrong = browser.post(login, json={"name": "operator", "password": "not-it-at-all"})
+        assert wrong.status_code == 401 and wrong.json()["field"] == "password"
+        ok = browser.post(login, json={"name": "operator", "password": "test-Pass-word-0451"})
+        assert ok.status_code == 200, ok.text
+        cookie = ok.headers.get_list("set-cookie")
+        session_cookie = next(c for c in cookie if c.startswith("casewatch_session="))
+        assert "HttpOnly" in session_cookie and "SameSite=strict" in session_cookie
+        csrf = ok.json()["csrf_token"]
+        me = browser.get("/api/v1/auth/me").json()
+        assert me["name"] == "operator" and me["roles"] == ["operator"] and me["sites"] is None
+        # a state-changing request with the cookie must echo the CSRF token
+        layout = {"grid": "2x2", "cells": [None, None, None, None]}
+        forged = browser.put("/api/v1/wall/layouts/早班", json=layout)
+        assert forged.status_code == 403 and forged.json()["field"] == "X-CSRF-Token"
+        saved = browser.put(
+            "/api/v1/wall/layouts/早班", json=layout, headers={"X-CSRF-Token": csrf}
+        )
+        assert saved.status_code == 200, saved.text
+        assert browser.get("/wall/").status_code == 200  # the page, now that a user is signed in
+        out = browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+        browser.cookies.set("casewatch_session", session_cookie.split(";")[0].split("=", 1)[1])
+        assert browser.get("/api/v1/auth/me").status_code == 401  # ended on the server
+    # lock-out: three failures lock the account; even the right password waits
+    for _ in range(3):
+        assert (
+            httpx.post(login, json={"name": "admin", "password": "wrong-wrong-1"}).status_code
+            == 401
+        )
+    locked = httpx.post(login, json={"name": "admin", "password": "test-Pass-word-0451"})
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert locked.json()["field"] == "name"
+    # a bearer token is not subject to the account's sign-in lock, and needs no CSRF token
+    assert http.put(f"{server.url}/api/v1/wall/layouts/晚班", json=layout).status_code == 200
+
+
+def test_station_scope_hides_other_stations_cameras(sim: Any, make_server: Any) -> None:
+    camera = {"id": "scoped", "name": "讯问室9", "url": sim.rtsp_url("live2"), "record": False}
+    server: Server = make_server(
+        [camera],
+        more_sites=[OTHER_SITE],
+        users=[
+            ("op-here", "operator,inspector", ["test"]),
+            ("op-away", "operator,inspector", ["other"]),
+        ],
+        relay={"ice_host_addresses": ["127.0.0.1"]},
+    ).start()
+    here, away = auth_for("op-here"), auth_for("op-away")
+    assert http.get(f"{server.url}/api/v1/cameras", headers=here).json()["count"] == 1
+    assert http.get(f"{server.url}/api/v1/cameras", headers=away).json()["count"] == 0
+    for path in ("/api/v1/cameras/scoped", "/api/v1/cameras/scoped/snapshot"):
+        response = http.get(f"{server.url}{path}", headers=away)
+        assert response.status_code == 404, path  # not 403: it does not exist for them
+    now = time.time()
+    span = {"camera": "scoped", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"}
+    assert http.get(f"{server.url}/api/v1/recordings", params=span, headers=away).status_code == 404
+
+    async def offers() -> tuple[int, int]:
+        theirs = WhepViewer(server.url, "scoped", headers=away)
+        refused = (await theirs.start()).status_code
+        await theirs.close()
+        mine = WhepViewer(server.url, "scoped", headers=here)
+        accepted = (await mine.start()).status_code
+        await mine.close()
+        return refused, accepted
+
+    assert asyncio.run(offers()) == (404, 201)
+    assert time.time() - now < 30
+
+
+def test_disabling_a_user_ends_their_live_view_at_once(sim: Any, make_server: Any) -> None:
+    camera = {"id": "watched", "name": "讯问室8", "url": sim.rtsp_url("live1"), "record": False}
+    server: Server = make_server(
+        [camera], users=[("operator", "operator", [])], relay={"ice_host_addresses": ["127.0.0.1"]}
+    ).start()
+
+    async def scenario() -> float:
+        viewer = WhepViewer(server.url, "watched", headers=auth_for("operator"))
+        assert (await viewer.start()).status_code == 201
+        assert await viewer.wait_frames(10, within=15)
+        disabled = await asyncio.to_thread(
+            http.patch, f"{server.url}/api/v1/users/operator", json={"disabled": True}
+        )
+        assert disabled.status_code == 200, disabled.text
+        began = time.monotonic()
+        while viewer.pc.connectionState not in ("closed", "failed"):
+            sessions = (await asyncio.to_thread(server.get, "/api/v1/live/sessions"))["data"]
+            if not sessions:
+                break
+            assert time.monotonic() - began < 5, sessions
+            await asyncio.sleep(0.1)
+        took = time.monotonic() - began
+        await viewer.close()
+        return took
+
+    took = asyncio.run(scenario())
+    assert took < 2.0, took
+    assert http.get(f"{server.url}/api/v1/cameras", headers=auth_for("operator")).status_code == 401
+
+
+def test_kiosk_url_token_opens_a_session_once(make_server: Any) -> None:
+    server: Server = make_server([], users=[("wall", "operator", [])]).start()
+    with httpx.Client(base_url=server.url, timeout=10) as kiosk:
+        first = kiosk.get(f"/wall/?token={token_for('wall')}&layout=2x2&screen=wall-1")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/wall/?layout=2x2&screen=wall-1"  # token dropped
+        assert kiosk.get(first.headers["location"]).status_code == 200  # by the cookie now
+        assert kiosk.get("/api/v1/auth/me").json()["name"] == "wall"
+    bad = httpx.get(f"{server.url}/wall/?token=cw_revoked", follow_redirects=False)
+    assert bad.status_code == 303 and "error=token" in bad.headers["location"]
+
+
+def test_users_and_tokens_on_the_command_line(make_server: Any) -> None:
+    server: Server = make_server([]).start()
+
+    def casewatch(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", *args, "--config", str(server.config)],
+            input=stdin, capture_output=True, text=True, timeout=60, cwd=server.workdir,
+        )  # fmt: skip
+
+    twice = "Inspector-pass-77\nInspector-pass-77\n"
+    added = casewatch("user", "add", "li.wei", "--role", "inspector", "--site", "test", stdin=twice)
+    assert added.returncode == 0, added.stderr
+    assert casewatch("user", "add", "li.wei", "--role", "inspector", stdin=twice).returncode == 2
+    weak = casewatch("user", "add", "wang", "--role", "operator", stdin="abc\nabc\n")
+    assert weak.returncode == 2 and "password" in weak.stderr and "Traceback" not in weak.stderr
+    differ = casewatch("user", "add", "wang", "--role", "operator", stdin="Aa-1234567890\nx\n")
+    assert differ.returncode == 2 and "differ" in differ.stderr
+    role = casewatch("user", "add", "wang", "--role", "boss", stdin=twice)
+    assert role.returncode == 2 and "unknown role 'boss'" in role.stderr
+    listed = casewatch("user", "list")
+    assert "li.wei" in listed.stdout and "inspector" in listed.stdout and "test" in listed.stdout
+    created = casewatch("token", "create", "li.wei", "--expires-days", "7")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("cw_") and " " not in token
+    me = http.get(f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["name"] == "li.wei" and me.json()["sites"] == ["test"]
+    assert casewatch("user", "disable", "li.wei").returncode == 0
+    gone = httpx.get(f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401  # a disabled user's tokens stop working at once
+    assert casewatch("user", "passwd", "nobody", stdin=twice).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x y", "roles": ["operator"], "password": "Aa-1234567890"}, "name"),
+        ({"name": "xy", "roles": ["boss"], "password": "Aa-1234567890"}, "roles.0"),
+        ({"name": "xy", "roles": ["operator"], "password": "short"}, "password"),
+        (
+            {
+                "name": "xy",
+                "roles": ["operator"],
+                "sites": ["nowhere"],
+                "password": "Aa-1234567890",
+            },
+            "sites",
+        ),
+        ({"name": "admin", "roles": ["operator"], "password": "Aa-1234567890"}, "name"),
+    ],
+)
+def test_bad_user_requests_name_the_field(
+    make_server: Any, body: dict[str, Any], field: str
+) -> None:
+    server: Server = make_server([]).start()
+    response = http.post(f"{server.url}/api/v1/users", json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["field"] == field, response.json()
+    assert AUTH  # the admin made the request

@@ -1,0 +1,90 @@
+"""Abuse at the HTTP edge: oversized bodies, malformed JSON, ids past 64 bits, LIKE wildcards,
+and the headers that keep the pages from being framed or fed foreign scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from servers import AUTH, Server, http
+
+BIG = 2**63
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    running = Server(tmp_path_factory.mktemp("guards"), []).start()
+    yield running
+    running.stop()
+
+
+def test_a_body_past_the_limit_is_refused_before_it_is_read(server: Server) -> None:
+    big = b'{"number": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    declared = http.post(
+        f"{server.url}/api/v1/cases", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert declared.status_code == 413 and declared.json()["field"] == "body"
+
+    def chunks() -> Any:  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = httpx.post(
+        f"{server.url}/api/v1/cases",
+        content=chunks(),
+        headers={**AUTH, "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert streamed.status_code == 413 and streamed.json()["field"] == "body"
+
+
+def test_framework_refusals_use_the_project_error_shape(server: Server) -> None:
+    bad_json = http.post(
+        f"{server.url}/api/v1/cases", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert bad_json.status_code == 422 and "error" in bad_json.json()
+    assert "detail" not in bad_json.json()
+    unknown = http.get(f"{server.url}/api/v1/nothing-here")
+    assert unknown.status_code == 404 and unknown.json() == {"error": "Not Found"}
+    wrong_method = http.delete(f"{server.url}/api/v1/cameras")
+    assert wrong_method.status_code == 405 and "error" in wrong_method.json()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/segments/{BIG}/file",
+        f"/api/v1/tags/{BIG}",
+        f"/api/v1/sessions/{BIG}",
+        f"/api/v1/holds/{BIG}/release",
+        f"/api/v1/alarms/{BIG}/ack",
+        f"/api/v1/cases?offset={BIG}",
+    ],
+)
+def test_ids_past_64_bits_are_refused_not_a_500(server: Server, path: str) -> None:
+    method = "POST" if path.endswith(("release", "ack")) else "GET"
+    body = {"reason": "test"} if path.endswith("release") else None
+    response = http.request(method, f"{server.url}{path}", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"]
+
+
+def test_like_wildcards_in_a_search_match_themselves(server: Server) -> None:
+    created = http.post(
+        f"{server.url}/api/v1/cases",
+        json={"number": "A6103020000002026120001", "title": "张某盗窃案"},
+    )
+    assert created.status_code == 201, created.text
+    assert server.get("/api/v1/cases", q="盗窃")["count"] == 1
+    for wildcard in ("%", "_", "盗%案"):
+        assert server.get("/api/v1/cases", q=wildcard)["count"] == 0, wildcard
+
+
+def test_pages_and_answers_carry_the_security_headers(server: Server) -> None:
+    for path in ("/wall/login.html", "/api/v1/health"):
+        headers = httpx.get(f"{server.url}{path}").headers
+        policy = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"

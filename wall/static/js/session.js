@@ -1,0 +1,42 @@
+// session.js — the signed-in session as the pages see it.
+//
+// The session cookie itself is HttpOnly; requests that change state echo the CSRF token that
+// sign-in put in the `casewatch_csrf` cookie (readable only by pages of this origin). A 401
+// means the session ended (signed out, timed out, user disabled): go to the sign-in page and
+// come back here afterwards.
+
+const CSRF_COOKIE = "casewatch_csrf";
+
+/** Headers a state-changing request must carry (empty when there is no session cookie). */
+export function csrfHeaders() {
+  const entry = document.cookie.split("; ").find((part) => part.startsWith(`${CSRF_COOKIE}=`));
+  return entry ? { "X-CSRF-Token": decodeURIComponent(entry.slice(CSRF_COOKIE.length + 1)) } : {};
+}
+
+/** Send the browser to the sign-in page, to come back to where it is now. */
+export function signInAgain() {
+  const here = location.pathname + location.search;
+  location.assign(`/wall/login.html?next=${encodeURIComponent(here)}`);
+}
+
+/** `fetch` with the CSRF header on state-changing methods; a 401 leads to the sign-in page. */
+export async function sessionFetch(url, init = {}) {
+  const method = (init.method || "GET").toUpperCase();
+  const headers = { ...(init.headers || {}) };
+  if (!["GET", "HEAD", "OPTIONS"].includes(method)) Object.assign(headers, csrfHeaders());
+  const response = await fetch(url, { ...init, headers, credentials: "same-origin" });
+  if (response.status === 401) signInAgain();
+  return response;
+}
+
+/** The signed-in user (name, roles, permissions, stations, language), or null. */
+export async function currentUser() {
+  const response = await fetch("/api/v1/auth/me", { credentials: "same-origin" });
+  return response.ok ? response.json() : null;
+}
+
+/** Sign out and go to the sign-in page. */
+export async function signOut() {
+  await sessionFetch("/api/v1/auth/logout", { method: "POST" }).catch(() => {});
+  location.assign("/wall/login.html");
+}
