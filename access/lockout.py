@@ -12,34 +12,59 @@ MAX_KEYS = 10_000
 
 
 class Lockout:
-    """``limit`` failures of a key within ``window`` seconds lock it for ``window`` seconds from
-    the failure that reached the limit."""
+    """``limit`` attempts of a key within ``window`` seconds that did not succeed lock it for
+    ``window`` seconds from the attempt that reached the limit.
+
+    Every attempt counts as it starts (``attempt``), and a success takes it back
+    (``succeeded``): parallel guesses cannot slip past the limit while a slow password check is
+    running. A locked key is never forgotten to make room."""
 
     def __init__(self, limit: int, window_seconds: float) -> None:
         self._limit = limit
         self._window = window_seconds
-        self._failures: collections.OrderedDict[str, list[float]] = collections.OrderedDict()
+        self._attempts: collections.OrderedDict[str, list[float]] = collections.OrderedDict()
         self._locked_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def locked_for(self, key: str, now: float) -> float:
         """Seconds until ``key`` may try again (0: it may)."""
         with self._lock:
-            return max(0.0, self._locked_until.get(key, 0.0) - now)
+            return self._locked(key, now)
 
-    def failed(self, key: str, now: float) -> None:
+    def attempt(self, key: str, now: float) -> float:
+        """Count an attempt of ``key`` unless it is locked; returns the seconds it is still
+        locked for (0: the attempt counts and may go ahead)."""
         with self._lock:
-            times = [t for t in self._failures.get(key, []) if now - t < self._window]
+            locked = self._locked(key, now)
+            if locked > 0:
+                return locked
+            times = [t for t in self._attempts.get(key, []) if now - t < self._window]
             times.append(now)
             if len(times) >= self._limit:
                 self._locked_until[key] = now + self._window
                 times = []
-            self._failures[key] = times
-            self._failures.move_to_end(key)
-            while len(self._failures) > MAX_KEYS:
-                old, _ = self._failures.popitem(last=False)
-                self._locked_until.pop(old, None)
+            self._attempts[key] = times
+            self._attempts.move_to_end(key)
+            self._evict(now)
+            return 0.0
 
     def succeeded(self, key: str) -> None:
+        """The attempt succeeded: the key's failures are forgotten."""
         with self._lock:
-            self._failures.pop(key, None)
+            self._attempts.pop(key, None)
+
+    def _locked(self, key: str, now: float) -> float:
+        until = self._locked_until.get(key)
+        if until is None:
+            return 0.0
+        if until <= now:
+            del self._locked_until[key]
+            return 0.0
+        return until - now
+
+    def _evict(self, now: float) -> None:
+        for key in list(self._attempts):
+            if len(self._attempts) <= MAX_KEYS:
+                break
+            if self._locked(key, now) == 0:
+                del self._attempts[key]

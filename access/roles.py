@@ -39,6 +39,8 @@ class Permission(enum.StrEnum):
     """Create and change cases, tags, sessions, holds."""
     EXPORTS_CREATE = "exports_create"
     USERS_MANAGE = "users_manage"
+    AUDIT_READ = "audit_read"
+    """The audit trail: search, export, verify."""
     METRICS_READ = "metrics_read"
 
 
@@ -58,7 +60,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.PATROL: frozenset(_ALL_READ | {Permission.LIVE_VIEW, Permission.FOOTAGE_READ}),
-    Role.AUDITOR: frozenset(_ALL_READ | {Permission.FOOTAGE_READ, Permission.CASES_READ}),
+    Role.AUDITOR: frozenset(
+        _ALL_READ | {Permission.FOOTAGE_READ, Permission.CASES_READ, Permission.AUDIT_READ}
+    ),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -16,6 +16,7 @@ Procedures:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,28 +70,44 @@ class AccessService:
         window = settings.lockout_minutes * 60
         self._by_account = Lockout(settings.max_failed_signins, window)
         self._by_address = Lockout(settings.max_failed_signins_per_address, window)
+        self._token_hours: dict[int, int] = {}
+        self._token_lock = threading.Lock()
 
     # -- sign-in -----------------------------------------------------------------------------------
 
     def sign_in(self, name: str, password: str, *, address: str, user_agent: str) -> SignedIn:
-        now = time.monotonic()
         account, place = f"user:{name.casefold()}", f"addr:{address}"
-        locked = max(
-            self._by_account.locked_for(account, now), self._by_address.locked_for(place, now)
-        )
-        if locked > 0:
-            raise SignInLocked(locked)
+        self._attempt(account, place)
         with self._sessions.begin() as session:
             user = users.find(session, name)
             ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
             if not ok or user is None or user.disabled:
-                self._by_account.failed(account, now)
-                self._by_address.failed(place, now)
                 raise SignInFailed("wrong user name or password")
             self._by_account.succeeded(account)
+            self._by_address.succeeded(place)
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
             return self._open(session, user, address=address, user_agent=user_agent)
+
+    def _attempt(self, account: str, place: str) -> None:
+        """Count a password attempt for the account and the address, or refuse it while either
+        is locked out."""
+        now = time.monotonic()
+        locked = self._by_account.attempt(account, now)
+        if locked == 0:
+            locked = self._by_address.attempt(place, now)
+        if locked > 0:
+            raise SignInLocked(locked)
+
+    def check_password(self, user: User, password: str, *, address: str) -> bool:
+        """A signed-in user's password asked again (to change it, to make a token): counted
+        against the same lock-out as sign-in."""
+        account = f"user:{user.name.casefold()}"
+        self._attempt(account, f"addr:{address}")
+        ok = verify_password(user.password_hash, password)
+        if ok:
+            self._by_account.succeeded(account)
+        return ok
 
     def kiosk_sign_in(self, token: str, *, address: str, user_agent: str) -> SignedIn | None:
         """A session for the user of API token ``token`` (a wall screen's kiosk URL)."""
@@ -121,6 +138,7 @@ class AccessService:
             created_us=now_us,
             last_seen_us=now_us,
             expires_us=now_us + int(self.settings.session_max_hours * 3600 * 1_000_000),
+            # (a kiosk token's session ignores it: it lasts as long as the token, _ended_because)
             address=address[:64],
             user_agent=user_agent[:300],
             via_token_id=token_id,
@@ -136,19 +154,12 @@ class AccessService:
 
     def from_session(self, secret: str) -> Principal | None:
         now_us = self._clock.wall_us()
-        idle_us = int(self.settings.session_idle_minutes * MINUTE_US)
         with self._sessions.begin() as session:
             row = session.get(LoginSession, digest(secret))
             if row is None or row.ended_us is not None:
                 return None
-            reason = None
-            if now_us >= row.expires_us:
-                reason = "expired"
-            elif now_us - row.last_seen_us >= idle_us:
-                reason = "idle"
             user = session.get(User, row.user_id)
-            if user is None or user.disabled:
-                reason = reason or "user_disabled"
+            reason = self._ended_because(session, row, user, now_us)
             if reason is not None:
                 row.ended_us, row.end_reason = now_us, reason
                 return None
@@ -156,6 +167,23 @@ class AccessService:
             if now_us - row.last_seen_us >= TOUCH_EVERY_US:
                 row.last_seen_us = now_us
             return users.principal(user, session_id=row.id, csrf=row.csrf)
+
+    def _ended_because(
+        self, session: Session, row: LoginSession, user: User | None, now_us: int
+    ) -> str | None:
+        """Why a session no longer stands, or None. A session a kiosk token opened lasts as
+        long as the token (no absolute limit: a wall screen has no keyboard to sign in again)."""
+        if user is None or user.disabled:
+            return "user_disabled"
+        if row.via_token_id is not None:
+            token = session.get(ApiToken, row.via_token_id)
+            if token is None or not _token_usable(token, now_us):
+                return "token_revoked"
+        elif now_us >= row.expires_us:
+            return "expired"
+        if now_us - row.last_seen_us >= int(self.settings.session_idle_minutes * MINUTE_US):
+            return "idle"
+        return None
 
     def from_token(self, token: str) -> Principal | None:
         with self._sessions.begin() as session:
@@ -168,24 +196,43 @@ class AccessService:
                 row.last_used_us = now_us
             return users.principal(user, token_id=row.id)
 
-    def session_alive(self, session_id: str | None, token_id: int | None) -> bool:
+    def first_use_this_hour(self, token_id: int) -> bool:
+        """True at a token's first use in each hour of this process (when its use is audited:
+        once an hour, not at every request of a script)."""
+        hour = int(time.monotonic() // 3600)
+        with self._token_lock:
+            if self._token_hours.get(token_id) == hour:
+                return False
+            self._token_hours[token_id] = hour
+            if len(self._token_hours) > 100_000:
+                self._token_hours.clear()
+            return True
+
+    def session_alive(self, principal: Principal) -> bool:
         """Whether what a long request (a live view, an event stream) started with still
-        stands: the session not ended, the token not revoked, the user not disabled."""
+        stands: the session not ended, the token not revoked, the user not disabled, and their
+        roles and stations not narrowed since."""
         now_us = self._clock.wall_us()
         with self._sessions() as session:
-            if session_id is not None:
-                row = session.get(LoginSession, session_id)
-                if row is None or row.ended_us is not None or now_us >= row.expires_us:
+            if principal.session_id is not None:
+                row = session.get(LoginSession, principal.session_id)
+                if row is None or row.ended_us is not None:
                     return False
                 user = session.get(User, row.user_id)
-                return user is not None and not user.disabled
-            if token_id is not None:
-                token = session.get(ApiToken, token_id)
+                if self._ended_because(session, row, user, now_us) not in (None, "idle"):
+                    return False  # a live view is use: idleness is for the pages
+            elif principal.token_id is not None:
+                token = session.get(ApiToken, principal.token_id)
                 if token is None or not _token_usable(token, now_us):
                     return False
                 user = session.get(User, token.user_id)
-                return user is not None and not user.disabled
-        return False
+            else:
+                return False
+            if user is None or user.disabled:
+                return False
+            return (
+                users.roles_of(user) == principal.roles and users.sites_of(user) == principal.sites
+            )
 
     # -- users and tokens --------------------------------------------------------------------------
 
@@ -215,6 +262,15 @@ class AccessService:
         session.add(row)
         session.flush()
         return row, secret
+
+    def revoke_tokens_of(self, session: Session, user: User) -> int:
+        """Revoke every token of ``user`` (their password changed); returns how many."""
+        result = session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_us.is_(None))
+            .values(revoked_us=self._clock.wall_us())
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def tokens_of(self, session: Session, user: User) -> Sequence[ApiToken]:
         return session.scalars(

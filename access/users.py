@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from access.passwords import check_policy, hash_password
@@ -103,7 +104,10 @@ def add(
         updated_us=now_us,
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # added by someone else meanwhile
+        raise UserExists(new.name) from None
     return user
 
 

@@ -11,10 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy.orm import Session, sessionmaker
 
+from access.audit import AuditTrail
 from access.roles import Permission
 from access.service import AccessService
 from api import errors
+from api.audit import live_view_auditor
 from api.auth import needs
 from api.http_guards import HttpGuards
 from api.pages import SignedInPages
@@ -22,6 +25,7 @@ from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
 from api.revocation import RevocationWatch
 from api.routes import (
     alarms,
+    audit,
     auth,
     cameras,
     cases,
@@ -39,6 +43,7 @@ from api.state import AppState
 from configs.schema import Settings
 from evidence.export_service import ExportService
 from evidence.sessions import SessionService
+from evidence.signing import SigningKeyError, load_or_create
 from ingest.clock import Clock, SystemClock
 from ingest.events import StateChange
 from monitor.alarms import AlarmMonitor
@@ -63,6 +68,7 @@ ROUTERS = tuple(
         health,
         auth,
         users,
+        audit,
         cameras,
         recordings,
         playback,
@@ -83,6 +89,23 @@ async def _trim_malloc_forever() -> None:
     while True:
         await asyncio.sleep(TRIM_INTERVAL_SECONDS)
         await asyncio.to_thread(trim_malloc)
+
+
+def site_of_camera(service: RecordingService, camera_id: str) -> str | None:
+    runtime = service.cameras.get(camera_id)
+    return runtime.site.id if runtime is not None else None
+
+
+def node_audit_trail(
+    settings: Settings, sessions: sessionmaker[Session], clock: Clock
+) -> AuditTrail:
+    """The audit trail, its checkpoints signed with the node's key (``export.signing_key``)."""
+    try:
+        key = load_or_create(settings.export.signing_key)
+    except SigningKeyError as error:
+        logger.error("audit checkpoints are not signed: export.signing_key: %s", error)
+        return AuditTrail(sessions, clock, signer=None)
+    return AuditTrail(sessions, clock, signer=key.sign, key_id=key.key_id)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -137,6 +160,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             )
             export_service = ExportService(settings, sessions, clock, service)
             access = AccessService(settings.access, sessions, clock)
+            audit = node_audit_trail(settings, sessions, clock)
+            live_views.on_closed = live_view_auditor(
+                audit, lambda camera: site_of_camera(service, camera)
+            )
             revocations = RevocationWatch(access, live_views)
             alarm_monitor = AlarmMonitor(
                 settings.alarms,
@@ -161,6 +188,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 case_sessions,
                 export_service,
                 access,
+                audit,
                 revocations,
             )
             await asyncio.to_thread(service.start)
@@ -186,6 +214,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await live_views.stop()
                 await asyncio.to_thread(retention.stop)
                 await asyncio.to_thread(service.stop)
+                await asyncio.to_thread(audit.checkpoint)
                 engine.dispose()
 
     app = FastAPI(

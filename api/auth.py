@@ -12,13 +12,15 @@ attribute, so a test can walk ``app.routes`` and find any route without one.
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
+from access.audit import Outcome
 from access.principal import Principal
 from access.roles import Permission
+from access.secrets import same
+from api.audit import audit
 from api.errors import Forbidden, Unauthorized
 from api.state import AppState
 
@@ -45,6 +47,9 @@ def authenticate(request: Request) -> Principal:
         principal = state.access.from_token(token)
         if principal is None:
             raise Unauthorized("the API token is not valid (unknown, revoked or expired)")
+        if principal.token_id is not None and state.access.first_use_this_hour(principal.token_id):
+            audit(request, "token_use", principal, object_type="token",
+                  object_id=str(principal.token_id))  # fmt: skip
     else:
         secret = request.cookies.get(SESSION_COOKIE)
         if not secret:
@@ -54,7 +59,7 @@ def authenticate(request: Request) -> Principal:
             raise Unauthorized("the session has ended; sign in again")
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
-            if principal.csrf is None or not hmac.compare_digest(sent, principal.csrf):
+            if principal.csrf is None or not same(sent, principal.csrf):
                 raise Forbidden(
                     f"a request made with the session cookie must send the {CSRF_HEADER} header",
                     field=CSRF_HEADER,
@@ -66,8 +71,15 @@ def authenticate(request: Request) -> Principal:
 def needs(permission: Permission) -> Any:
     """The dependency of a route that needs ``permission``; its value is the ``Principal``."""
 
-    def guard(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    def guard(
+        request: Request, principal: Annotated[Principal, Depends(authenticate)]
+    ) -> Principal:
         if not principal.can(permission):
+            audit(
+                request, "access_denied", principal, object_type="route",
+                object_id=f"{request.method} {request.url.path}", outcome=Outcome.DENIED,
+                details={"needs": permission.value},
+            )  # fmt: skip
             raise Forbidden(f"your roles do not allow this ({permission.value})")
         return principal
 

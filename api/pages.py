@@ -5,8 +5,11 @@ which comes back to the page asked for. Scripts, styles and the sign-in page its
 they hold no data (the data comes from the API, which checks every request on its own).
 
 A wall screen (kiosk) has no keyboard: its URL may carry ``token=API_TOKEN`` once; the token
-opens a session for its user, the cookie is set and the browser is sent to the same URL without
-the token (so it is not left in the address bar or history).
+opens a session for its user (lasting as long as the token), the cookie is set and the browser
+is sent to the same URL without the token (so it is not left in the address bar or history).
+Only a navigation the browser started itself (typed, bookmarked, the kiosk's start URL:
+``Sec-Fetch-Site: none``) or one from this site may do that: a link on another site cannot sign
+a browser in as someone else.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class SignedInPages(StaticFiles):
         page = PREFIX + ("" if path == "." else path)
         secure = request.url.scheme == "https"
         token = request.query_params.get("token")
+        if token and request.headers.get("sec-fetch-site", "none") not in ("none", "same-origin"):
+            # a link from another site must not sign this browser in as the token's user
+            return self._to_sign_in(page, error="token")
         if token:
             signed = await anyio.to_thread.run_sync(
                 lambda: state.access.kiosk_sign_in(

@@ -70,8 +70,8 @@ class RevocationWatch:
         if not owners:
             return
         gone: set[_Key] = set()
-        for key in owners:
-            if not await asyncio.to_thread(self._access.session_alive, *key):
+        for key, principal in owners.items():
+            if not await asyncio.to_thread(self._access.session_alive, principal):
                 gone.add(key)
         for handle, (principal, revoked) in list(self._streams.items()):
             if _key(principal) in gone:
@@ -82,7 +82,7 @@ class RevocationWatch:
             if isinstance(owner, Principal) and _key(owner) in gone:
                 logger.info("live view %s of %s closed: sign-in ended", session.id[:8], owner.name)
                 with contextlib.suppress(SessionNotFound):
-                    await self._live.close(session.id)
+                    await self._live.close(session.id, "the viewer's sign-in ended")
 
     async def _sweep_forever(self) -> None:
         while True:

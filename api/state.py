@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from access.audit import AuditTrail
 from access.service import AccessService
 from api.revocation import RevocationWatch
 from configs.schema import Settings
@@ -35,4 +36,5 @@ class AppState:
     case_sessions: SessionService
     exports: ExportService
     access: AccessService
+    audit: AuditTrail
     revocations: RevocationWatch

@@ -413,3 +413,61 @@ class ApiToken(Base):
     last_used_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+
+# -- access: the append-only, hash-chained audit trail (access/audit.py writes and verifies it) ---
+
+
+class AuditEntry(Base):
+    """One audited action. ``hash`` is the SHA-256 of the row's content and ``prev_hash`` (the
+    previous row's ``hash``); rows are only ever appended (access/DESIGN.md)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(48))
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(128), default="")
+    site_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_log_at", "at_us"),
+        Index("ix_audit_log_user", "user", "at_us"),
+        Index("ix_audit_log_action", "action", "at_us"),
+    )
+
+
+class AuditHead(Base):
+    """The one row naming the chain's last entry; appends move it with a compare-and-set, so two
+    writers (the server and a command) can never fork the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    rows_since_checkpoint: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint_us: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AuditCheckpoint(Base):
+    """A signed statement that the chain's entry ``last_id`` has hash ``head_hash``: rows up to
+    it cannot be edited, removed, inserted or reordered without the signature failing."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128))
+    """Hex Ed25519 signature of ``access.audit.checkpoint_statement``."""

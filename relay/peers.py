@@ -13,6 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,8 @@ class PeerRegistry:
         self._sources = sources
         self._sessions: dict[str, LiveSession] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self.on_closed: Callable[[LiveSession, str], Awaitable[None]] | None = None
+        """Awaited after a session ended, with why (the API audits it)."""
         self.created_total = 0
         self.reaped_total = 0
 
@@ -82,7 +85,7 @@ class PeerRegistry:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         for session_id in list(self._sessions):
-            await self.close(session_id)
+            await self.close(session_id, "the server stopped")
         workers = self._sources.close_idle(force=True)
         await asyncio.gather(*(asyncio.to_thread(w.join, 10) for w in workers))
 
@@ -167,7 +170,7 @@ class PeerRegistry:
             if state == "connected" and session.connected is None:
                 session.connected = time.monotonic()
             elif state in ("failed", "closed"):
-                await self.close(session.id)
+                await self.close(session.id, f"connection {state}")
 
         logger.info(
             "[%s] live view %s started (%s%s, %d viewers on this node)",
@@ -179,7 +182,7 @@ class PeerRegistry:
         )
         return session.id, pc.localDescription.sdp
 
-    async def close(self, session_id: str) -> None:
+    async def close(self, session_id: str, reason: str = "ended by the viewer") -> None:
         """End a session (idempotent for a session being closed; unknown id → SessionNotFound)."""
         session = self._sessions.get(session_id)
         if session is None:
@@ -196,7 +199,14 @@ class PeerRegistry:
                 session.audio_track.stop()
             self._sessions.pop(session_id, None)
             self._sources.release(session.stream)
-            logger.info("[%s] live view %s ended", session.camera_id, session_id[:8])
+            logger.info("[%s] live view %s ended: %s", session.camera_id, session_id[:8], reason)
+        if self.on_closed is not None:
+            try:
+                await self.on_closed(session, reason)
+            except Exception:  # an audit failure is logged; the session is closed regardless
+                logger.exception(
+                    "[%s] live view %s: on_closed failed", session.camera_id, session_id[:8]
+                )
 
     # -- reaper -----------------------------------------------------------------------------------
 
@@ -227,6 +237,6 @@ class PeerRegistry:
             logger.info("[%s] live view %s reaped: %s", session.camera_id, session.id[:8], reason)
             self.reaped_total += 1
             with contextlib.suppress(SessionNotFound):
-                await self.close(session.id)
+                await self.close(session.id, reason)
         for worker in self._sources.close_idle():
             await asyncio.to_thread(worker.join, 10)

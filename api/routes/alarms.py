@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit_async
 from api.auth import needs
 from api.deps import MAX_ID, DbSession, Empty, State
+from api.errors import NotFound
+from recorder.models import Alarm
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
@@ -34,9 +38,23 @@ def list_alarms(
 @router.post("/{alarm_id}/ack")
 async def acknowledge(
     alarm_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
     state: State,
     principal: Annotated[Principal, needs(Permission.ALARMS_ACK)],
     _body: Empty = None,
 ) -> dict[str, Any]:
     """Acknowledge an alarm as the signed-in user (again: no change)."""
-    return await state.alarms.acknowledge(alarm_id, principal.name)
+
+    def find() -> Alarm | None:
+        with state.sessions() as session:
+            return session.get(Alarm, alarm_id)
+
+    alarm = await asyncio.to_thread(find)
+    if alarm is None or (alarm.site_id is not None and not principal.sees(alarm.site_id)):
+        raise NotFound(f"no alarm {alarm_id}", field="alarm_id")  # another station's: none
+    acked = await state.alarms.acknowledge(alarm_id, principal.name)
+    await audit_async(
+        request, "alarm_ack", principal, object_type="alarm", object_id=str(alarm_id),
+        site_id=acked.get("site"), details={"kind": acked.get("kind")},
+    )  # fmt: skip
+    return acked

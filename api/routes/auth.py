@@ -9,10 +9,16 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from access import users
-from access.passwords import MAX_LENGTH, verify_password
+from access.audit import Outcome
+from access.passwords import MAX_LENGTH
 from access.principal import Principal
 from access.roles import Permission
+from access.secrets import digest
+from access.service import SignInFailed, SignInLocked
+from api.audit import audit, audit_async
 from api.auth import (
+    SESSION_COOKIE,
+    authenticate,
     clear_session_cookies,
     client_address,
     needs,
@@ -52,6 +58,9 @@ class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="what the token is for")
+    password: str = Field(
+        min_length=1, max_length=MAX_LENGTH, description="one's password, asked again"
+    )
     expires_days: float | None = Field(default=None, gt=0, le=3650)
 
 
@@ -87,13 +96,25 @@ async def login(body: Credentials, request: Request, response: Response, state: 
     """Sign in with a name and password: sets the session cookie (HttpOnly, SameSite=Strict)
     and the CSRF cookie whose value cookie requests that change state send back in
     ``X-CSRF-Token``. Wrong credentials: 401; too many failures: 429 with Retry-After."""
-    signed = await asyncio.to_thread(
-        state.access.sign_in,
-        body.name,
-        body.password,
-        address=client_address(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
+    try:
+        signed = await asyncio.to_thread(
+            state.access.sign_in,
+            body.name,
+            body.password,
+            address=client_address(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except (SignInFailed, SignInLocked) as error:
+        outcome = Outcome.DENIED if isinstance(error, SignInLocked) else Outcome.FAILED
+        await audit_async(
+            request, "sign_in", None, user=body.name[:64], outcome=outcome,
+            details={"reason": str(error)},
+        )  # fmt: skip
+        raise
+    await audit_async(request, "sign_in", signed.principal)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:  # the browser's earlier session ends: one browser, one session
+        await asyncio.to_thread(state.access.sign_out, digest(previous))
     assert signed.principal.csrf is not None
     secure = request.url.scheme == "https"
     set_session_cookies(response, signed.secret, signed.principal.csrf, secure=secure)
@@ -101,10 +122,17 @@ async def login(body: Credentials, request: Request, response: Response, state: 
 
 
 @router.post("/logout", status_code=204)
-async def logout(principal: SignedIn, response: Response, state: State) -> None:
-    """End this session (its cookie stops working at once)."""
-    if principal.session_id is not None:
+async def logout(request: Request, response: Response, state: State) -> None:
+    """End this session (its cookie stops working at once) and clear the cookies; with a
+    session that has already ended, just clear them. A live session needs the CSRF header like
+    any change (another site cannot sign the user out)."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    principal = await asyncio.to_thread(state.access.from_session, secret) if secret else None
+    if principal is not None:
+        await asyncio.to_thread(authenticate, request)  # the CSRF check
+        assert principal.session_id is not None
         await asyncio.to_thread(state.access.sign_out, principal.session_id)
+        await audit_async(request, "sign_out", principal)
     clear_session_cookies(response)
 
 
@@ -116,7 +144,7 @@ def whoami(principal: SignedIn) -> dict[str, Any]:
 
 @router.patch("/me")
 def change_account(principal: SignedIn, body: AccountChange, state: State) -> dict[str, Any]:
-    """Remember the user's language."""
+    """Remember the user's language (not audited: a preference, not an action)."""
     with state.sessions.begin() as session:
         user = session.get(User, principal.user_id)
         assert user is not None
@@ -129,11 +157,12 @@ def change_account(principal: SignedIn, body: AccountChange, state: State) -> di
 def change_password(
     principal: SignedIn, body: PasswordChange, request: Request, state: State
 ) -> None:
-    """Change one's own password (the current one is asked again); other sessions end."""
+    """Change one's own password (the current one is asked again, counted against the sign-in
+    lock-out); one's other sessions end and one's API tokens are revoked."""
     with state.sessions.begin() as session:
         user = session.get(User, principal.user_id)
         assert user is not None
-        if not verify_password(user.password_hash, body.current):
+        if not state.access.check_password(user, body.current, address=client_address(request)):
             raise Unauthorized("the current password is wrong", field="current")
         users.set_password(
             user,
@@ -142,6 +171,11 @@ def change_password(
             now_us=state.clock.wall_us(),
         )
         state.access.end_sessions_of(session, user, "password_changed", keep=principal.session_id)
+        revoked = state.access.revoke_tokens_of(session, user)
+    audit(
+        request, "password_change", principal, object_type="user", object_id=principal.name,
+        details={"tokens_revoked": revoked},
+    )  # fmt: skip
 
 
 @router.get("/tokens")
@@ -155,22 +189,29 @@ def list_tokens(principal: SignedIn, state: State) -> dict[str, Any]:
 
 
 @router.post("/tokens", status_code=201)
-def create_token(principal: SignedIn, body: TokenRequest, state: State) -> dict[str, Any]:
-    """A bearer token acting as oneself, with one's roles and stations. The secret is in this
-    answer only."""
+def create_token(
+    principal: SignedIn, body: TokenRequest, request: Request, state: State
+) -> dict[str, Any]:
+    """A bearer token acting as oneself, with one's roles and stations (the password is asked
+    again: a borrowed session cannot mint lasting access). The secret is in this answer only."""
     with state.sessions.begin() as session:
         user = session.get(User, principal.user_id)
         assert user is not None
+        if not state.access.check_password(user, body.password, address=client_address(request)):
+            raise Unauthorized("the password is wrong", field="password")
         row, secret = state.access.create_token(
             session, user, body.name, expires_days=body.expires_days
         )
-        return {**token_json(row), "token": secret}
+        created = token_json(row)
+    audit(request, "token_create", principal, object_type="token", object_id=str(created["id"]))
+    return {**created, "token": secret}
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(
     principal: SignedIn,
     token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
     state: State,
 ) -> None:
     """Revoke one of one's own tokens (admins: anyone's)."""
@@ -181,3 +222,4 @@ def revoke_token(
             raise NotFound(f"no token {token_id}", field="token_id")
         if row.revoked_us is None:
             row.revoked_us = state.clock.wall_us()
+    audit(request, "token_revoke", principal, object_type="token", object_id=str(token_id))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit_async
 from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import Conflict, Unavailable
@@ -103,6 +104,7 @@ class CameraChange(BaseModel):
 async def change_camera(
     camera_id: str,
     body: CameraChange,
+    request: Request,
     state: State,
     admin: Annotated[Principal, needs(Permission.CAMERAS_CONTROL)],
 ) -> dict[str, Any]:
@@ -124,6 +126,10 @@ async def change_camera(
             await asyncio.to_thread(state.service.set_enabled, camera_id, body.enabled)
     except ValueError as error:
         raise Conflict(str(error), field="enabled") from None
+    await audit_async(
+        request, "camera_change", admin, object_type="camera", object_id=camera_id,
+        site_id=runtime.site.id, details=body.model_dump(exclude_none=True),
+    )  # fmt: skip
     return describe(runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id))
 
 
@@ -132,9 +138,13 @@ async def change_camera(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-async def snapshot(camera_id: str, state: State, viewer: Viewer) -> Response:
+async def snapshot(camera_id: str, request: Request, state: State, viewer: Viewer) -> Response:
     """JPEG of the camera's latest keyframe (no second connection to the camera)."""
     runtime = camera_runtime(state, camera_id, viewer)
+    await audit_async(
+        request, "snapshot", viewer, object_type="camera", object_id=camera_id,
+        site_id=runtime.site.id,
+    )  # fmt: skip
     latest = runtime.hub.latest_keyframe()
     if latest is None:
         raise Unavailable(

@@ -6,12 +6,13 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit, audit_async
 from api.auth import needs
 from api.deps import MAX_ID, DbSession, Empty, State
 from api.errors import BadRequest, Conflict, Unprocessable
@@ -155,7 +156,7 @@ def _hold_json(hold: EvidenceHold) -> dict[str, Any]:
 
 @router.post("/cases", status_code=201)
 def create_case(
-    body: CaseCreate, state: State, session: DbSession, _writer: Writer
+    body: CaseCreate, request: Request, state: State, session: DbSession, writer: Writer
 ) -> dict[str, Any]:
     """Register a case; the number is validated (cases.number_patterns)."""
     try:
@@ -168,6 +169,8 @@ def create_case(
         session.commit()
     except CaseNumberError as error:
         raise BadRequest(str(error), field="number") from None
+    audit(request, "case_create", writer, object_type="case", object_id=case.number,
+          details={"title": case.title})  # fmt: skip
     return _case_json(case)
 
 
@@ -222,7 +225,12 @@ def get_case(
 
 @router.patch("/cases/{number}")
 def update_case(
-    number: NumberPath, body: CaseUpdate, state: State, session: DbSession, _writer: Writer
+    number: NumberPath,
+    body: CaseUpdate,
+    request: Request,
+    state: State,
+    session: DbSession,
+    writer: Writer,
 ) -> dict[str, Any]:
     """Change the title, close or reopen a case (closing needs every session closed)."""
     now = state.clock.wall_us()
@@ -235,6 +243,8 @@ def update_case(
     elif body.status is CaseStatus.OPEN:
         case.status, case.closed_us, case.updated_us = CaseStatus.OPEN.value, None, now
     session.commit()
+    audit(request, "case_update", writer, object_type="case", object_id=case.number,
+          details=body.model_dump(exclude_none=True, mode="json"))  # fmt: skip
     return _case_json(case)
 
 
@@ -271,7 +281,12 @@ def case_footage(
 
 @router.post("/cases/{number}/tags", status_code=201)
 def add_tag(
-    number: NumberPath, body: TagCreate, state: State, session: DbSession, writer: Writer
+    number: NumberPath,
+    body: TagCreate,
+    request: Request,
+    state: State,
+    session: DbSession,
+    writer: Writer,
 ) -> dict[str, Any]:
     """Bind a case to footage over a past or current time range (mark in / mark out)."""
     now = state.clock.wall_us()
@@ -299,6 +314,11 @@ def add_tag(
     case = cases.get_case(session, _number(state, number))
     tag = cases.add_tag(session, case=case, spec=spec, live_session=False, now_us=now)
     session.commit()
+    audit(
+        request, "tag_create", writer, object_type="tag", object_id=str(tag.id), site_id=site_id,
+        details={"case": case.number, "cameras": camera_ids, "start": isoformat_us(start_us),
+                 "end": isoformat_us(spec.end_us or now)},
+    )  # fmt: skip
     return describe_tag(tag, camera_ids)
 
 
@@ -313,7 +333,7 @@ def get_tag(tag_id: RowId, session: DbSession, _reader: Reader) -> dict[str, Any
 
 @router.post("/cases/{number}/sessions", status_code=201)
 async def open_session(
-    number: NumberPath, body: SessionCreate, state: State, writer: Writer
+    number: NumberPath, body: SessionCreate, request: Request, state: State, writer: Writer
 ) -> dict[str, Any]:
     """Open a live interrogation session on a room's cameras (or the given cameras)."""
     case_number = _number(state, number)
@@ -338,7 +358,12 @@ async def open_session(
         note=body.note,
         by=writer.name,
     )
-    return await state.case_sessions.open(case_number, spec)
+    opened = await state.case_sessions.open(case_number, spec)
+    await audit_async(
+        request, "session_open", writer, object_type="session", object_id=str(opened["id"]),
+        site_id=site_id, details={"case": case_number, "cameras": camera_ids},
+    )  # fmt: skip
+    return opened
 
 
 @router.get("/sessions")
@@ -376,10 +401,15 @@ async def session_report(session_id: RowId, state: State, _reader: Reader) -> di
 
 @router.post("/sessions/{session_id}/close")
 async def close_session(
-    session_id: RowId, state: State, writer: Writer, _body: Empty = None
+    session_id: RowId, request: Request, state: State, writer: Writer, _body: Empty = None
 ) -> dict[str, Any]:
     """Close a session as the signed-in user; returns its completeness report."""
-    return await state.case_sessions.close(session_id, writer.name)
+    report = await state.case_sessions.close(session_id, writer.name)
+    await audit_async(
+        request, "session_close", writer, object_type="session", object_id=str(session_id),
+        details={"complete": report.get("complete")},
+    )  # fmt: skip
+    return report
 
 
 # -- holds ---------------------------------------------------------------------------------------
@@ -400,11 +430,18 @@ def case_holds(
 
 @router.post("/holds/{hold_id}/release")
 def release_hold(
-    hold_id: RowId, body: ReleaseBody, state: State, session: DbSession, writer: Writer
+    hold_id: RowId,
+    body: ReleaseBody,
+    request: Request,
+    state: State,
+    session: DbSession,
+    writer: Writer,
 ) -> dict[str, Any]:
     """Release a hold (retention may then delete the footage once the case is closed)."""
     hold = cases.release_hold(
         session, hold_id, reason=body.reason, by=writer.name, now_us=state.clock.wall_us()
     )
     session.commit()
+    audit(request, "hold_release", writer, object_type="hold", object_id=str(hold_id),
+          details={"reason": body.reason})  # fmt: skip
     return _hold_json(hold)

@@ -93,15 +93,20 @@ async def events(
 
 
 def _visible(state: AppState, viewer: Principal, event: Event) -> bool:
-    """Events about a camera or station outside the viewer's scope do not exist for them."""
+    """Events about a camera or station outside the viewer's scope do not exist for them: every
+    station and camera an event names must be in scope (an unknown camera cannot be placed, so
+    it hides the event); events that name none (the catalog is down) are for everyone."""
     if viewer.sites is None:
         return True
-    site = event.data.get("site_id")
-    camera = event.data.get("camera_id")
-    if camera is not None:
+    data = event.data
+    sites = {str(data[key]) for key in ("site_id", "site") if data.get(key) is not None}
+    cameras = [data.get("camera_id"), *data.get("camera_ids", []), *data.get("cameras", [])]
+    for camera in filter(None, cameras):
         runtime = state.service.cameras.get(str(camera))
-        site = runtime.site.id if runtime is not None else site
-    return site is None or viewer.sees(str(site))
+        if runtime is None:
+            return False
+        sites.add(runtime.site.id)
+    return all(viewer.sees(site) for site in sites)
 
 
 def _sse(event: Event) -> dict[str, str]:

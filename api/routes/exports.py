@@ -12,13 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit
 from api.auth import needs
 from api.deps import State
 from api.errors import BadRequest, Conflict, Gone, NotFound
@@ -85,6 +86,7 @@ def _selection(body: ExportBody | None) -> Selection:
 @router.post("/cases/{number}/exports", status_code=202)
 def create_export(
     number: NumberPath,
+    request: Request,
     state: State,
     response: Response,
     requester: Annotated[Principal, needs(Permission.EXPORTS_CREATE)],
@@ -95,6 +97,11 @@ def create_export(
     service = _service(state)
     selection = _selection(body)
     row = service.create(number, selection, requester.name)
+    audit(
+        request, "export_request", requester, object_type="export", object_id=str(row.id),
+        details={"case": row.case_number, **(body.model_dump(exclude_none=True, mode="json")
+                                            if body else {})},
+    )  # fmt: skip
     response.headers["Location"] = f"/api/v1/exports/{row.id}"
     return describe(row, position=service.queue_position(row))
 
@@ -135,12 +142,13 @@ def get_export(export_id: str, state: State) -> dict[str, Any]:
     return describe(row, position=_service(state).queue_position(row))
 
 
-@router.get(
-    "/exports/{export_id}/download",
-    response_class=FileResponse,
-    dependencies=[needs(Permission.CASES_READ)],
-)
-def download(export_id: str, state: State) -> FileResponse:
+@router.get("/exports/{export_id}/download", response_class=FileResponse)
+def download(
+    export_id: str,
+    request: Request,
+    state: State,
+    reader: Annotated[Principal, needs(Permission.CASES_READ)],
+) -> FileResponse:
     """The package (ZIP); supports HTTP range requests."""
     row = _export(state, export_id)
     if row.status != ExportStatus.DONE.value:
@@ -149,6 +157,10 @@ def download(export_id: str, state: State) -> FileResponse:
     path = Path(row.path) if row.path else None
     if path is None or not path.is_file():
         raise Gone(f"export {export_id}: {row.error or 'the package is gone'}", field="export_id")
+    audit(
+        request, "export_download", reader, object_type="export", object_id=str(export_id),
+        details={"case": row.case_number, "sha256": row.sha256},
+    )  # fmt: skip
     return FileResponse(
         path,
         media_type="application/zip",

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit_async
 from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import BadRequest, Conflict, NotAllowed, TooLarge, UnsupportedMediaType
@@ -84,6 +85,11 @@ async def whep_offer(
         raise Conflict(f"camera {camera_id!r} is disabled", field="camera")
     offer = await _read_offer(request)
     session_id, answer = await state.live.create(runtime, offer, stream, audio, owner=viewer)
+    await audit_async(
+        request, "live_view_start", viewer, object_type="camera", object_id=camera_id,
+        site_id=runtime.site.id,
+        details={"session": session_id[:8], "stream": stream.value, "audio": audio},
+    )  # fmt: skip
     location = f"/api/v1/live/sessions/{session_id}"
     return Response(
         answer,

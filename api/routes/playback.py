@@ -29,12 +29,13 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit_async
 from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import Unavailable
@@ -118,6 +119,7 @@ def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Foo
 )
 async def play(
     camera_id: CameraPath,
+    request: Request,
     state: State,
     viewer: Viewer,
     start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
@@ -126,11 +128,16 @@ async def play(
     ] = None,
 ) -> Response:
     """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
-    camera_runtime(state, camera_id, viewer)
+    runtime = camera_runtime(state, camera_id, viewer)
     default_end = parse_instant(start, "start") + DEFAULT_SPAN_US
     start_us, end_us = time_range(
         start, end if end is not None else default_end, max_us=MAX_SPAN_US, max_text="1 h"
     )
+    await audit_async(
+        request, "playback", viewer, object_type="camera", object_id=camera_id,
+        site_id=runtime.site.id,
+        details={"start": isoformat_us(start_us), "end": isoformat_us(end_us)},
+    )  # fmt: skip
     if len(_active) >= MAX_STREAMS:
         raise Unavailable(
             f"{MAX_STREAMS} playback streams are running; retry shortly", retry_after=2

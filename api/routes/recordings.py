@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 
 from access.principal import Principal
 from access.roles import Permission
+from api.audit import audit
 from api.auth import needs
 from api.deps import MAX_ID, DbSession, State, camera_runtime
 from api.errors import NotFound
@@ -80,6 +81,7 @@ def recordings(
 @router.get("/segments/{segment_id}/file", response_class=FileResponse)
 def segment_file(
     segment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
     state: State,
     session: DbSession,
     viewer: Viewer,
@@ -94,6 +96,10 @@ def segment_file(
     path = state.settings.storage.path / row.path
     if not path.is_file():
         raise NotFound(f"segment {segment_id}: file missing", field="segment_id")
+    audit(
+        request, "segment_download", viewer, object_type="segment", object_id=str(segment_id),
+        site_id=camera.site_id, details={"camera": row.camera_id},
+    )  # fmt: skip
     return FileResponse(
         path, media_type="video/mp4", filename=path.name, headers={"X-Content-SHA256": row.sha256}
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from access import users
 from access.passwords import MAX_LENGTH
 from access.principal import Principal
 from access.roles import Permission, Role, format_roles
+from api.audit import audit
 from api.auth import needs
 from api.deps import State
 from api.routes.auth import token_json
@@ -55,7 +56,7 @@ def list_users(_admin: Admin, state: State) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-def add_user(_admin: Admin, body: NewUserBody, state: State) -> dict[str, Any]:
+def add_user(admin: Admin, body: NewUserBody, request: Request, state: State) -> dict[str, Any]:
     """A new user. The password must meet the policy (``access.password_min_length``…)."""
     with state.sessions.begin() as session:
         user = users.add(
@@ -68,7 +69,9 @@ def add_user(_admin: Admin, body: NewUserBody, state: State) -> dict[str, Any]:
             min_length=state.settings.access.password_min_length,
             now_us=state.clock.wall_us(),
         )  # fmt: skip
-        return users.describe(user)
+        described = users.describe(user)
+    audit(request, "user_add", admin, object_type="user", object_id=body.name, details=described)
+    return described
 
 
 @router.get("/{name}")
@@ -80,9 +83,12 @@ def get_user(_admin: Admin, name: UserName, state: State) -> dict[str, Any]:
 
 
 @router.patch("/{name}")
-def change_user(admin: Admin, name: UserName, body: UserChange, state: State) -> dict[str, Any]:
+def change_user(
+    admin: Admin, name: UserName, body: UserChange, request: Request, state: State
+) -> dict[str, Any]:
     """Change roles, stations, display name or password, or disable / enable. Disabling (and
-    any change of roles, stations or password) ends the user's sessions at once."""
+    any change of roles, stations or password) ends the user's sessions at once; a password
+    reset also revokes their API tokens."""
     now = state.clock.wall_us()
     with state.sessions.begin() as session:
         user = users.get(session, name)
@@ -103,6 +109,7 @@ def change_user(admin: Admin, name: UserName, body: UserChange, state: State) ->
                 user, body.password, min_length=state.settings.access.password_min_length,
                 now_us=now,
             )  # fmt: skip
+            state.access.revoke_tokens_of(session, user)
             ends = True
         if body.disabled is not None:
             ends |= body.disabled and not user.disabled
@@ -110,4 +117,9 @@ def change_user(admin: Admin, name: UserName, body: UserChange, state: State) ->
         user.updated_us = now
         if ends:
             state.access.end_sessions_of(session, user, "changed_by_admin")
-        return users.describe(user)
+        described = users.describe(user)
+    changed = body.model_dump(exclude_none=True, exclude={"password"})
+    if body.password is not None:
+        changed["password_reset"] = True
+    audit(request, "user_change", admin, object_type="user", object_id=name, details=changed)
+    return described

@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from access.principal import Principal
 from access.roles import Permission
 from api.auth import needs
 from api.deps import DbSession, State
 from api.errors import NotFound, Unprocessable
 from api.routes.events import SCREEN_NAME
+from api.state import AppState
 from recorder.models import WallLayout, WallTour
 
 router = APIRouter(prefix="/api/v1/wall", tags=["wall"])
@@ -23,6 +25,8 @@ router = APIRouter(prefix="/api/v1/wall", tags=["wall"])
 NAME = r"^[^/\\\x00-\x1f\x7f]{1,64}$"
 Name = Annotated[str, Path(pattern=NAME, description="1–64 characters, no '/' or '\\'")]
 ScreenName = Annotated[str, Path(pattern=SCREEN_NAME, description="letters, digits, . _ -")]
+Viewer = Annotated[Principal, needs(Permission.LIVE_VIEW)]
+Editor = Annotated[Principal, needs(Permission.WALL_EDIT)]
 
 
 class Grid(enum.StrEnum):
@@ -90,22 +94,31 @@ class ScreenBody(Strict):
     layout: Grid | None = None
 
 
-def _check_cameras(state: State, ids: list[str | None], field: str) -> None:
+def _sees(state: AppState, viewer: Principal, camera_id: str) -> bool:
+    runtime = state.service.cameras.get(camera_id)
+    return runtime is not None and viewer.sees(runtime.site.id)
+
+
+def _check_cameras(state: AppState, viewer: Principal, ids: list[str | None], field: str) -> None:
+    """Every camera named exists for ``viewer`` (another station's is unknown to them)."""
     for index, camera_id in enumerate(ids):
-        if camera_id is not None and camera_id not in state.service.cameras:
+        if camera_id is not None and not _sees(state, viewer, camera_id):
             raise Unprocessable(f"unknown camera {camera_id!r}", field=f"{field}.{index}")
 
 
-def _layout_json(row: WallLayout) -> dict[str, Any]:
-    return {"name": row.name, "grid": row.grid, "cells": json.loads(row.cells)}
+def _layout_json(row: WallLayout, state: AppState, viewer: Principal) -> dict[str, Any]:
+    """A layout as ``viewer`` sees it: cells of other stations' cameras are empty."""
+    cells = [c if c is None or _sees(state, viewer, c) else None for c in json.loads(row.cells)]
+    return {"name": row.name, "grid": row.grid, "cells": cells}
 
 
-def _tour_json(row: WallTour) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "interval_seconds": row.interval_seconds,
-        "steps": json.loads(row.steps),
-    }
+def _tour_json(row: WallTour, state: AppState, viewer: Principal) -> dict[str, Any]:
+    """A tour as ``viewer`` sees it: other stations' cameras left out of its steps."""
+    steps = json.loads(row.steps)
+    for step in steps:
+        if "cameras" in step:
+            step["cameras"] = [c for c in step["cameras"] if _sees(state, viewer, c)]
+    return {"name": row.name, "interval_seconds": row.interval_seconds, "steps": steps}
 
 
 def _smallest_grid(count: int) -> Grid:
@@ -115,23 +128,25 @@ def _smallest_grid(count: int) -> Grid:
 # -- layouts ------------------------------------------------------------------------------------
 
 
-@router.get("/layouts", dependencies=[needs(Permission.LIVE_VIEW)])
-def list_layouts(session: DbSession) -> dict[str, Any]:
+@router.get("/layouts")
+def list_layouts(state: State, session: DbSession, viewer: Viewer) -> dict[str, Any]:
     rows = session.scalars(select(WallLayout).order_by(WallLayout.name)).all()
-    return {"data": [_layout_json(r) for r in rows], "count": len(rows)}
+    return {"data": [_layout_json(r, state, viewer) for r in rows], "count": len(rows)}
 
 
-@router.put("/layouts/{name}", dependencies=[needs(Permission.WALL_EDIT)])
-def save_layout(name: Name, body: LayoutBody, state: State, session: DbSession) -> dict[str, Any]:
+@router.put("/layouts/{name}")
+def save_layout(
+    name: Name, body: LayoutBody, state: State, session: DbSession, editor: Editor
+) -> dict[str, Any]:
     """Create or replace a named layout."""
-    _check_cameras(state, body.cells, "cells")
+    _check_cameras(state, editor, body.cells, "cells")
     row = session.get(WallLayout, name) or WallLayout(name=name)
     row.grid = body.grid.value
     row.cells = json.dumps(body.cells)
     row.updated_us = state.clock.wall_us()
     session.add(row)
     session.commit()
-    return _layout_json(row)
+    return _layout_json(row, state, editor)
 
 
 @router.delete(
@@ -148,18 +163,20 @@ def delete_layout(name: Name, session: DbSession) -> Response:
 # -- tours --------------------------------------------------------------------------------------
 
 
-@router.get("/tours", dependencies=[needs(Permission.LIVE_VIEW)])
-def list_tours(session: DbSession) -> dict[str, Any]:
+@router.get("/tours")
+def list_tours(state: State, session: DbSession, viewer: Viewer) -> dict[str, Any]:
     rows = session.scalars(select(WallTour).order_by(WallTour.name)).all()
-    return {"data": [_tour_json(r) for r in rows], "count": len(rows)}
+    return {"data": [_tour_json(r, state, viewer) for r in rows], "count": len(rows)}
 
 
-@router.put("/tours/{name}", dependencies=[needs(Permission.WALL_EDIT)])
-def save_tour(name: Name, body: TourBody, state: State, session: DbSession) -> dict[str, Any]:
+@router.put("/tours/{name}")
+def save_tour(
+    name: Name, body: TourBody, state: State, session: DbSession, editor: Editor
+) -> dict[str, Any]:
     """Create or replace a tour; its cameras and layouts must exist."""
     for index, step in enumerate(body.steps):
         if step.cameras is not None:
-            _check_cameras(state, list(step.cameras), f"steps.{index}.cameras")
+            _check_cameras(state, editor, list(step.cameras), f"steps.{index}.cameras")
         elif step.layout is not None and session.get(WallLayout, step.layout) is None:
             raise Unprocessable(f"unknown layout {step.layout!r}", field=f"steps.{index}.layout")
     row = session.get(WallTour, name) or WallTour(name=name)
@@ -168,7 +185,7 @@ def save_tour(name: Name, body: TourBody, state: State, session: DbSession) -> d
     row.updated_us = state.clock.wall_us()
     session.add(row)
     session.commit()
-    return _tour_json(row)
+    return _tour_json(row, state, editor)
 
 
 @router.delete(
@@ -202,10 +219,12 @@ async def list_screens(state: State) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
-@router.put("/screens/{name}", dependencies=[needs(Permission.WALL_EDIT)])
-async def push_to_screen(name: ScreenName, body: ScreenBody, state: State) -> dict[str, Any]:
+@router.put("/screens/{name}")
+async def push_to_screen(
+    name: ScreenName, body: ScreenBody, state: State, editor: Editor
+) -> dict[str, Any]:
     """Show these cameras on a wall screen (kept for it if it is not connected right now)."""
-    _check_cameras(state, list(body.cameras), "cameras")
+    _check_cameras(state, editor, list(body.cameras), "cameras")
     layout = body.layout or _smallest_grid(len(body.cameras))
     if len(body.cameras) > layout.tiles:
         raise Unprocessable(

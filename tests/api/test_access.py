@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from faults import wait_for
 from servers import AUTH, Server, auth_for, http, token_for
 from whep_client import WhepViewer
 
@@ -26,7 +27,12 @@ from access.roles import ROLE_PERMISSIONS, Permission, Role
 from api.app import ROUTERS, create_app
 from configs.loader import load_settings
 
-PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/health"), ("GET", "/")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/logout"),  # clears the cookies; a live session needs the CSRF header
+    ("GET", "/api/v1/health"),
+    ("GET", "/"),
+}
 ROLES = [role.value for role in Role if role is not Role.ADMIN]
 OTHER_SITE = {"id": "other", "name": "其他派出所", "cameras": []}
 
@@ -285,3 +291,77 @@ def test_bad_user_requests_name_the_field(
     assert 400 <= response.status_code < 500, response.text
     assert response.json()["field"] == field, response.json()
     assert AUTH  # the admin made the request
+
+
+def test_the_audit_trail_records_each_action_and_names_an_edited_entry(
+    sim: Any, make_server: Any
+) -> None:
+    camera = {"id": "audited", "name": "讯问室7", "url": sim.rtsp_url("live2")}
+    server: Server = make_server(
+        [camera],
+        users=[("auditor", "auditor", []), ("operator", "operator", [])],
+        relay={"ice_host_addresses": ["127.0.0.1"]},
+    ).start()
+    server.wait_recording("audited")
+    login = f"{server.url}/api/v1/auth/login"
+    assert (
+        httpx.post(login, json={"name": "operator", "password": "wrong-wrong-1"}).status_code == 401
+    )
+    assert httpx.post(
+        login, json={"name": "operator", "password": "test-Pass-word-0451"}
+    ).is_success
+
+    async def watch() -> None:
+        viewer = WhepViewer(server.url, "audited", headers=auth_for("operator"))
+        assert (await viewer.start()).status_code == 201
+        assert await viewer.wait_frames(5, within=15)
+        assert await viewer.delete() == 204
+        await viewer.close()
+
+    asyncio.run(watch())
+    assert http.get(f"{server.url}/api/v1/cameras/audited/snapshot").status_code == 200
+    assert http.patch(f"{server.url}/api/v1/cameras/audited", json={"recording": False}).is_success
+    assert http.patch(f"{server.url}/api/v1/cameras/audited", json={"recording": True}).is_success
+    denied = http.get(f"{server.url}/api/v1/users", headers=auth_for("operator"))
+    assert denied.status_code == 403
+
+    def entries(**query: str) -> list[dict[str, Any]]:
+        response = http.get(f"{server.url}/api/v1/audit", params=query, headers=auth_for("auditor"))
+        assert response.status_code == 200, response.text
+        return list(response.json()["data"])
+
+    wait_for(lambda: entries(action="live_view_end"), timeout=5)
+    sign_ins = entries(action="sign_in")
+    assert {(e["user"], e["outcome"]) for e in sign_ins} == {
+        ("operator", "ok"),
+        ("operator", "failed"),
+    }
+    start, end = entries(action="live_view_start")[0], entries(action="live_view_end")[0]
+    assert start["user"] == end["user"] == "operator" and start["site"] == "test"
+    assert start["object_id"] == "audited" and end["details"]["seconds"] > 0
+    assert entries(action="snapshot")[0]["user"] == "admin"
+    changes = entries(action="camera_change")
+    assert [c["details"]["recording"] for c in changes] == [True, False]
+    assert changes[0]["details"]["via"] == "token"  # the admin used its API token
+    assert entries(action="access_denied")[0]["outcome"] == "denied"
+    assert entries(action="token_use")  # the admin's token, once this hour
+    csv_text = http.get(f"{server.url}/api/v1/audit/export.csv", headers=auth_for("auditor")).text
+    assert csv_text.startswith("\ufeffid,at,user") and "live_view_start" in csv_text
+    assert http.get(f"{server.url}/api/v1/audit", headers=auth_for("operator")).status_code == 403
+    report = http.get(f"{server.url}/api/v1/audit/verify", headers=auth_for("auditor")).json()
+    assert report["intact"] and report["entries"] >= 10, report
+    # an entry edited behind the server's back is named
+    import sqlite3
+
+    edited = entries(action="snapshot")[0]["id"]
+    with sqlite3.connect(server.workdir / "catalog.db") as db:
+        db.execute("UPDATE audit_log SET user = 'someone else' WHERE id = ?", (edited,))
+    report = http.get(f"{server.url}/api/v1/audit/verify", headers=auth_for("auditor")).json()
+    assert not report["intact"]
+    assert any(f"entry {edited} (" in p and "edited" in p for p in report["problems"]), report
+    server.stop()
+    offline = subprocess.run(
+        [sys.executable, "-m", "api.cli", "audit", "verify", "--config", str(server.config)],
+        capture_output=True, text=True, timeout=60, cwd=server.workdir,
+    )  # fmt: skip
+    assert offline.returncode == 1 and f"entry {edited} (" in offline.stdout, offline.stdout

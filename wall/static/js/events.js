@@ -7,6 +7,7 @@
 // does not replay (alarms, the camera list).
 
 import { eventsUrl } from "./api.js";
+import { currentUser, signInAgain } from "./session.js";
 
 function parse(message) {
   try {
@@ -39,6 +40,10 @@ export function connectEvents(model, { screen = null, onScreen, onReconnect, onS
   });
   source.addEventListener("error", () => {
     if (onStatus) onStatus(false);
+    // EventSource gives up for good on a 401: when the sign-in has ended, go and sign in
+    if (source.readyState === EventSource.CLOSED) {
+      currentUser().then((user) => (user ? setTimeout(() => location.reload(), 5000) : signInAgain()));
+    }
   });
   return source;
 }
