@@ -12,11 +12,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from evidence.case_numbers import CaseNumber
 from recorder.models import (
+    Camera,
     Case,
     CaseStatus,
     CaseTag,
@@ -63,7 +64,14 @@ class TagSpec:
 # -- cases -------------------------------------------------------------------------------------
 
 
-def create_case(session: Session, *, number: CaseNumber, title: str, now_us: int) -> Case:
+def create_case(
+    session: Session,
+    *,
+    number: CaseNumber,
+    title: str,
+    now_us: int,
+    site_id: str | None = None,
+) -> Case:
     if session.get(Case, number.number) is not None:
         raise ConflictError(f"case {number.number} already exists", field="number")
     case = Case(
@@ -72,6 +80,7 @@ def create_case(session: Session, *, number: CaseNumber, title: str, now_us: int
         title=title,
         status=CaseStatus.OPEN.value,
         unit_code=number.unit_code,
+        site_id=site_id,
         created_us=now_us,
         updated_us=now_us,
     )
@@ -96,9 +105,13 @@ def search_cases(
     status: CaseStatus | None = None,
     limit: int = 50,
     offset: int = 0,
+    stations: frozenset[str] | None = None,
 ) -> Sequence[Case]:
-    """Cases by number or title text, a person in any tag, a station, a day with footage."""
+    """Cases by number or title text, a person in any tag, a station, a day with footage;
+    only cases of ``stations`` when given (``in_stations``)."""
     query = select(Case)
+    if stations is not None:
+        query = query.where(in_stations(stations))
     if text:
         like = f"%{_escape_like(text)}%"
         query = query.where(
@@ -124,6 +137,40 @@ def search_cases(
         query = query.where(Case.number.in_(select(CaseTag.case_number).where(*tag_filters)))
     query = query.order_by(Case.created_us.desc()).limit(limit).offset(offset)
     return session.scalars(query).all()
+
+
+# -- station scope ------------------------------------------------------------------------------
+
+
+def _tags_in(stations: frozenset[str]) -> ColumnElement[bool]:
+    on_cameras = (
+        select(TagCamera.tag_id)
+        .join(Camera, Camera.id == TagCamera.camera_id)
+        .where(Camera.site_id.in_(sorted(stations)))
+    )
+    return or_(CaseTag.site_id.in_(sorted(stations)), CaseTag.id.in_(on_cameras))
+
+
+def in_stations(stations: frozenset[str]) -> ColumnElement[bool]:
+    """Cases of these stations: handled by one of them, or with a tag or session there (its
+    station, or one of its cameras)."""
+    tagged = select(CaseTag.case_number).where(_tags_in(stations))
+    return or_(Case.site_id.in_(sorted(stations)), Case.number.in_(tagged))
+
+
+def case_in_stations(session: Session, number: str, stations: frozenset[str]) -> bool:
+    found = session.scalar(select(Case.number).where(Case.number == number, in_stations(stations)))
+    return found is not None
+
+
+def tag_in_stations(session: Session, tag_id: int, stations: frozenset[str]) -> bool:
+    found = session.scalar(select(CaseTag.id).where(CaseTag.id == tag_id, _tags_in(stations)))
+    return found is not None
+
+
+def tags_in_stations(stations: frozenset[str]) -> ColumnElement[bool]:
+    """Tags and sessions of these stations (a filter for queries on ``CaseTag``)."""
+    return _tags_in(stations)
 
 
 def _escape_like(text: str) -> str:

@@ -224,6 +224,8 @@ class Case(Base):
     title: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN.value)
     unit_code: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    site_id: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    """The station handling the case (users of other stations see it only through its tags)."""
     created_us: Mapped[int] = mapped_column(BigInteger)
     updated_us: Mapped[int] = mapped_column(BigInteger)
     closed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

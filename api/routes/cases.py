@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from access.principal import Principal
 from access.roles import Permission
@@ -23,7 +24,7 @@ from evidence.case_numbers import CaseNumberError, parse_case_number
 from evidence.completeness import footage_summary, tag_footage
 from evidence.sessions import describe_tag
 from ingest.clock import isoformat_us
-from recorder.models import Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
+from recorder.models import Camera, Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -45,6 +46,12 @@ class CaseCreate(Strict):
     number: str = Field(min_length=1, max_length=40, description="A…/B…/J… case number")
     type: CaseType | None = Field(default=None, description="checked against the number")
     title: str = Field(min_length=1, max_length=500)
+    site: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        description="the station handling it (default: the user's station, if they have one)",
+    )
 
 
 class CaseUpdate(Strict):
@@ -93,9 +100,16 @@ def _number(state: AppState, number: str, field: str = "number") -> str:
         raise BadRequest(str(error), field=field) from None
 
 
-def _resolve_cameras(state: AppState, where: Where) -> tuple[list[str], str | None, str | None]:
-    """(camera ids, site id, room) of a request."""
-    cameras = state.service.cameras
+def _resolve_cameras(
+    state: AppState, where: Where, viewer: Principal
+) -> tuple[list[str], str | None, str | None]:
+    """(camera ids, site id, room) of a request; other stations' cameras and rooms do not
+    exist for a user scoped to stations."""
+    cameras = {
+        camera_id: runtime
+        for camera_id, runtime in state.service.cameras.items()
+        if viewer.sees(runtime.site.id)
+    }
     if where.camera_ids is not None:
         for index, camera_id in enumerate(where.camera_ids):
             if camera_id not in cameras:
@@ -123,6 +137,20 @@ def _resolve_cameras(state: AppState, where: Where) -> tuple[list[str], str | No
     return [rt.camera.id for rt in matches], sites.pop(), where.room
 
 
+def _case(state: AppState, session: Session, number: str, viewer: Principal) -> Case:
+    """The case, if it exists for ``viewer`` (another station's case answers as unknown)."""
+    case = cases.get_case(session, _number(state, number))
+    if viewer.sites is not None and not cases.case_in_stations(session, case.number, viewer.sites):
+        raise cases.NotFoundError(f"no case {case.number}", field="number")
+    return case
+
+
+def _visible_tag(session: Session, tag_id: int, viewer: Principal, what: str) -> None:
+    """404 for a tag or session of another station (``what`` names it in the message)."""
+    if viewer.sites is not None and not cases.tag_in_stations(session, tag_id, viewer.sites):
+        raise cases.NotFoundError(f"no {what} {tag_id}", field=f"{what}_id")
+
+
 def _case_json(case: Case) -> dict[str, Any]:
     return {
         "number": case.number,
@@ -130,6 +158,7 @@ def _case_json(case: Case) -> dict[str, Any]:
         "title": case.title,
         "status": case.status,
         "unit_code": case.unit_code,
+        "site": case.site_id,
         "created_at": isoformat_us(case.created_us),
         "updated_at": isoformat_us(case.updated_us),
         "closed_at": isoformat_us(case.closed_us) if case.closed_us else None,
@@ -159,12 +188,18 @@ def create_case(
     body: CaseCreate, request: Request, state: State, session: DbSession, writer: Writer
 ) -> dict[str, Any]:
     """Register a case; the number is validated (cases.number_patterns)."""
+    site = body.site
+    if site is None and writer.sites is not None and len(writer.sites) == 1:
+        (site,) = writer.sites
+    known = {s.id for s in state.settings.sites}
+    if site is not None and (site not in known or not writer.sees(site)):
+        raise Unprocessable(f"unknown station {site!r}", field="site")
     try:
         number = parse_case_number(
             body.number, state.settings.cases.number_patterns, expected=body.type
         )
         case = cases.create_case(
-            session, number=number, title=body.title, now_us=state.clock.wall_us()
+            session, number=number, title=body.title, now_us=state.clock.wall_us(), site_id=site
         )
         session.commit()
     except CaseNumberError as error:
@@ -178,7 +213,7 @@ def create_case(
 def search_cases(
     state: State,
     session: DbSession,
-    _reader: Reader,
+    reader: Reader,
     q: Annotated[str | None, Query(max_length=100, description="number or title text")] = None,
     person: Annotated[str | None, Query(max_length=100, description="a person or officer")] = None,
     site: Annotated[str | None, Query(max_length=63, description="station id")] = None,
@@ -204,17 +239,18 @@ def search_cases(
         status=status,
         limit=limit,
         offset=offset,
+        stations=reader.sites,
     )
     return {"data": [_case_json(c) for c in found], "count": len(found)}
 
 
 @router.get("/cases/{number}")
 def get_case(
-    number: NumberPath, state: State, session: DbSession, _reader: Reader
+    number: NumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
-    """A case with its tags and sessions."""
-    case = cases.get_case(session, _number(state, number))
-    tags = cases.case_tags(session, case.number)
+    """A case with its tags and sessions (of the user's stations)."""
+    case = _case(state, session, number, reader)
+    tags = _tags_seen(session, case.number, reader)
     cameras = cases.tag_cameras(session, [t.id for t in tags])
     return {
         **_case_json(case),
@@ -234,7 +270,7 @@ def update_case(
 ) -> dict[str, Any]:
     """Change the title, close or reopen a case (closing needs every session closed)."""
     now = state.clock.wall_us()
-    case = cases.get_case(session, _number(state, number))
+    case = _case(state, session, number, writer)
     if body.title is not None:
         case.title = body.title
         case.updated_us = now
@@ -250,12 +286,13 @@ def update_case(
 
 @router.get("/cases/{number}/footage")
 def case_footage(
-    number: NumberPath, state: State, session: DbSession, _reader: Reader
+    number: NumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
-    """Every tag and session of the case with its cameras, ranges and coverage."""
-    case = cases.get_case(session, _number(state, number))
+    """Every tag and session of the case (of the user's stations) with its cameras, ranges and
+    coverage."""
+    case = _case(state, session, number, reader)
     now = state.clock.wall_us()
-    tags = cases.case_tags(session, case.number)
+    tags = _tags_seen(session, case.number, reader)
     cameras_of = cases.tag_cameras(session, [t.id for t in tags])
     items = []
     for tag in tags:
@@ -298,7 +335,8 @@ def add_tag(
         raise BadRequest("start: is in the future", field="start")
     if end_us > now + CLOCK_SKEW_US:
         raise BadRequest("end: is in the future; tag the past, or open a session", field="end")
-    camera_ids, site_id, room = _resolve_cameras(state, body)
+    case = _case(state, session, number, writer)
+    camera_ids, site_id, room = _resolve_cameras(state, body, writer)
     spec = cases.TagSpec(
         kind=body.kind,
         camera_ids=camera_ids,
@@ -311,7 +349,6 @@ def add_tag(
         note=body.note,
         by=writer.name,
     )
-    case = cases.get_case(session, _number(state, number))
     tag = cases.add_tag(session, case=case, spec=spec, live_session=False, now_us=now)
     session.commit()
     audit(
@@ -323,8 +360,9 @@ def add_tag(
 
 
 @router.get("/tags/{tag_id}")
-def get_tag(tag_id: RowId, session: DbSession, _reader: Reader) -> dict[str, Any]:
+def get_tag(tag_id: RowId, session: DbSession, reader: Reader) -> dict[str, Any]:
     tag = cases.get_tag(session, tag_id, live_session=False)
+    _visible_tag(session, tag_id, reader, "tag")
     return describe_tag(tag, cases.tag_cameras(session, [tag_id])[tag_id])
 
 
@@ -336,8 +374,13 @@ async def open_session(
     number: NumberPath, body: SessionCreate, request: Request, state: State, writer: Writer
 ) -> dict[str, Any]:
     """Open a live interrogation session on a room's cameras (or the given cameras)."""
-    case_number = _number(state, number)
-    camera_ids, site_id, room = _resolve_cameras(state, body)
+
+    def visible_case() -> str:
+        with state.sessions() as session:
+            return _case(state, session, number, writer).number
+
+    case_number = await asyncio.to_thread(visible_case)
+    camera_ids, site_id, room = _resolve_cameras(state, body, writer)
     for camera_id in camera_ids:
         runtime = state.service.cameras[camera_id]
         if runtime.worker is None:
@@ -370,11 +413,13 @@ async def open_session(
 def list_sessions(
     state: State,
     session: DbSession,
-    _reader: Reader,
+    reader: Reader,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
 ) -> dict[str, Any]:
-    """Sessions, newest first (at most 500)."""
+    """Sessions (of the user's stations), newest first (at most 500)."""
     query = select(CaseTag).where(CaseTag.session.is_(True))
+    if reader.sites is not None:
+        query = query.where(cases.tags_in_stations(reader.sites))
     if status:
         query = query.where(CaseTag.status == status)
     tags = session.scalars(query.order_by(CaseTag.start_us.desc()).limit(500)).all()
@@ -384,14 +429,16 @@ def list_sessions(
 
 
 @router.get("/sessions/{session_id}")
-async def get_session(session_id: RowId, state: State, _reader: Reader) -> dict[str, Any]:
+async def get_session(session_id: RowId, state: State, reader: Reader) -> dict[str, Any]:
     """A session; closed sessions carry the report made at close."""
+    await _session_seen(state, session_id, reader)
     return await asyncio.to_thread(state.case_sessions.describe, session_id)
 
 
 @router.get("/sessions/{session_id}/report")
-async def session_report(session_id: RowId, state: State, _reader: Reader) -> dict[str, Any]:
+async def session_report(session_id: RowId, state: State, reader: Reader) -> dict[str, Any]:
     """The completeness report: the stored one of a closed session, an interim one while open."""
+    await _session_seen(state, session_id, reader)
     described = await asyncio.to_thread(state.case_sessions.describe, session_id)
     if described["report"] is not None:
         report: dict[str, Any] = described["report"]
@@ -404,6 +451,7 @@ async def close_session(
     session_id: RowId, request: Request, state: State, writer: Writer, _body: Empty = None
 ) -> dict[str, Any]:
     """Close a session as the signed-in user; returns its completeness report."""
+    await _session_seen(state, session_id, writer)
     report = await state.case_sessions.close(session_id, writer.name)
     await audit_async(
         request, "session_close", writer, object_type="session", object_id=str(session_id),
@@ -417,10 +465,10 @@ async def close_session(
 
 @router.get("/cases/{number}/holds")
 def case_holds(
-    number: NumberPath, state: State, session: DbSession, _reader: Reader
+    number: NumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
-    case = cases.get_case(session, _number(state, number))
-    holds = cases.case_holds(session, case.number)
+    case = _case(state, session, number, reader)
+    holds = [h for h in cases.case_holds(session, case.number) if _hold_seen(session, h, reader)]
     return {
         "data": [_hold_json(h) for h in holds],
         "count": len(holds),
@@ -438,6 +486,9 @@ def release_hold(
     writer: Writer,
 ) -> dict[str, Any]:
     """Release a hold (retention may then delete the footage once the case is closed)."""
+    held = session.get(EvidenceHold, hold_id)
+    if held is None or not _hold_seen(session, held, writer):
+        raise cases.NotFoundError(f"no hold {hold_id}", field="hold_id")
     hold = cases.release_hold(
         session, hold_id, reason=body.reason, by=writer.name, now_us=state.clock.wall_us()
     )
@@ -445,3 +496,30 @@ def release_hold(
     audit(request, "hold_release", writer, object_type="hold", object_id=str(hold_id),
           details={"reason": body.reason})  # fmt: skip
     return _hold_json(hold)
+
+
+# -- station scope helpers ------------------------------------------------------------------------
+
+
+def _tags_seen(session: Session, number: str, viewer: Principal) -> list[CaseTag]:
+    """The case's tags and sessions of the viewer's stations."""
+    tags = cases.case_tags(session, number)
+    if viewer.sites is None:
+        return list(tags)
+    return [t for t in tags if cases.tag_in_stations(session, t.id, viewer.sites)]
+
+
+async def _session_seen(state: AppState, session_id: int, viewer: Principal) -> None:
+    def check() -> None:
+        with state.sessions() as session:
+            _visible_tag(session, session_id, viewer, "session")
+
+    if viewer.sites is not None:
+        await asyncio.to_thread(check)
+
+
+def _hold_seen(session: Session, hold: EvidenceHold, viewer: Principal) -> bool:
+    if viewer.sites is None:
+        return True
+    camera = session.get(Camera, hold.camera_id)
+    return camera is not None and viewer.sees(camera.site_id)

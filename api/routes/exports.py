@@ -22,8 +22,9 @@ from access.roles import Permission
 from api.audit import audit
 from api.auth import needs
 from api.deps import State
-from api.errors import BadRequest, Conflict, Gone, NotFound
+from api.errors import BadRequest, Conflict, Gone, NotFound, Unprocessable
 from api.state import AppState
+from evidence import cases
 from evidence.export_request import RangeSpec, Selection
 from evidence.export_service import ExportService, describe
 from ingest.clock import us_from_datetime
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/api/v1", tags=["exports"])
 
 MAX_LIST = 1000
 NumberPath = Annotated[str, PathParam(min_length=1, max_length=40, description="case number")]
+Reader = Annotated[Principal, needs(Permission.CASES_READ)]
 
 
 class RangeBody(BaseModel):
@@ -96,6 +98,7 @@ def create_export(
     URL."""
     service = _service(state)
     selection = _selection(body)
+    _check_scope(state, number, body, requester)
     row = service.create(number, selection, requester.name)
     audit(
         request, "export_request", requester, object_type="export", object_id=str(row.id),
@@ -106,9 +109,10 @@ def create_export(
     return describe(row, position=service.queue_position(row))
 
 
-@router.get("/cases/{number}/exports", dependencies=[needs(Permission.CASES_READ)])
-def case_exports(number: NumberPath, state: State) -> dict[str, Any]:
+@router.get("/cases/{number}/exports")
+def case_exports(number: NumberPath, state: State, reader: Reader) -> dict[str, Any]:
     """The case's exports, newest first."""
+    _case_seen(state, number, reader)
     rows = _service(state).for_case(number)
     data = [describe(row) for row in rows[:MAX_LIST]]
     return {"data": data, "count": len(data)}
@@ -128,17 +132,56 @@ def public_key(state: State) -> PlainTextResponse:
     )
 
 
-def _export(state: AppState, export_id: str) -> Export:
+def _export(state: AppState, export_id: str, viewer: Principal) -> Export:
     row = _service(state).get(export_id)
-    if row is None:
+    if row is None or not _case_visible(state, row.case_number, viewer):
         raise NotFound(f"no export {export_id}", field="export_id")
     return row
 
 
-@router.get("/exports/{export_id}", dependencies=[needs(Permission.CASES_READ)])
-def get_export(export_id: str, state: State) -> dict[str, Any]:
+def _case_visible(state: AppState, number: str, viewer: Principal) -> bool:
+    if viewer.sites is None:
+        return True
+    with state.sessions() as session:
+        return cases.case_in_stations(session, number, viewer.sites)
+
+
+def _case_seen(state: AppState, number: str, viewer: Principal) -> None:
+    if not _case_visible(state, number, viewer):
+        raise NotFound(f"no case {number}", field="number")
+
+
+def _check_scope(state: AppState, number: str, body: ExportBody | None, viewer: Principal) -> None:
+    """A user scoped to stations exports only their stations' footage: the case must exist for
+    them, and every camera the selection takes footage from must be theirs."""
+    if viewer.sites is None:
+        return
+    _case_seen(state, number, viewer)
+    chosen = set(body.cameras) if body is not None and body.cameras is not None else None
+    cameras = {r.camera for r in body.ranges or []} if body is not None else set()
+    with state.sessions() as session:
+        tag_ids = [*(body.tags or []), *(body.sessions or [])] if body is not None else []
+        if not tag_ids and not cameras:  # the whole case
+            tag_ids = [tag.id for tag in cases.case_tags(session, number)]
+        for tag_id in tag_ids:
+            if not cases.tag_in_stations(session, tag_id, viewer.sites):
+                raise NotFound(f"no tag {tag_id}", field="tags")
+        for tag_cameras in cases.tag_cameras(session, tag_ids).values():
+            cameras |= {c for c in tag_cameras if chosen is None or c in chosen}
+    for camera_id in sorted(cameras):
+        runtime = state.service.cameras.get(camera_id)
+        if runtime is None or not viewer.sees(runtime.site.id):
+            raise Unprocessable(
+                "the selection includes footage of other stations: select your stations' "
+                "cameras (cameras)",
+                field="cameras",
+            )
+
+
+@router.get("/exports/{export_id}")
+def get_export(export_id: str, state: State, reader: Reader) -> dict[str, Any]:
     """Status and progress of an export; its download URL once done."""
-    row = _export(state, export_id)
+    row = _export(state, export_id, reader)
     return describe(row, position=_service(state).queue_position(row))
 
 
@@ -150,7 +193,7 @@ def download(
     reader: Annotated[Principal, needs(Permission.CASES_READ)],
 ) -> FileResponse:
     """The package (ZIP); supports HTTP range requests."""
-    row = _export(state, export_id)
+    row = _export(state, export_id, reader)
     if row.status != ExportStatus.DONE.value:
         detail = f" ({row.error})" if row.status == ExportStatus.FAILED.value else ""
         raise Conflict(f"export {export_id} is {row.status}{detail}", field="export_id")

@@ -365,3 +365,55 @@ def test_the_audit_trail_records_each_action_and_names_an_edited_entry(
         capture_output=True, text=True, timeout=60, cwd=server.workdir,
     )  # fmt: skip
     assert offline.returncode == 1 and f"entry {edited} (" in offline.stdout, offline.stdout
+
+
+def test_cases_tags_sessions_and_exports_of_another_station_do_not_exist(
+    sim: Any, make_server: Any
+) -> None:
+    camera = {"id": "cam-s", "name": "讯问室6", "url": sim.rtsp_url("m6")}
+    server: Server = make_server(
+        [camera],
+        more_sites=[OTHER_SITE],
+        users=[("here", "inspector", ["test"]), ("away", "inspector", ["other"])],
+    ).start()
+    here, away = auth_for("here"), auth_for("away")
+    number = "A6103020000002026120007"
+    url = server.url + "/api/v1"
+    created = http.post(f"{url}/cases", json={"number": number, "title": "李某案"}, headers=here)
+    assert created.status_code == 201 and created.json()["site"] == "test"  # the user's station
+    start = time.time() - 60
+    tag = http.post(
+        f"{url}/cases/{number}/tags",
+        json={"camera_ids": ["cam-s"], "kind": "interrogation",
+              "start": iso_at(start), "end": iso_at(start + 30)},
+        headers=here,
+    )  # fmt: skip
+    assert tag.status_code == 201, tag.text
+    tag_id = tag.json()["id"]
+    # the other station's inspector: none of it exists
+    for path in (f"/cases/{number}", f"/cases/{number}/footage", f"/cases/{number}/holds",
+                 f"/tags/{tag_id}", f"/cases/{number}/exports"):  # fmt: skip
+        assert http.get(f"{url}{path}", headers=away).status_code == 404, path
+    assert http.get(f"{url}/cases", headers=away).json()["count"] == 0
+    assert http.get(f"{url}/cases", headers=here).json()["count"] == 1
+    exported = http.post(f"{url}/cases/{number}/exports", headers=away)
+    assert exported.status_code == 404
+    foreign_tag = http.post(
+        f"{url}/cases/{number}/tags",
+        json={"camera_ids": ["cam-s"], "kind": "inquiry", "start": iso_at(start),
+              "end": iso_at(start + 10)},
+        headers=away,
+    )  # fmt: skip
+    assert foreign_tag.status_code == 404
+    own = http.post(
+        f"{url}/cases", json={"number": number[:-1] + "8", "title": "x", "site": "test"},
+        headers=away,
+    )  # fmt: skip
+    assert own.status_code == 422 and own.json()["field"] == "site"
+    assert http.get(f"{url}/cases/{number}", headers=here).status_code == 200
+
+
+def iso_at(seconds: float) -> str:
+    from servers import iso
+
+    return iso(seconds)
