@@ -39,6 +39,9 @@ class Permission(enum.StrEnum):
     """Create and change cases, tags, sessions, holds."""
     EXPORTS_CREATE = "exports_create"
     USERS_MANAGE = "users_manage"
+    APPROVE = "approve"
+    """Four-eyes: approve or refuse another user's export of interrogation footage or hold
+    release."""
     AUDIT_READ = "audit_read"
     """The audit trail: search, export, verify."""
     METRICS_READ = "metrics_read"
@@ -57,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASES_READ,
             Permission.CASES_WRITE,
             Permission.EXPORTS_CREATE,
+            Permission.APPROVE,
         }
     ),
     Role.PATROL: frozenset(_ALL_READ | {Permission.LIVE_VIEW, Permission.FOOTAGE_READ}),

@@ -25,6 +25,7 @@ from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
 from api.revocation import RevocationWatch
 from api.routes import (
     alarms,
+    approvals,
     audit,
     auth,
     cameras,
@@ -74,6 +75,7 @@ ROUTERS = tuple(
         playback,
         cases,
         exports,
+        approvals,
         live,
         events,
         alarms,

@@ -142,6 +142,8 @@ def from_domain(error: Exception) -> ApiError:
             return Unprocessable(str(error), field=error.field)
         case cases.NotFoundError():
             return NotFound(error.message, field=error.field)
+        case cases.ForbiddenError():
+            return Forbidden(error.message, field=error.field)
         case cases.CaseError():
             return Conflict(error.message, field=error.field)
         case OfferError():
@@ -175,6 +177,8 @@ EXPORT_REQUEST_STATUS: dict[str, type[ApiError]] = {
     "invalid": BadRequest,
     "not_found": NotFound,
     "no_footage": Unprocessable,
+    "conflict": Conflict,
+    "forbidden": Forbidden,
 }
 
 

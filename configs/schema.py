@@ -428,6 +428,11 @@ class AccessSettings(Strict):
         default=15.0, ge=0.1, le=24 * 60, description="how long a lock-out lasts"
     )
     password_min_length: int = Field(default=12, ge=8, le=128, description="password policy")
+    four_eyes: bool = Field(
+        default=True,
+        description="exports of interrogation footage and hold releases wait for a second "
+        "user's approval (an inspector or admin other than the requester)",
+    )
 
 
 class LoggingSettings(Strict):

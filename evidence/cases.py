@@ -45,6 +45,10 @@ class ConflictError(CaseError):
     """The operation contradicts the current state (exists, overlaps, already closed)."""
 
 
+class ForbiddenError(CaseError):
+    """This user may not do it (four-eyes: not the one who asked)."""
+
+
 @dataclass(frozen=True)
 class TagSpec:
     """What a new tag or session covers."""
@@ -315,6 +319,14 @@ def release_hold(
 ) -> EvidenceHold:
     """An inspector lets retention have the footage again (it still stands while the case is
     open)."""
+    hold = _releasable(session, hold_id)
+    hold.released_us = now_us
+    hold.release_reason = reason
+    hold.released_by = by
+    return hold
+
+
+def _releasable(session: Session, hold_id: int) -> EvidenceHold:
     hold = session.get(EvidenceHold, hold_id)
     if hold is None:
         raise NotFoundError(f"no hold {hold_id}", field="hold_id")
@@ -325,7 +337,40 @@ def release_hold(
             f"hold {hold_id} belongs to an open session; close the session first",
             field="hold_id",
         )
-    hold.released_us = now_us
-    hold.release_reason = reason
-    hold.released_by = by
+    return hold
+
+
+def request_release(
+    session: Session, hold_id: int, *, reason: str, by: str, now_us: int
+) -> EvidenceHold:
+    """Four-eyes: ask for a hold's release; a second user decides (``decide_release``)."""
+    hold = _releasable(session, hold_id)
+    if hold.release_requested_us is not None:
+        raise ConflictError(
+            f"hold {hold_id}: a release by {hold.release_requested_by} waits for approval",
+            field="hold_id",
+        )
+    hold.release_requested_by, hold.release_requested_us = by, now_us
+    hold.release_request_reason = reason
+    return hold
+
+
+def decide_release(
+    session: Session, hold_id: int, *, by: str, approve: bool, now_us: int
+) -> EvidenceHold:
+    """Four-eyes: a second user (not the one who asked) releases the hold, or refuses and the
+    request is withdrawn."""
+    hold = _releasable(session, hold_id)
+    if hold.release_requested_us is None:
+        raise ConflictError(f"hold {hold_id}: no release waits for approval", field="hold_id")
+    if hold.release_requested_by == by:
+        raise ForbiddenError(
+            "a second user must approve: you asked for this release", field="hold_id"
+        )
+    if approve:
+        hold.released_us, hold.released_by = now_us, by
+        hold.release_reason = hold.release_request_reason
+    else:
+        hold.release_requested_by = hold.release_requested_us = None
+        hold.release_request_reason = None
     return hold

@@ -41,7 +41,7 @@ class ExportRequestError(Exception):
         message: str,
         *,
         field: str,
-        kind: Literal["invalid", "not_found", "no_footage"] = "invalid",
+        kind: Literal["invalid", "not_found", "no_footage", "conflict", "forbidden"] = "invalid",
     ) -> None:
         super().__init__(message)
         self.message = message

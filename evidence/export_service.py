@@ -30,13 +30,13 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from configs.schema import Settings
+from configs.schema import Area, Settings
 from evidence.export import ExportJob, build_package, work_root
 from evidence.export_errors import ExportCancelled, ExportFailed
-from evidence.export_request import Item, Selection, find_case, resolve
+from evidence.export_request import ExportRequestError, Item, Selection, find_case, resolve
 from evidence.signing import SigningKey, SigningKeyError, load_or_create
 from ingest.clock import Clock, isoformat_us
-from recorder.models import Export, ExportStatus, Segment
+from recorder.models import Export, ExportStatus, Segment, TagKind
 from recorder.service import RecordingService
 
 logger = logging.getLogger(__name__)
@@ -114,12 +114,14 @@ class ExportService:
         return self.key
 
     def create(self, number: str, selection: Selection, by: str | None) -> Export:
-        """Validate and queue an export; raises ``ExportRequestError`` or ``ExportsUnavailable``."""
+        """Validate and queue an export — or, four-eyes, hold it ``pending_approval`` when it
+        takes interrogation footage; raises ``ExportRequestError`` or ``ExportsUnavailable``."""
         self.public_key  # noqa: B018 - no key, no export
         now = self._clock.wall_us()
         with self._sessions.begin() as session:
             case = find_case(session, number, self._settings.cases.number_patterns)
             items = resolve(session, case=case, selection=selection, now_us=now, live=self._live)
+            pending = self._settings.access.four_eyes and self._interrogation(items)
             row = Export(
                 id=secrets.token_hex(8),
                 case_number=case.number,
@@ -130,15 +132,64 @@ class ExportService:
                     },
                     ensure_ascii=False,
                 ),
-                status=ExportStatus.QUEUED.value,
+                status=(ExportStatus.PENDING_APPROVAL if pending else ExportStatus.QUEUED).value,
                 progress=0.0,
                 created_by=by,
                 created_us=now,
             )
             session.add(row)
-        logger.info("export %s of case %s queued (%d ranges)", row.id, case.number, len(items))
+        logger.info(
+            "export %s of case %s %s (%d ranges)", row.id, case.number, row.status, len(items)
+        )
         self._wake.set()
         return row
+
+    def _interrogation(self, items: Sequence[Item]) -> bool:
+        """Whether an export takes interrogation footage: a session or an interrogation tag,
+        or a camera of an interrogation room."""
+        rooms = {c.id for _site, c in self._settings.cameras() if c.area is Area.INTERROGATION}
+        return any(
+            item.camera_id in rooms
+            or any(s.get("session") or s.get("kind") == TagKind.INTERROGATION for s in item.sources)
+            for item in items
+        )
+
+    def decide(self, export_id: str, *, by: str, approve: bool, reason: str = "") -> Export:
+        """Four-eyes: a second user approves (queued) or refuses (with a reason) an export
+        waiting for approval. The requester cannot decide their own request."""
+        with self._sessions.begin() as session:
+            row = session.get(Export, export_id)
+            if row is None:
+                raise ExportRequestError(
+                    f"no export {export_id}", field="export_id", kind="not_found"
+                )
+            if row.status != ExportStatus.PENDING_APPROVAL.value:
+                raise ExportRequestError(
+                    f"export {export_id} is {row.status}, not waiting for approval",
+                    field="export_id",
+                    kind="conflict",
+                )
+            if row.created_by == by:
+                raise ExportRequestError(
+                    "a second user must approve: you asked for this export",
+                    field="export_id",
+                    kind="forbidden",
+                )
+            row.status = (ExportStatus.QUEUED if approve else ExportStatus.REFUSED).value
+            row.decided_by, row.decided_us = by, self._clock.wall_us()
+            if not approve:
+                row.error = f"refused by {by}: {reason}"
+        self._wake.set()
+        return row
+
+    def pending(self) -> Sequence[Export]:
+        """Exports waiting for a second user, oldest first."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(Export)
+                .where(Export.status == ExportStatus.PENDING_APPROVAL.value)
+                .order_by(Export.created_us)
+            ).all()
 
     def get(self, export_id: str) -> Export | None:
         with self._sessions() as session:
@@ -385,6 +436,8 @@ def describe(row: Export, *, position: int | None = None) -> dict[str, Any]:
         "error": row.error,
         "created_by": row.created_by,
         "created_at": isoformat_us(row.created_us),
+        "decided_by": row.decided_by,
+        "decided_at": isoformat_us(row.decided_us) if row.decided_us else None,
         "started_at": isoformat_us(row.started_us) if row.started_us else None,
         "finished_at": isoformat_us(row.finished_us) if row.finished_us else None,
         "ranges": len(request.get("items", [])),

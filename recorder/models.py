@@ -168,6 +168,10 @@ class EvidenceHold(Base):
     created_us: Mapped[int] = mapped_column(BigInteger)
     released_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     release_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    release_requested_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """Four-eyes: who asked for the release a second user must approve (access.four_eyes)."""
+    release_requested_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    release_request_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_holds_camera", "camera_id", "start_us"),)
 
@@ -274,6 +278,8 @@ class TagCamera(Base):
 
 
 class ExportStatus(enum.StrEnum):
+    PENDING_APPROVAL = "pending_approval"  # four-eyes: waits for a second user
+    REFUSED = "refused"
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -296,6 +302,9 @@ class Export(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_us: Mapped[int] = mapped_column(BigInteger)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """Four-eyes: who approved or refused it."""
+    decided_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     finished_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

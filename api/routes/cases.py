@@ -6,7 +6,8 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+import anyio
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from evidence.case_numbers import CaseNumberError, parse_case_number
 from evidence.completeness import footage_summary, tag_footage
 from evidence.sessions import describe_tag
 from ingest.clock import isoformat_us
+from monitor.events import Event
 from recorder.models import Camera, Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -165,7 +167,7 @@ def _case_json(case: Case) -> dict[str, Any]:
     }
 
 
-def _hold_json(hold: EvidenceHold) -> dict[str, Any]:
+def hold_json(hold: EvidenceHold) -> dict[str, Any]:
     return {
         "id": hold.id,
         "camera_id": hold.camera_id,
@@ -177,6 +179,11 @@ def _hold_json(hold: EvidenceHold) -> dict[str, Any]:
         "released_at": isoformat_us(hold.released_us) if hold.released_us else None,
         "released_by": hold.released_by,
         "release_reason": hold.release_reason,
+        "release_requested_by": hold.release_requested_by,
+        "release_requested_at": (
+            isoformat_us(hold.release_requested_us) if hold.release_requested_us else None
+        ),
+        "release_request_reason": hold.release_request_reason,
     }
 
 
@@ -468,9 +475,9 @@ def case_holds(
     number: NumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
     case = _case(state, session, number, reader)
-    holds = [h for h in cases.case_holds(session, case.number) if _hold_seen(session, h, reader)]
+    holds = [h for h in cases.case_holds(session, case.number) if hold_seen(session, h, reader)]
     return {
-        "data": [_hold_json(h) for h in holds],
+        "data": [hold_json(h) for h in holds],
         "count": len(holds),
         "case_open": case.status == CaseStatus.OPEN.value,
     }
@@ -481,21 +488,36 @@ def release_hold(
     hold_id: RowId,
     body: ReleaseBody,
     request: Request,
+    response: Response,
     state: State,
     session: DbSession,
     writer: Writer,
 ) -> dict[str, Any]:
-    """Release a hold (retention may then delete the footage once the case is closed)."""
+    """Release a hold (retention may then delete the footage once the case is closed). With
+    ``access.four_eyes`` the release waits for a second user (202, ``release_requested_by``):
+    ``POST /holds/{id}/approve-release``."""
     held = session.get(EvidenceHold, hold_id)
-    if held is None or not _hold_seen(session, held, writer):
+    if held is None or not hold_seen(session, held, writer):
         raise cases.NotFoundError(f"no hold {hold_id}", field="hold_id")
-    hold = cases.release_hold(
-        session, hold_id, reason=body.reason, by=writer.name, now_us=state.clock.wall_us()
-    )
+    now = state.clock.wall_us()
+    four_eyes = state.settings.access.four_eyes
+    if four_eyes:
+        hold = cases.request_release(
+            session, hold_id, reason=body.reason, by=writer.name, now_us=now
+        )
+    else:
+        hold = cases.release_hold(session, hold_id, reason=body.reason, by=writer.name, now_us=now)
     session.commit()
-    audit(request, "hold_release", writer, object_type="hold", object_id=str(hold_id),
-          details={"reason": body.reason})  # fmt: skip
-    return _hold_json(hold)
+    result = hold_json(hold)
+    action = "hold_release_request" if four_eyes else "hold_release"
+    audit(request, action, writer, object_type="hold", object_id=str(hold_id),
+          details={"reason": body.reason, "case": hold.case_number})  # fmt: skip
+    if four_eyes:
+        response.status_code = 202
+        anyio.from_thread.run_sync(
+            state.events.publish, Event("approval", {"kind": "hold_release", **result})
+        )
+    return result
 
 
 # -- station scope helpers ------------------------------------------------------------------------
@@ -518,7 +540,7 @@ async def _session_seen(state: AppState, session_id: int, viewer: Principal) -> 
         await asyncio.to_thread(check)
 
 
-def _hold_seen(session: Session, hold: EvidenceHold, viewer: Principal) -> bool:
+def hold_seen(session: Session, hold: EvidenceHold, viewer: Principal) -> bool:
     if viewer.sites is None:
         return True
     camera = session.get(Camera, hold.camera_id)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Body, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -28,6 +29,7 @@ from evidence import cases
 from evidence.export_request import RangeSpec, Selection
 from evidence.export_service import ExportService, describe
 from ingest.clock import us_from_datetime
+from monitor.events import Event
 from recorder.models import Export, ExportStatus
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -106,7 +108,12 @@ def create_export(
                                             if body else {})},
     )  # fmt: skip
     response.headers["Location"] = f"/api/v1/exports/{row.id}"
-    return describe(row, position=service.queue_position(row))
+    result = describe(row, position=service.queue_position(row))
+    if row.status == ExportStatus.PENDING_APPROVAL.value:  # four-eyes: tell the approvers
+        anyio.from_thread.run_sync(
+            state.events.publish, Event("approval", {"kind": "export", **result})
+        )
+    return result
 
 
 @router.get("/cases/{number}/exports")
@@ -134,9 +141,14 @@ def public_key(state: State) -> PlainTextResponse:
 
 def _export(state: AppState, export_id: str, viewer: Principal) -> Export:
     row = _service(state).get(export_id)
-    if row is None or not _case_visible(state, row.case_number, viewer):
+    if row is None or not export_visible(state, row, viewer):
         raise NotFound(f"no export {export_id}", field="export_id")
     return row
+
+
+def export_visible(state: AppState, row: Export, viewer: Principal) -> bool:
+    """An export exists for ``viewer`` when its case does."""
+    return _case_visible(state, row.case_number, viewer)
 
 
 def _case_visible(state: AppState, number: str, viewer: Principal) -> bool:

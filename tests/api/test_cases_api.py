@@ -183,6 +183,7 @@ def test_held_footage_survives_a_full_quota(sim: Any, make_server: Any) -> None:
         [room_camera("cam-q", "m8", sim)],
         storage={"segment_seconds": 2},
         retention={"max_bytes": 600_000, "interval_seconds": 1},
+        access={"four_eyes": False},  # approval of a release has its own test
     ).start()
     server.wait_recording("cam-q")
     assert post(server, "/api/v1/cases", {"number": CASE, "title": "held"}).status_code == 201

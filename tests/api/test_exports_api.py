@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import Server, http, iso
+from servers import Server, auth_for, http, iso
 
 CASE = "A6103020000002026110007"
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,7 @@ def server(sim: Any, make_server: Any) -> Server:
     started: Server = make_server(
         [{"id": "cam-e", "name": "讯问室8", "area": "interrogation", "url": sim.rtsp_url("m8")}],
         storage={"segment_seconds": 3},
+        access={"four_eyes": False},  # approval has its own test below
     ).start()
     created = post(started, "/api/v1/cases", {"number": CASE, "title": "张某盗窃案"})
     assert created.status_code == 201, created.text
@@ -379,3 +380,59 @@ def test_unusable_signing_key_disables_exports_but_not_the_server(tmp_path: Path
     finally:
         service.stop()
     assert key.read_text() == "not a key"  # never overwritten
+
+
+@pytest.mark.media
+def test_interrogation_exports_and_hold_releases_need_a_second_user(
+    sim: Any, make_server: Any
+) -> None:
+    """Four-eyes (on by default): the export waits ``pending_approval``, its requester cannot
+    approve it, a second inspector can (or refuses with a reason); likewise a hold release."""
+    server: Server = make_server(
+        [{"id": "cam-e", "name": "讯问室8", "area": "interrogation", "url": sim.rtsp_url("m8")}],
+        storage={"segment_seconds": 3},
+        users=[("second", "inspector", [])],
+    ).start()
+    assert post(server, "/api/v1/cases", {"number": CASE, "title": "张某盗窃案"}).is_success
+    began = record(server, 5)
+    tag = post(
+        server, f"/api/v1/cases/{CASE}/tags",
+        {"camera_ids": ["cam-e"], "kind": "interrogation", "start": iso(began + 1),
+         "end": iso(began + 4)},
+    )  # fmt: skip
+    assert tag.status_code == 201, tag.text
+    second = auth_for("second")
+    requested = post(server, f"/api/v1/cases/{CASE}/exports", {"tags": [tag.json()["id"]]})
+    assert requested.status_code == 202 and requested.json()["status"] == "pending_approval"
+    export_id = requested.json()["id"]
+    waiting = http.get(f"{server.url}/api/v1/approvals", headers=second).json()
+    assert [e["id"] for e in waiting["exports"]] == [export_id] and not waiting["exports"][0][
+        "mine"
+    ]
+    own = post(server, f"/api/v1/exports/{export_id}/approve")
+    assert own.status_code == 403 and own.json()["field"] == "export_id"
+    approved = http.post(f"{server.url}/api/v1/exports/{export_id}/approve", headers=second)
+    assert approved.status_code == 200 and approved.json()["decided_by"] == "second"
+    done = wait_done(server, export_id)
+    assert done["created_by"] == "admin" and done["decided_by"] == "second"
+    again = http.post(f"{server.url}/api/v1/exports/{export_id}/approve", headers=second)
+    assert again.status_code == 409
+    refused_id = post(server, f"/api/v1/cases/{CASE}/exports", {}).json()["id"]
+    refused = http.post(
+        f"{server.url}/api/v1/exports/{refused_id}/refuse", json={"reason": "范围过大"},
+        headers=second,
+    )  # fmt: skip
+    assert refused.json()["status"] == "refused" and "范围过大" in refused.json()["error"]
+    # a hold release likewise
+    holds = server.get(f"/api/v1/cases/{CASE}/holds")["data"]
+    hold_id = holds[0]["id"]
+    asked = post(server, f"/api/v1/holds/{hold_id}/release", {"reason": "结案, 已移交"})
+    assert asked.status_code == 202 and asked.json()["release_requested_by"] == "admin"
+    assert asked.json()["released_at"] is None
+    assert post(server, f"/api/v1/holds/{hold_id}/approve-release").status_code == 403
+    released = http.post(f"{server.url}/api/v1/holds/{hold_id}/approve-release", headers=second)
+    assert released.status_code == 200 and released.json()["released_by"] == "second"
+    audit = [e["action"] for e in server.get("/api/v1/audit", limit="200")["data"]]
+    for action in ("export_request", "export_approve", "export_refuse",
+                   "hold_release_request", "hold_release_approve"):  # fmt: skip
+        assert action in audit, action
