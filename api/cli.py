@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,7 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PRIVATE_UMASK = 0o027
+"""Files casewatch creates (catalog, exports, recordings, logs) are not for other users:
+0640 files and 0750 directories."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)

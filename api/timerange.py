@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator
 
 from api.errors import BadRequest
 from ingest.clock import us_from_datetime
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _iso_text(value: Any) -> Any:
+    """Only ISO 8601 text: a bare number (``0.5``) is not read as a Unix time."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO.match(value.strip()):
+        raise ValueError("give an ISO 8601 time, e.g. 2026-11-25T08:00:00+08:00")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        try:
+            year = value.astimezone(UTC).year
+        except (OverflowError, ValueError):
+            year = 0
+        if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+            raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_range)]
+"""A time in an API query or body: ISO 8601 text between 1970 and 2200 (its zone is required
+by ``parse_instant``)."""
 
 
 def parse_instant(value: datetime, field: str) -> int:

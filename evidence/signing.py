@@ -66,7 +66,8 @@ def _wrap(private: Ed25519PrivateKey) -> SigningKey:
 
 
 def load_or_create(path: Path) -> SigningKey:
-    """Load the PEM private key at ``path``; create it (0600, parents 0700) if it is missing.
+    """Load the PEM private key at ``path``; create it (0600, parents 0700) if it is missing. A
+    key that other users could read is refused (it could have been copied).
 
     Creation is atomic and race-free: the key is written to a private temporary file, fsynced,
     then hard-linked to ``path`` (which fails if another process created it first; then its
@@ -83,7 +84,10 @@ def load_or_create(path: Path) -> SigningKey:
     except OSError as error:
         raise SigningKeyError(f"cannot read {path}: {error.strerror or error}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        logger.warning("signing key %s is readable by others (mode %o)", path, mode & 0o777)
+        raise SigningKeyError(
+            f"{path} is readable by other users (mode {mode & 0o777:o}): anyone who can read it "
+            f"can forge exports and audit checkpoints; run `chmod 600 {path}`"
+        )
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as error:

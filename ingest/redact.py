@@ -24,6 +24,15 @@ def redact_text(text: str) -> str:
     return _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
 
 
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"]+")
+
+
+def hide_addresses(text: str) -> str:
+    """Free text as users see it (states, alarms, events): every URL — a camera's host, port
+    and path — replaced by a placeholder. The logs keep them (with credentials redacted)."""
+    return _URL.sub("<camera address>", text)
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts URL credentials from every record's final message."""
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from configs.schema import AlarmSettings
 from ingest.clock import Clock, isoformat_us
 from ingest.events import CameraState
+from ingest.redact import hide_addresses
 from monitor.alarm_policy import AlarmKey, AlarmKind, CameraCondition, wanted_alarms
 from monitor.events import Event, EventBus
 from recorder.models import Alarm
@@ -152,7 +153,7 @@ class AlarmMonitor:
         detail = ""
         if worker is not None and failed:
             cause = worker.cause.value if worker.cause else worker.state.value
-            detail = f"{cause}: {worker.detail}" if worker.detail else cause
+            detail = f"{cause}: {hide_addresses(worker.detail)}" if worker.detail else cause
         return CameraCondition(
             camera_id=camera_id,
             down_since=self._down_since.get(camera_id),

@@ -14,6 +14,7 @@ from typing import Any
 
 from ingest.clock import isoformat_us
 from ingest.events import StateChange
+from ingest.redact import hide_addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ def camera_event(change: StateChange) -> Event:
             "at_us": change.at_us,
             "at": isoformat_us(change.at_us),
             "cause": change.cause.value if change.cause else None,
-            "detail": change.detail,
+            "detail": hide_addresses(change.detail),
         },
     )
 

@@ -26,7 +26,7 @@ from api.audit import audit
 from api.auth import needs
 from api.deps import MAX_ID, DbSession, State
 from api.state import AppState
-from api.timerange import parse_instant
+from api.timerange import Instant, parse_instant
 from evidence.signing import verify as verify_signature
 from ingest.clock import isoformat_us
 from recorder.models import AuditEntry
@@ -93,8 +93,8 @@ def search(
     object_type: Text = None,
     object_id: Text = None,
     site: Text = None,
-    start: Annotated[datetime | None, Query(description="ISO 8601 with time zone")] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601 with time zone")] = None,
+    start: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
+    end: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="page: ids below")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
@@ -122,8 +122,8 @@ def export_csv(
     object_type: Text = None,
     object_id: Text = None,
     site: Text = None,
-    start: Annotated[datetime | None, Query(description="ISO 8601 with time zone")] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601 with time zone")] = None,
+    start: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
+    end: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
 ) -> StreamingResponse:
     """The filtered entries as CSV (UTF-8 with BOM, oldest first), streamed."""
     filters: dict[str, Any] = {

@@ -16,6 +16,7 @@ from api.deps import State, camera_runtime
 from api.errors import Conflict, Unavailable
 from api.state import AppState
 from ingest.clock import isoformat_us
+from ingest.redact import hide_addresses
 from ingest.snapshot import decode_keyframe, jpeg
 from recorder.service import RecordingRuntime
 
@@ -44,7 +45,7 @@ def describe(
         "enabled": camera.enabled,
         "state": worker.state.value if worker else "disabled",
         "cause": worker.cause.value if worker and worker.cause else None,
-        "detail": worker.detail if worker else "",
+        "detail": hide_addresses(worker.detail) if worker else "",
         "since": isoformat_us(worker.since_us) if worker else None,
         "fps": round(worker.stats.fps, 2) if worker else 0.0,
         "bitrate_bps": round(worker.stats.bitrate_bps) if worker else 0,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -19,7 +18,7 @@ from api.auth import needs
 from api.deps import MAX_ID, DbSession, Empty, State
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.state import AppState
-from api.timerange import parse_instant
+from api.timerange import Instant, parse_instant
 from evidence import cases
 from evidence.case_numbers import CaseNumberError, parse_case_number
 from evidence.completeness import footage_summary, tag_footage
@@ -36,6 +35,8 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 DAY_US = 86_400 * 1_000_000
 CLOCK_SKEW_US = 5 * 1_000_000
+MAX_TAG_US = 7 * DAY_US
+"""The longest a tag may span (a hold over a camera's whole history is not a tag)."""
 NumberPath = Annotated[str, Path(min_length=1, max_length=40, description="case number")]
 Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)]
 
@@ -77,8 +78,8 @@ class Where(Strict):
 
 class TagCreate(Where):
     kind: TagKind
-    start: datetime
-    end: datetime | None = Field(default=None, description="omitted: now")
+    start: Instant
+    end: Instant | None = Field(default=None, description="omitted: now")
     persons: Names = Field(default_factory=list)
     officers: Names = Field(default_factory=list)
     note: str = Field(default="", max_length=2000)
@@ -225,7 +226,7 @@ def search_cases(
     person: Annotated[str | None, Query(max_length=100, description="a person or officer")] = None,
     site: Annotated[str | None, Query(max_length=63, description="station id")] = None,
     date: Annotated[
-        datetime | None, Query(description="cases with footage on this day (UTC, ISO)")
+        Instant | None, Query(description="cases with footage on this day (UTC, ISO)")
     ] = None,
     status: CaseStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -342,8 +343,18 @@ def add_tag(
         raise BadRequest("start: is in the future", field="start")
     if end_us > now + CLOCK_SKEW_US:
         raise BadRequest("end: is in the future; tag the past, or open a session", field="end")
+    if end_us - start_us > MAX_TAG_US:
+        raise BadRequest("end: a tag spans at most 7 days; tag each stretch", field="end")
     case = _case(state, session, number, writer)
     camera_ids, site_id, room = _resolve_cameras(state, body, writer)
+    first = min(
+        (c.first_seen_us for c in session.scalars(select(Camera).where(Camera.id.in_(camera_ids)))),
+        default=now,
+    )
+    if start_us < first - DAY_US:
+        raise BadRequest(
+            f"start: before these cameras' first footage ({isoformat_us(first)})", field="start"
+        )
     spec = cases.TagSpec(
         kind=body.kind,
         camera_ids=camera_ids,

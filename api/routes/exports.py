@@ -8,7 +8,6 @@ background (``evidence.export_service.ExportService``), one export after another
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from api.auth import needs
 from api.deps import State
 from api.errors import BadRequest, Conflict, Gone, NotFound, Unprocessable
 from api.state import AppState
+from api.timerange import Instant
 from evidence import cases
 from evidence.export_request import RangeSpec, Selection
 from evidence.export_service import ExportService, describe
@@ -44,8 +44,8 @@ class RangeBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     camera: str = Field(min_length=1, max_length=63, description="camera id")
-    start: datetime = Field(description="ISO 8601 with time zone")
-    end: datetime = Field(description="ISO 8601 with time zone")
+    start: Instant = Field(description="ISO 8601 with time zone")
+    end: Instant = Field(description="ISO 8601 with time zone")
 
 
 class ExportBody(BaseModel):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -40,7 +39,7 @@ from api.auth import needs
 from api.deps import State, camera_runtime
 from api.errors import Unavailable
 from api.state import AppState
-from api.timerange import parse_instant, time_range
+from api.timerange import Instant, parse_instant, time_range
 from ingest.clock import isoformat_us
 from playback.index import (
     DEFAULT_SPAN_US,
@@ -122,9 +121,9 @@ async def play(
     request: Request,
     state: State,
     viewer: Viewer,
-    start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+    start: Annotated[Instant, Query(description="ISO 8601 with time zone")],
     end: Annotated[
-        datetime | None, Query(description="ISO 8601 with time zone; default start + 10 min")
+        Instant | None, Query(description="ISO 8601 with time zone; default start + 10 min")
     ] = None,
 ) -> Response:
     """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
@@ -180,8 +179,8 @@ async def playback_index(
     camera_id: CameraPath,
     state: State,
     viewer: Viewer,
-    start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
-    end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+    start: Annotated[Instant, Query(description="ISO 8601 with time zone")],
+    end: Annotated[Instant, Query(description="ISO 8601 with time zone")],
 ) -> dict[str, Any]:
     """What can be played of a camera in [start, end): pieces, gaps with causes, segments.
 

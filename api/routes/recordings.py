@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,7 +13,7 @@ from api.audit import audit
 from api.auth import needs
 from api.deps import MAX_ID, DbSession, State, camera_runtime
 from api.errors import NotFound
-from api.timerange import time_range
+from api.timerange import Instant, time_range
 from ingest.clock import isoformat_us
 from recorder import catalog
 from recorder.footage import camera_footage, gap_json, live_span_json
@@ -33,8 +32,8 @@ def recordings(
     session: DbSession,
     viewer: Viewer,
     camera: Annotated[str, Query(min_length=1, max_length=63, description="camera id")],
-    start: Annotated[datetime, Query(description="ISO 8601 with time zone")],
-    end: Annotated[datetime, Query(description="ISO 8601 with time zone")],
+    start: Annotated[Instant, Query(description="ISO 8601 with time zone")],
+    end: Annotated[Instant, Query(description="ISO 8601 with time zone")],
 ) -> dict[str, Any]:
     """Segments of a camera in [start, end), every gap with its cause, and the coverage."""
     camera_runtime(state, camera, viewer)
@@ -58,7 +57,7 @@ def recordings(
         "segments": [
             {
                 "id": s.id,
-                "path": s.path,
+                **({"path": s.path} if viewer.can(Permission.CAMERAS_CONTROL) else {}),
                 "start": isoformat_us(s.start_us),
                 "end": isoformat_us(s.end_us),
                 "duration": (s.end_us - s.start_us) / 1e6,

@@ -417,3 +417,45 @@ def iso_at(seconds: float) -> str:
     from servers import iso
 
     return iso(seconds)
+
+
+def test_no_secret_reaches_a_response_an_event_a_metric_or_the_log(
+    sim: Any, make_server: Any
+) -> None:
+    """A camera URL with a password, users with passwords, tokens, the signing key: grep
+    everything the server lets a user (even an admin) see, and its log."""
+    secret = "S3cr3t-Cam-Pass"
+    url = sim.rtsp_url("live2").replace("rtsp://", f"rtsp://admin:{secret}@")
+    server: Server = make_server(
+        [{"id": "withpw", "name": "讯问室5", "url": url}], users=[("operator", "operator", [])]
+    ).start()
+    server.wait_recording("withpw")
+    created = http.post(
+        f"{server.url}/api/v1/auth/tokens", json={"name": "grep", "password": "test-Pass-word-0451"}
+    )
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    seen: list[str] = []
+    for path in ("/api/v1/cameras", "/api/v1/cameras/withpw", "/api/v1/alarms",
+                 "/api/v1/health", "/metrics", "/openapi.json", "/api/v1/users",
+                 "/api/v1/users/admin", "/api/v1/auth/me", "/api/v1/auth/tokens",
+                 "/api/v1/audit?limit=1000", "/api/v1/live/sessions",
+                 "/api/v1/exports/public-key"):  # fmt: skip
+        seen.append(http.get(f"{server.url}{path}").text)
+    with http.stream("GET", f"{server.url}/api/v1/events", timeout=10) as stream:
+        for line in stream.iter_lines():  # every camera's state, then its recording flag
+            seen.append(line)
+            if line.startswith("event: recording"):
+                break
+    server.stop()
+    seen.append(server.log.read_text(errors="replace"))
+    key = (server.workdir / "data" / "keys" / "export-signing-key.pem").read_text()
+    key_body = "".join(key.splitlines()[1:-1])
+    everything = "\n".join(seen)
+    for needle in (secret, token, ADMIN_TOKEN_SECRET, "test-Pass-word-0451", "$argon2id$",
+                   key_body):  # fmt: skip
+        assert needle not in everything, needle[:12]
+    assert "withpw" in everything  # the grep did see the camera
+
+
+ADMIN_TOKEN_SECRET = token_for("admin")

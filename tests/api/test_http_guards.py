@@ -88,3 +88,26 @@ def test_pages_and_answers_carry_the_security_headers(server: Server) -> None:
         assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/cases?date=0.5", "date"),
+        ("/api/v1/cases?date=1700000000", "date"),
+        ("/api/v1/recordings?camera=x&start=0001-01-01T00:00:00%2B14:00&end=2026-01-01T00:00:00Z",
+         "start"),
+        ("/api/v1/recordings?camera=x&start=2026-01-01T00:00:00Z&end=9999-12-31T23:59:59Z", "end"),
+        ("/api/v1/audit?start=yesterday", "start"),
+    ],
+)  # fmt: skip
+def test_times_are_iso_text_within_bounds(server: Server, path: str, field: str) -> None:
+    response = http.get(f"{server.url}{path}")
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == field
+
+
+def test_what_the_server_creates_is_not_for_other_users(server: Server) -> None:
+    assert (server.workdir / "recordings").stat().st_mode & 0o777 == 0o750
+    for path in (server.workdir / "data").rglob("*"):
+        assert path.stat().st_mode & 0o007 == 0, path
