@@ -205,10 +205,42 @@ class HttpError(Exception):
     """A request failed or answered with a non-2xx status."""
 
 
+TOKEN_ENV = "CASEWATCH_TOKEN"
+"""The bench's API token, for this process's requests and its children's (viewer farms)."""
+
+
+def provision_token(casewatch: Sequence[str], config: Path, cwd: Path) -> str:
+    """An admin and its API token for a benchmark's server, made as an installer would (the
+    CLI); the token is also put in ``TOKEN_ENV`` for this process and its children."""
+    password = f"bench-{os.urandom(8).hex()}-Pw"
+    add = subprocess.run(
+        [*casewatch, "user", "add", "bench", "--role", "admin", "--config", str(config)],
+        input=f"{password}\n{password}\n", capture_output=True, text=True, cwd=cwd, check=False,
+    )  # fmt: skip
+    if add.returncode != 0 and "exists already" not in add.stderr:
+        raise HttpError(f"casewatch user add: {add.stderr.strip()}")
+    made = subprocess.run(
+        [*casewatch, "token", "create", "bench", "--config", str(config)],
+        capture_output=True, text=True, cwd=cwd, check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        raise HttpError(f"casewatch token create: {made.stderr.strip()}")
+    token = made.stdout.strip().splitlines()[-1]
+    os.environ[TOKEN_ENV] = token
+    return token
+
+
+def auth_headers() -> dict[str, str]:
+    """``Authorization: Bearer`` with the bench's token, when there is one."""
+    token = os.environ.get(TOKEN_ENV)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def http_get(url: str, *, timeout: float = 10.0) -> bytes:
-    """GET ``url`` (loopback) and return the body; raises HttpError."""
+    """GET ``url`` (loopback) with the bench's token and return the body; raises HttpError."""
+    request = urllib.request.Request(url, headers=auth_headers())
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback only
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # loopback only
             body: bytes = resp.read()
             return body
     except urllib.error.HTTPError as error:

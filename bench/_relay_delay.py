@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import queue
 import sys
 import threading
@@ -286,7 +287,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "marker": WhepClient(args.base, args.camera, marker=True),
         "stock": WhepClient(args.base, args.camera, marker=False),
     }
-    async with httpx.AsyncClient(base_url=args.base, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=args.base, timeout=30, headers=_auth()) as http:
         for client in clients.values():
             await client.start(http)
         since = time.monotonic() + args.warmup
@@ -318,6 +319,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         }
     return result
+
+
+def _auth() -> dict[str, str]:
+    """The bench's API token (``CASEWATCH_TOKEN``, set by the parent benchmark)."""
+    token = os.environ.get("CASEWATCH_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def main(argv: list[str] | None = None) -> int:

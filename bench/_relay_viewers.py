@@ -251,7 +251,9 @@ async def run(args: argparse.Namespace) -> int:
     plan = [target for target in targets for _ in range(args.per_target)]
     viewers = [kind(i) for i in range(len(plan))]
     limits = httpx.Limits(max_connections=len(plan) + 2, max_keepalive_connections=len(plan) + 2)
-    async with httpx.AsyncClient(base_url=args.base, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=args.base, timeout=30, limits=limits, headers=_auth()
+    ) as client:
 
         async def start_one(viewer: Viewer, target: str) -> None:
             try:
@@ -293,6 +295,12 @@ async def run(args: argparse.Namespace) -> int:
     await asyncio.gather(*(v.close() for v in viewers))
     emit({"event": "closed"})
     return 0
+
+
+def _auth() -> dict[str, str]:
+    """The bench's API token (``CASEWATCH_TOKEN``, set by the parent benchmark)."""
+    token = os.environ.get("CASEWATCH_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def main() -> int:

@@ -79,6 +79,7 @@ class Server:
         self.log = workdir / "casewatch.log"
         self.skip_recovery = skip_recovery
         self.proc: subprocess.Popen[bytes] | None = None
+        self.token = ""
         self._conn: http.client.HTTPConnection | None = None
 
     def start(self, *, timeout: float = 120.0) -> Server:
@@ -87,6 +88,7 @@ class Server:
             command = [sys.executable, str(PROJECT_ROOT / "bench" / "_review_serve.py")]
         else:
             command = [*casewatch_command(), "serve"]
+        self.token = m.provision_token(casewatch_command(), self.config, self.workdir)
         self.proc = m.spawn(
             [*command, "--config", str(self.config)],
             log=self.log,
@@ -134,6 +136,7 @@ class Server:
         """One request on a kept-alive connection (reconnects once if the server closed it)."""
         payload = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if payload is not None else {}
+        headers.update(m.auth_headers())
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)

@@ -307,6 +307,7 @@ class CasewatchServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> CasewatchServer:
+        m.provision_token(casewatch_command(), self.config, self.workdir)
         self.proc = m.spawn(
             [*casewatch_command(), "serve", "--config", str(self.config)],
             log=self.log,

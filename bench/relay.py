@@ -632,6 +632,7 @@ class CasewatchRelay(Relay):
         """Start and wait until every camera is live; the seconds that took."""
         script = Path(sys.executable).with_name("casewatch")
         command = [str(script)] if script.is_file() else [sys.executable, "-m", "api.cli"]
+        m.provision_token(command, self.config, self.workdir)  # also for the viewer farms
         self.proc = spawn_logged(
             [*command, "serve", "--config", str(self.config)], self.log, cwd=self.workdir
         )

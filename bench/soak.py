@@ -159,7 +159,14 @@ def run(args: argparse.Namespace) -> int:
                     at_start["t"] = now
                 if schedule and now - began >= schedule[0][0] * duration:
                     _, kind, camera = schedule.pop(0)
-                    faults.append(inject(kind, camera, sim, server, workdir, names, limited))
+                    print(f"soak: +{(now - began) / 60:.1f} min: {kind} {camera}", flush=True)
+                    try:
+                        faults.append(inject(kind, camera, sim, server, workdir, names, limited))
+                    except OSError as error:  # the simulator itself failed: say so, stop here
+                        (workdir / "simulator.log").write_text(sim.stderr_text())
+                        print(f"soak: the simulator failed ({error}); its log:\n"
+                              f"{sim.stderr_text()[-3000:]}", flush=True)  # fmt: skip
+                        break
                 t0 = time.perf_counter()
                 server.json("GET", "/api/v1/cameras")
                 timings.append((time.perf_counter() - t0) * 1000)
