@@ -370,6 +370,7 @@ def test_unusable_signing_key_disables_exports_but_not_the_server(tmp_path: Path
     key = tmp_path / "keys" / "k.pem"
     key.parent.mkdir()
     key.write_text("not a key")
+    key.chmod(0o600)  # private, but not a key
     service, _settings, _clock = service_for(tmp_path)
     service.start()
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import Server, free_port, http
+from servers import ADMIN, ADMIN_PASSWORD, Server, free_port, http
 
 pytestmark = pytest.mark.media
 
@@ -202,5 +202,12 @@ def test_push_to_a_wall_screen(server: Server) -> None:
 def test_wall_pages_are_served(server: Server) -> None:
     root = http.get(server.url, follow_redirects=False)
     assert root.status_code == 307 and root.headers["location"] == "/wall/"
-    page = http.get(f"{server.url}/wall/")
+    anonymous = httpx.get(f"{server.url}/wall/")
+    assert anonymous.status_code == 303  # to the sign-in page
+    with httpx.Client(base_url=server.url) as browser:
+        signed = browser.post(
+            "/api/v1/auth/login", json={"name": ADMIN, "password": ADMIN_PASSWORD}
+        )
+        assert signed.status_code == 200, signed.text
+        page = browser.get("/wall/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
