@@ -212,7 +212,7 @@ TOKEN_ENV = "CASEWATCH_TOKEN"
 def provision_token(casewatch: Sequence[str], config: Path, cwd: Path) -> str:
     """An admin and its API token for a benchmark's server, made as an installer would (the
     CLI); the token is also put in ``TOKEN_ENV`` for this process and its children."""
-    password = f"bench-{os.urandom(8).hex()}-Pw"
+    password = f"Pw-{os.urandom(8).hex()}-9x"
     add = subprocess.run(
         [*casewatch, "user", "add", "bench", "--role", "admin", "--config", str(config)],
         input=f"{password}\n{password}\n", capture_output=True, text=True, cwd=cwd, check=False,
