@@ -2,9 +2,10 @@
 
 Procedures (access/DESIGN.md):
 
-* **Append** (any thread or process; one short transaction): read the head row → the entry's id
-  is the head's ``last_id + 1`` and its ``prev_hash`` the head's ``last_hash`` → hash the entry
-  → insert it → move the head with a compare-and-set on ``last_id``. A writer that lost a race
+* **Append** (any thread or process; one short transaction): read the head row (locked for
+  update on PostgreSQL, so writers queue) → the entry's id is the head's ``last_id + 1`` and its
+  ``prev_hash`` the head's ``last_hash`` → hash the entry → insert it → move the head with a
+  compare-and-set on ``last_id``. A writer that lost a race
   (another process appended meanwhile) gets a duplicate id or a stale head, rolls back and tries
   again, so the chain never forks. The caller's action waits for its row: no action without an
   audit row.
@@ -123,7 +124,9 @@ class AuditTrail:
                 with self._sessions.begin() as session:
                     return self._append(session, record)
             except (_StaleHead, IntegrityError):
-                continue  # another writer appended first: read the new head and try again
+                # another writer appended first: read the new head and try again
+                time.sleep(0.005 * (attempt + 1))
+                continue
             except OperationalError:
                 # SQLite: another process's append made our snapshot stale (or the database
                 # is down: then the last attempt raises)
@@ -141,7 +144,8 @@ class AuditTrail:
 
     def _append(self, session: Session, record: Record) -> int:
         now = self._clock.wall_us()
-        head = session.get(AuditHead, 1)
+        # PostgreSQL: writers queue on the head row's lock (SQLite serialises writers anyway)
+        head = session.get(AuditHead, 1, with_for_update=True)
         if head is None:
             head = AuditHead(
                 id=1, last_id=0, last_hash=GENESIS, rows_since_checkpoint=0, checkpoint_us=now

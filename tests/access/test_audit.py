@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -30,8 +29,9 @@ class StepClock:
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+def catalog(catalog_url: str) -> Iterator[sessionmaker[Session]]:
+    """SQLite, and PostgreSQL when configured (``catalog_url``)."""
+    engine = make_engine(catalog_url)
     migrate(engine)
     yield session_factory(engine)
     engine.dispose()
@@ -97,7 +97,7 @@ def rehash(catalog: sessionmaker[Session], entry_id: int) -> None:
 
 TAMPER: dict[str, tuple[Callable[[sessionmaker[Session]], None], str]] = {
     "edited": (
-        lambda c: sql(c, "UPDATE audit_log SET user = 'nobody' WHERE id = 5"),
+        lambda c: sql(c, "UPDATE audit_log SET \"user\" = 'nobody' WHERE id = 5"),
         "entry 5 (",
     ),
     "edited and rehashed": (
@@ -114,7 +114,7 @@ TAMPER: dict[str, tuple[Callable[[sessionmaker[Session]], None], str]] = {
             sql(c, "UPDATE audit_log SET id = id - 99 WHERE id > 100"),
             sql(
                 c,
-                "INSERT INTO audit_log (id, at_us, user, address, user_agent, action, "
+                'INSERT INTO audit_log (id, at_us, "user", address, user_agent, action, '
                 "object_type, object_id, site_id, outcome, details, prev_hash, hash) "
                 "SELECT 12, at_us + 1, 'ghost', address, user_agent, 'export_download', "
                 "object_type, object_id, site_id, outcome, '{}', hash, '' FROM audit_log "
