@@ -231,7 +231,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(HttpGuards)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=errors.ERROR_RESPONSES)
     app.mount("/wall", SignedInPages(directory=STATIC_DIR, html=True), name="wall")
 
     @app.get("/", include_in_schema=False)

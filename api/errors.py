@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -156,6 +157,8 @@ def from_domain(error: Exception) -> ApiError:
             return NotFound(error.message, field="session")
         case RelayError():
             return BadRequest(error.message)
+        case ExportRequestError() if error.kind == "busy":
+            return TooManyRequests(error.message, field=error.field, retry_after=60)
         case ExportRequestError():
             return EXPORT_REQUEST_STATUS[error.kind](error.message, field=error.field)
         case ExportsUnavailable():
@@ -187,6 +190,31 @@ def _body(error: ApiError) -> JSONResponse:
     if error.field:
         body["field"] = error.field
     return JSONResponse(body, status_code=error.status, headers=error.headers or None)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what went wrong, the input at fault, every problem when several."""
+
+    error: str
+    field: str | None = None
+    problems: list[dict[str, str]] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "bad input (the field is named)"),
+        (401, "no user: sign in, or send a valid bearer token"),
+        (403, "the user's roles do not allow it, or a cookie request without its CSRF token"),
+        (404, "unknown — or of a station outside the user's scope"),
+        (409, "contradicts the current state"),
+        (413, "body too large"),
+        (422, "invalid input (the field is named)"),
+        (429, "too many attempts; see Retry-After"),
+        (503, "unavailable for now (capacity, catalog); see Retry-After"),
+    )
+}
+"""The error answers every route may give, declared in the OpenAPI description."""
 
 
 def install(app: FastAPI) -> None:

@@ -47,6 +47,10 @@ class RevocationWatch:
         self._streams[handle] = (principal, revoked)
         return handle, revoked
 
+    def streams_of(self, user_id: int) -> int:
+        """How many event streams a user has open now."""
+        return sum(1 for p, _ in self._streams.values() if p.user_id == user_id)
+
     def unwatch(self, handle: int) -> None:
         self._streams.pop(handle, None)
 

@@ -41,7 +41,9 @@ class ExportRequestError(Exception):
         message: str,
         *,
         field: str,
-        kind: Literal["invalid", "not_found", "no_footage", "conflict", "forbidden"] = "invalid",
+        kind: Literal[
+            "invalid", "not_found", "no_footage", "conflict", "forbidden", "busy"
+        ] = "invalid",
     ) -> None:
         super().__init__(message)
         self.message = message

@@ -47,6 +47,15 @@ EXPIRE_INTERVAL_S = 3600.0
 IDLE_WAIT_S = 60.0
 
 
+MAX_UNFINISHED_PER_USER = 10
+"""Exports one user may have waiting for approval, queued or running at once."""
+UNFINISHED = (
+    ExportStatus.PENDING_APPROVAL.value,
+    ExportStatus.QUEUED.value,
+    ExportStatus.RUNNING.value,
+)
+
+
 class ExportsUnavailable(Exception):
     """Exports cannot be made on this node now (no signing key)."""
 
@@ -119,6 +128,18 @@ class ExportService:
         self.public_key  # noqa: B018 - no key, no export
         now = self._clock.wall_us()
         with self._sessions.begin() as session:
+            waiting = session.scalar(
+                select(func.count())
+                .select_from(Export)
+                .where(Export.created_by == by, Export.status.in_(UNFINISHED))
+            )
+            if by is not None and (waiting or 0) >= MAX_UNFINISHED_PER_USER:
+                raise ExportRequestError(
+                    f"you have {MAX_UNFINISHED_PER_USER} exports waiting or running; let them "
+                    "finish first",
+                    field="case",
+                    kind="busy",
+                )
             case = find_case(session, number, self._settings.cases.number_patterns)
             items = resolve(session, case=case, selection=selection, now_us=now, live=self._live)
             pending = self._settings.access.four_eyes and self._interrogation(items)

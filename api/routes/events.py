@@ -18,6 +18,7 @@ from access.principal import Principal
 from access.roles import Permission
 from api.auth import needs
 from api.deps import State
+from api.errors import TooManyRequests
 from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.events import CameraState, StateChange
@@ -27,6 +28,8 @@ from monitor.screens import TooManyScreens
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 SCREEN_NAME = r"^[\w.-]{1,64}$"
+MAX_STREAMS_PER_USER = 32
+"""A user's event streams at once (a wall of several screens under one operator fits)."""
 
 
 @router.get("/events")
@@ -42,6 +45,11 @@ async def events(
 
     if screen and not state.screens.has_room_for(screen):
         raise TooManyScreens
+    if state.revocations.streams_of(viewer.user_id) >= MAX_STREAMS_PER_USER:
+        raise TooManyRequests(
+            f"you have {MAX_STREAMS_PER_USER} event streams open already; close one",
+            retry_after=5,
+        )
 
     async def generate() -> AsyncIterator[dict[str, str]]:
         # registered before the snapshot is taken: no change can fall between the two

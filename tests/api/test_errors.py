@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from access import users
+from access.service import SignInFailed, SignInLocked
 from api.errors import from_domain
 from evidence import cases
 from evidence.export_request import ExportRequestError
@@ -26,6 +28,15 @@ from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound,
         (ExportRequestError("bad tag", field="tags.0"), 400, "tags.0"),
         (ExportRequestError("no tag 9", field="tags.0", kind="not_found"), 404, "tags.0"),
         (ExportRequestError("nothing", field="ranges", kind="no_footage"), 422, "ranges"),
+        (ExportRequestError("waits", field="export_id", kind="conflict"), 409, "export_id"),
+        (ExportRequestError("yours", field="export_id", kind="forbidden"), 403, "export_id"),
+        (ExportRequestError("10 waiting", field="case", kind="busy"), 429, "case"),
+        (cases.ForbiddenError("yours", field="hold_id"), 403, "hold_id"),
+        (SignInFailed("wrong"), 401, "password"),
+        (SignInLocked(30.0), 429, "name"),
+        (users.UnknownUser("x"), 404, "name"),
+        (users.UserExists("x"), 409, "name"),
+        (users.UserError("weak", field="password"), 422, "password"),
         (ExportsUnavailable("no signing key"), 503, None),
         (AlarmNotFound(7), 404, "alarm_id"),
     ],
