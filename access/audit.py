@@ -37,7 +37,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.clock import Clock, isoformat_us
-from recorder.models import AuditCheckpoint, AuditEntry, AuditHead
+from recorder.catalog import chain_heads
+from recorder.models import AuditCheckpoint, AuditEntry, AuditHead, Segment
 
 logger = logging.getLogger(__name__)
 
@@ -320,3 +321,55 @@ def verify(
 
 def _accept_all(_signature: bytes, _statement: bytes) -> bool:
     return True
+
+
+# -- the segment catalog's chain heads, signed through the trail -----------------------------------
+
+CATALOG_CHECKPOINT = "catalog_checkpoint"
+
+
+def catalog_checkpoint(trail: AuditTrail, session: Session) -> int | None:
+    """Write each camera's catalog chain head (segment id, row hash) into the trail and sign
+    the trail's head at once: from then on no catalog row up to those heads can be rewritten
+    or removed unnoticed (``catalog_problems``). Returns the entry's id (None: no rows yet)."""
+    heads = chain_heads(session)
+    if not heads:
+        return None
+    entry = trail.append(
+        Record(
+            CATALOG_CHECKPOINT,
+            user=None,
+            object_type="catalog",
+            details={"heads": {camera: [seg, digest] for camera, (seg, digest) in heads.items()}},
+        )
+    )
+    trail.checkpoint()
+    return entry
+
+
+def catalog_problems(session: Session) -> list[str]:
+    """The segment rows that differ from the newest signed catalog checkpoint (``check`` runs
+    this; the trail's own integrity is ``verify``'s)."""
+    entry = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == CATALOG_CHECKPOINT)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    if entry is None:
+        return []
+    when = isoformat_us(entry.at_us)
+    problems = []
+    for camera, (segment_id, digest) in json.loads(entry.details).get("heads", {}).items():
+        row = session.get(Segment, segment_id)
+        if row is None or row.camera_id != camera:
+            problems.append(
+                f"segment {segment_id} of {camera} is gone: the catalog checkpoint of {when} "
+                f"(audit entry {entry.id}) names it as the camera's newest row"
+            )
+        elif row.row_hash != digest:
+            problems.append(
+                f"segment {segment_id} of {camera} differs from the catalog checkpoint of {when} "
+                f"(audit entry {entry.id}): rows up to it were rewritten"
+            )
+    return problems

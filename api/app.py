@@ -13,7 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from access.audit import AuditTrail
+from access.audit import AuditTrail, catalog_checkpoint
 from access.roles import Permission
 from access.service import AccessService
 from api import errors
@@ -84,6 +84,24 @@ ROUTERS = tuple(
     )
 )
 """Every API router the app serves (the route-guard test walks exactly these)."""
+
+
+CATALOG_CHECKPOINT_SECONDS = 600.0
+"""How often each camera's catalog chain head is signed into the audit trail."""
+
+
+def _checkpoint_catalog(audit: AuditTrail, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        catalog_checkpoint(audit, session)
+
+
+async def _checkpoint_catalog_forever(audit: AuditTrail, sessions: sessionmaker[Session]) -> None:
+    while True:
+        await asyncio.sleep(CATALOG_CHECKPOINT_SECONDS)
+        try:
+            await asyncio.to_thread(_checkpoint_catalog, audit, sessions)
+        except Exception:  # the catalog may be down for a while: try again next time
+            logger.exception("catalog checkpoint failed")
 
 
 async def _trim_malloc_forever() -> None:
@@ -204,11 +222,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             # full collections stay short while requests build many catalog rows
             gc.freeze()
             trimmer = loop.create_task(_trim_malloc_forever())
+            checkpoints = loop.create_task(_checkpoint_catalog_forever(audit, sessions))
             logger.info("casewatch ready: %d cameras", len(service.cameras))
             try:
                 yield
             finally:
                 trimmer.cancel()
+                checkpoints.cancel()
                 PLAYBACK_POOL.discard()
                 await asyncio.to_thread(export_service.stop)
                 await alarm_monitor.stop()
@@ -216,6 +236,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await live_views.stop()
                 await asyncio.to_thread(retention.stop)
                 await asyncio.to_thread(service.stop)
+                try:  # every row written is now in the catalog: sign each camera's chain head
+                    await asyncio.to_thread(_checkpoint_catalog, audit, sessions)
+                except Exception:
+                    logger.exception("catalog checkpoint at shutdown failed")
                 await asyncio.to_thread(audit.checkpoint)
                 engine.dispose()
 

@@ -59,6 +59,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from access.audit import catalog_problems
     from api.logsetup import configure
     from api.preflight import error_line, hold_storage, open_catalog
     from recorder.db import session_factory
@@ -80,6 +81,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"repaired: {line}")
         with sessions() as session:
             report = check(session, root, verify_hashes=not args.no_hash)
+            report.problems.extend(catalog_problems(session))
     except SQLAlchemyError as error:
         raise ConfigError(f"database.url: the catalog failed: {error_line(error)}") from None
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -84,8 +85,44 @@ def end_run(
     )
 
 
+CHAIN_START = "0" * 64
+"""The ``prev`` of a camera's first chained row."""
+
+
+def row_hash(segment: Segment, prev: str) -> str:
+    """The catalog chain's hash of a segment row: what it claims (camera, span, size, file
+    hash) and the camera's previous row hash, so no row can be edited, removed or inserted
+    without breaking every later link (recorder/DESIGN.md, invariant 8)."""
+    text = "|".join(
+        [
+            segment.camera_id,
+            str(segment.start_us),
+            str(segment.end_us),
+            str(segment.size_bytes),
+            segment.sha256,
+            prev,
+        ]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def add_segment(session: Session, segment: Segment) -> None:
+    """Insert a segment row, chained to the camera's newest row."""
+    previous = last_segment(session, camera_id=segment.camera_id)
+    prev = previous.row_hash if previous is not None and previous.row_hash else CHAIN_START
+    segment.prev_row_hash = prev
+    segment.row_hash = row_hash(segment, prev)
     session.add(segment)
+
+
+def chain_heads(session: Session) -> dict[str, tuple[int, str]]:
+    """Each camera's newest chained row: {camera: (segment id, row hash)}."""
+    heads: dict[str, tuple[int, str]] = {}
+    for camera_id in session.scalars(select(Camera.id)):
+        row = last_segment(session, camera_id=camera_id)
+        if row is not None and row.row_hash:
+            heads[camera_id] = (row.id, row.row_hash)
+    return heads
 
 
 def add_event(

@@ -114,6 +114,11 @@ class Segment(Base):
     adopted: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default=SegmentStatus.OK.value)
     status_changed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    prev_row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """SHA-256 of (camera, start, end, size, file SHA-256, ``prev_row_hash`` = the camera's
+    previous row_hash): the catalog's own chain (``catalog.row_hash``); null for rows made
+    before it existed."""
 
     __table_args__ = (
         UniqueConstraint("camera_id", "start_us", name="uq_segments_camera_start"),

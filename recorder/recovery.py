@@ -196,7 +196,8 @@ def _adopt(
             end_detail="",
         )
         session.add(run)
-    session.add(
+    catalog.add_segment(
+        session,
         Segment(
             camera_id=name.camera_id,
             run_id=run.id,
@@ -216,7 +217,7 @@ def _adopt(
             adopted=True,
             status=SegmentStatus.OK.value,
             status_changed_us=now_us,
-        )
+        ),
     )
     session.flush()
     report.actions.append(f"adopted {relative} ({info.duration_us / 1e6:.3f} s)")
@@ -234,6 +235,27 @@ def _quarantine(root: Path, relative: str, path: Path, report: Report, why: str)
         report.actions.append(f"left {relative} in place ({why}; cannot move it: {error})")
         return
     report.actions.append(f"quarantined {relative}: {why}")
+
+
+def _check_row_chain(row: Any, previous: Any, report: Report) -> None:
+    """The catalog's own chain (invariant 8): each row's hash covers what it claims and its
+    predecessor's hash, so an edited, removed or inserted row is named here. (A camera's first
+    row in the catalog is checked against the predecessor it names: older rows may have been
+    pruned.)"""
+    if row.row_hash is None:
+        if previous is not None and previous.row_hash is not None:
+            report.problems.append(f"segment {row.id} ({row.path}): its row hash was removed")
+        return  # made before the catalog chained its rows
+    if catalog.row_hash(row, row.prev_row_hash or "") != row.row_hash:
+        report.problems.append(
+            f"segment {row.id} ({row.path}): the catalog row was edited (it does not match its "
+            "hash)"
+        )
+    elif previous is not None and previous.row_hash and row.prev_row_hash != previous.row_hash:
+        report.problems.append(
+            f"segment {row.id} ({row.path}): does not follow the row before it (a row was "
+            "removed, inserted or replaced here)"
+        )
 
 
 def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report:
@@ -254,6 +276,9 @@ def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report
             Segment.size_bytes,
             Segment.sha256,
             Segment.prev_sha256,
+            Segment.id,
+            Segment.prev_row_hash,
+            Segment.row_hash,
         ).order_by(by_path)
     ).yield_per(10_000)
     files = walk_segment_files(root)
@@ -268,11 +293,13 @@ def check(session: Session, root: Path, *, verify_hashes: bool = True) -> Report
             path = on_disk[1]
             on_disk = next(files, None)
         report.segments_checked += 1
-        if previous is not None and previous.camera_id == row.camera_id:
+        same_camera = previous is not None and previous.camera_id == row.camera_id
+        if same_camera:
             if row.prev_sha256 != previous.sha256:
                 report.problems.append(f"hash chain broken before {row.path}")
             if row.start_us < previous.end_us:
                 report.problems.append(f"{row.path} overlaps {previous.path}")
+        _check_row_chain(row, previous if same_camera else None, report)
         if row.status == SegmentStatus.OK.value:
             if path is None:
                 report.problems.append(f"file missing for catalogued segment {row.path}")

@@ -459,3 +459,52 @@ def test_no_secret_reaches_a_response_an_event_a_metric_or_the_log(
 
 
 ADMIN_TOKEN_SECRET = token_for("admin")
+
+
+def test_a_rewritten_catalog_is_named_against_its_signed_checkpoint(
+    sim: Any, make_server: Any
+) -> None:
+    """A forger who rewrites a segment row and recomputes every later row hash keeps the chain
+    consistent — but not the head signed into the audit trail at shutdown."""
+    import sqlite3
+
+    from recorder import catalog
+    from recorder.models import Segment
+
+    server: Server = make_server(
+        [{"id": "chained", "name": "讯问室4", "url": sim.rtsp_url("m4")}],
+        storage={"segment_seconds": 2},
+    ).start()
+    server.wait_recording("chained")
+    time.sleep(7)
+    server.stop()  # shutdown signs each camera's chain head
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", "check", "--config", str(server.config)],
+            capture_output=True, text=True, timeout=120, cwd=server.workdir,
+        )  # fmt: skip
+
+    assert check().returncode == 0, check().stdout
+    with sqlite3.connect(server.workdir / "catalog.db") as db:
+        rows = db.execute(
+            "SELECT id, camera_id, start_us, end_us, size_bytes, sha256, prev_row_hash "
+            "FROM segments WHERE camera_id = 'chained' ORDER BY start_us"
+        ).fetchall()
+        assert len(rows) >= 3
+        prev = rows[0][6]
+        for index, (seg_id, camera, start, end, size, sha, _prev) in enumerate(rows):
+            if index == 1:
+                end -= 500_000  # hide half a second of the second segment
+            forged = Segment(
+                camera_id=camera, start_us=start, end_us=end, size_bytes=size, sha256=sha
+            )
+            digest = catalog.row_hash(forged, prev)
+            db.execute(
+                "UPDATE segments SET end_us = ?, prev_row_hash = ?, row_hash = ? WHERE id = ?",
+                (end, prev, digest, seg_id),
+            )
+            prev = digest
+    result = check()
+    assert result.returncode == 1
+    assert "differs from the catalog checkpoint" in result.stdout, result.stdout

@@ -212,3 +212,34 @@ def test_check_streams_and_names_every_mismatch(
         f"file of a deleted segment still present: {first}",
         "file without catalog row: cam/2025-11-24/stray.mp4",
     ]
+
+
+@pytest.mark.parametrize("tamper", ["edited", "removed", "rewritten"])
+def test_check_names_a_catalog_row_edited_removed_or_rewritten(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path, tamper: str
+) -> None:
+    """The catalog proves itself: each row's hash covers its claims and its predecessor's hash,
+    so even a forger who recomputes one row's hash breaks the next link."""
+    root = tmp_path / "rec"
+    names = [pathcodec.encode("cam", START + i * 10_000_000) for i in range(4)]
+    for relative in names:
+        write_segment(source, root / relative, seconds=2)
+    with sessions.begin() as session:
+        recover(session, root, now_us=START)
+    with sessions() as session:
+        assert check(session, root).clean
+    with sessions.begin() as session:
+        rows = session.query(Segment).order_by(Segment.start_us).all()
+        if tamper == "edited":
+            rows[1].end_us -= 500_000  # hide half a second
+            expected = f"segment {rows[1].id} ({names[1]}): the catalog row was edited"
+        elif tamper == "removed":
+            session.delete(rows[2])
+            expected = f"segment {rows[3].id} ({names[3]}): does not follow the row before it"
+        else:
+            rows[1].end_us -= 500_000
+            rows[1].row_hash = catalog.row_hash(rows[1], rows[1].prev_row_hash or "")
+            expected = f"segment {rows[2].id} ({names[2]}): does not follow the row before it"
+    with sessions() as session:
+        problems = check(session, root).problems
+    assert any(p.startswith(expected) for p in problems), problems
