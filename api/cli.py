@@ -31,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.logsetup import configure
-    from api.preflight import preflight
+    from api.preflight import preflight, tls_options
     from api.process import limit_malloc_arenas
 
     settings = _settings(args.config)
@@ -41,7 +41,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_config=None, timeout_graceful_shutdown=10
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        **tls_options(settings),
     )
     return EXIT_OK
 

@@ -106,7 +106,7 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
 
     from api.app import create_app
     from api.logsetup import configure
-    from api.preflight import preflight
+    from api.preflight import preflight, tls_options
 
     settings = load_settings(config)
     configure(settings.logging.level)
@@ -150,5 +150,6 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
             port=listen_port,
             log_config=None,
             timeout_graceful_shutdown=10,
+            **tls_options(settings),
         )
     return 0

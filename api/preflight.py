@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,3 +71,15 @@ def error_line(error: Exception) -> str:
     """The first line of an error, credentials redacted: what a one-line message may show."""
     text = str(error)
     return redact_text(text.splitlines()[0] if text else type(error).__name__)
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's HTTPS options for ``server.tls`` (none: plain HTTP); a file that cannot be read
+    is a clear error before start."""
+    tls = settings.server.tls
+    if tls is None:
+        return {}
+    for name, path in (("cert", tls.cert), ("key", tls.key)):
+        if not path.is_file():
+            raise ConfigError(f"server.tls.{name}: no such file {path}")
+    return {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)}

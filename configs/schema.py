@@ -146,11 +146,23 @@ class DatabaseSettings(Strict):
         return value
 
 
+class TlsSettings(Strict):
+    """HTTPS: the server's certificate chain and private key (PEM files)."""
+
+    cert: Path = Field(description="certificate chain (PEM)")
+    key: Path = Field(description="private key (PEM), readable by casewatch only")
+
+
 class ServerSettings(Strict):
     """The HTTP API and pages."""
 
     host: str = Field(default="127.0.0.1", min_length=1, description="address to listen on")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on")
+    tls: TlsSettings | None = Field(
+        default=None,
+        description="serve HTTPS with this certificate and key (cookies become Secure, HSTS is "
+        "sent); null serves plain HTTP (loopback or behind a TLS proxy only)",
+    )
 
 
 class BackoffSettings(Strict):
@@ -496,7 +508,15 @@ class Settings(Strict):
                 "signing_key": _resolve(base, self.export.signing_key),
             }
         )
-        return self.model_copy(update={"storage": storage, "database": database, "export": export})
+        server = self.server
+        if server.tls is not None:
+            tls = TlsSettings(
+                cert=_resolve(base, server.tls.cert), key=_resolve(base, server.tls.key)
+            )
+            server = server.model_copy(update={"tls": tls})
+        return self.model_copy(
+            update={"storage": storage, "database": database, "export": export, "server": server}
+        )
 
 
 def _resolve(base: Path, path: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -134,6 +135,8 @@ class Server:
             ],
         }
         self.users = users
+        self.tls_ca: Path | None = None
+        """The CA that signed the server's certificate, when it serves HTTPS (tests set it)."""
         for key, value in settings.items():
             config.setdefault(key, {}).update(value)
         self.database_url: str = config["database"]["url"]
@@ -144,7 +147,9 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls_ca is not None else "http"
+        host = "localhost" if self.tls_ca is not None else "127.0.0.1"  # the certificate's name
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self, *, timeout: float = 30) -> Server:
         provision(self.database_url, users=self.users)
@@ -159,15 +164,23 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/api/v1/health", timeout=1, verify=self.verify)
+                if health.status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         raise AssertionError(f"server not ready:\n{self.log.read_text()}")
 
+    @property
+    def verify(self) -> Any:
+        """What httpx should verify this server's certificate against."""
+        if self.tls_ca is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.tls_ca))
+
     def get(self, path: str, **params: Any) -> Any:
-        response = http.get(f"{self.url}{path}", params=params, timeout=10)
+        response = http.get(f"{self.url}{path}", params=params, timeout=10, verify=self.verify)
         response.raise_for_status()
         return response.json()
 
