@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiortc import sdp as aiortc_sdp
 
 from relay.errors import OfferError
+from relay.ice import candidate_allowed
 
 MAX_OFFER_BYTES = 64 * 1024
 
@@ -25,6 +26,13 @@ class Offer:
     sdp: str
     has_audio: bool
     removed_candidates: int
+
+
+def _usable_candidate(line: str) -> bool:
+    """``a=candidate:foundation component transport priority ADDRESS port typ …``: only
+    candidates on the relay's own networks are checked (``relay.ice``)."""
+    fields = line.split()
+    return len(fields) >= 6 and candidate_allowed(fields[4])
 
 
 def check_offer(text: str) -> Offer:
@@ -39,7 +47,7 @@ def check_offer(text: str) -> Offer:
     kept: list[str] = []
     removed = 0
     for line in stripped.splitlines():
-        if line.startswith("a=candidate:") and ".local " in line:
+        if line.startswith("a=candidate:") and not _usable_candidate(line):
             removed += 1
             continue
         kept.append(line)

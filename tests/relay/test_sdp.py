@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
+
 import pytest
 
 from relay.errors import OfferError
+from relay.ice import restrict_host_addresses
 from relay.sdp import check_offer
 
 HEAD = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
@@ -19,11 +22,17 @@ VIDEO = (
 )
 
 
-def test_a_good_offer_passes_and_loses_its_mdns_candidates() -> None:
+def test_a_good_offer_keeps_only_candidates_on_the_relays_networks() -> None:
+    """mDNS names are never resolved, and an address off the relay's networks is never sent
+    connectivity checks (an anonymous offer cannot aim the server at other hosts)."""
+    restrict_host_addresses([IPv4Address("127.0.0.1")])
     mdns = "a=candidate:1 1 udp 2113937151 3f1c.local 50000 typ host\r\n"
     host = "a=candidate:2 1 udp 2113937151 127.0.0.1 50001 typ host\r\n"
-    offer = check_offer(HEAD + VIDEO + mdns + host)
-    assert offer.removed_candidates == 1 and ".local" not in offer.sdp
+    elsewhere = "a=candidate:3 1 udp 2113937151 203.0.113.7 50002 typ host\r\n"
+    broken = "a=candidate:4 1 udp\r\n"
+    offer = check_offer(HEAD + VIDEO + mdns + host + elsewhere + broken)
+    assert offer.removed_candidates == 3 and ".local" not in offer.sdp
+    assert "203.0.113.7" not in offer.sdp
     assert "127.0.0.1 50001" in offer.sdp and not offer.has_audio
 
 
