@@ -78,13 +78,17 @@ class Server:
         )
         self.log = workdir / "casewatch.log"
         self.skip_recovery = skip_recovery
+        self.command_override: list[str] | None = None
+        """Run this instead of ``casewatch serve`` (a benchmark's baseline wrapper)."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.token = ""
         self._conn: http.client.HTTPConnection | None = None
 
     def start(self, *, timeout: float = 120.0) -> Server:
         """Start and wait until ``/api/v1/health`` answers."""
-        if self.skip_recovery:
+        if self.command_override is not None:
+            command = list(self.command_override)
+        elif self.skip_recovery:
             command = [sys.executable, str(PROJECT_ROOT / "bench" / "_review_serve.py")]
         else:
             command = [*casewatch_command(), "serve"]

@@ -113,7 +113,7 @@ export class AlarmPanel {
     if (!alarm.acked_at && alarm.id != null) {  // no id yet: the catalog is away, ack waits
       const button = document.createElement("button");
       button.type = "button";
-      button.className = "alarm-ack";
+      button.className = "alarm-ack needs-alarms_ack";
       button.textContent = t("alarms.ack");
       button.addEventListener("click", (event) => {
         event.stopPropagation();

@@ -5,7 +5,7 @@
 // Kiosk page (?cameras=… and/or ?screen=…): the wall alone, full window. Both load cameras and
 // active alarms, follow the event stream, and expose the test hook `window.casewatch`.
 
-import { currentUser, signOut } from "./session.js";
+import { applyPermissions, currentUser, saveLanguage, signOut, startWatermark } from "./session.js";
 import { listActiveAlarms, listCameras } from "./api.js";
 import { AlarmPanel } from "./alarms.js";
 import { connectEvents } from "./events.js";
@@ -216,13 +216,20 @@ function setupKiosk(model, wall, options) {
 function showUser() {
   $("sign-out").addEventListener("click", () => signOut());
   currentUser().then((user) => {
-    if (user) $("user-name").textContent = user.display_name || user.name;
+    applyPermissions(user);
+    if (!user) return;
+    $("user-name").textContent = user.display_name || user.name;
+    if (user.language !== getLang()) setLang(user.language);
+    startWatermark(user);
   });
 }
 
 function main() {
   applyI18n(document);
-  $("lang-toggle").addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh"));
+  $("lang-toggle").addEventListener("click", () => {
+    setLang(getLang() === "zh" ? "en" : "zh");
+    saveLanguage(getLang());
+  });
   showUser();
   const model = new Model();
   const kiosk = kioskOptions();

@@ -40,3 +40,40 @@ export async function signOut() {
   await sessionFetch("/api/v1/auth/logout", { method: "POST" }).catch(() => {});
   location.assign("/wall/login.html");
 }
+
+/** Offer only what the user's roles allow: `body[data-perms]` drives the `needs-*` rules. */
+export function applyPermissions(user) {
+  document.body.dataset.perms = user ? user.permissions.join(" ") : "";
+}
+
+/** The user's name and the time, tiled over the whole page (live and recorded video alike). */
+export function startWatermark(user) {
+  const mark = document.createElement("div");
+  mark.className = "watermark";
+  mark.id = "watermark";
+  mark.setAttribute("aria-hidden", "true");
+  document.body.append(mark);
+  const label = `${user.display_name || user.name}${user.display_name && user.display_name !== user.name ? ` (${user.name})` : ""}`;
+  const render = () => {
+    const now = new Date();
+    const pad = (n) => String(n).padStart(2, "0");
+    const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}`;
+    const text = `${label} · ${stamp}`;
+    mark.replaceChildren(...Array.from({ length: 60 }, () => {
+      const span = document.createElement("span");
+      span.textContent = text;
+      return span;
+    }));
+  };
+  render();
+  setInterval(render, 30_000);
+}
+
+/** Remember the user's language on the server (the pages start in it next time). */
+export function saveLanguage(language) {
+  return sessionFetch("/api/v1/auth/me", {
+    method: "PATCH",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ language }),
+  }).catch(() => {});
+}

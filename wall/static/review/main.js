@@ -5,7 +5,13 @@
 // URL: review.html[?case=NUMBER[&session=ID|&tag=ID]] opens that case (and plays that item).
 // `window.casewatchReview.stats()` reports what each video shows (for tests and diagnostics).
 
-import { currentUser, signOut } from "../js/session.js";
+import {
+  applyPermissions,
+  currentUser,
+  saveLanguage,
+  signOut,
+  startWatermark,
+} from "../js/session.js";
 import {
   addTag,
   getCase,
@@ -17,7 +23,14 @@ import {
 } from "./api.js";
 import { CameraPlayer } from "./player.js";
 import { renderReport } from "./report.js";
-import { applyStrings, causeLabel, onStringsChange, t, toggleLang } from "./strings.js";
+import {
+  applyStrings,
+  causeLabel,
+  getLang,
+  onStringsChange,
+  t,
+  toggleLang,
+} from "./strings.js";
 import { SyncGroup } from "./sync.js";
 import {
   CAUSE_COLORS,
@@ -614,10 +627,17 @@ function onKey(event) {
 }
 
 function wire() {
-  $("lang-toggle").addEventListener("click", toggleLang);
+  $("lang-toggle").addEventListener("click", () => {
+    toggleLang();
+    saveLanguage(getLang());
+  });
   $("sign-out").addEventListener("click", () => signOut());
   currentUser().then((user) => {
-    if (user) $("user-name").textContent = user.display_name || user.name;
+    applyPermissions(user);
+    if (!user) return;
+    $("user-name").textContent = user.display_name || user.name;
+    if (user.language !== getLang()) toggleLang();
+    startWatermark(user);
   });
   $("search-form").addEventListener("submit", runSearch);
   $("case-back").addEventListener("click", () => {
