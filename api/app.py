@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,6 +110,22 @@ async def _trim_malloc_forever() -> None:
     while True:
         await asyncio.sleep(TRIM_INTERVAL_SECONDS)
         await asyncio.to_thread(trim_malloc)
+
+
+LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1", "[::1]"]
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host header names the server answers to (a page of another site that rebinds its
+    name to this address gets 400): ``server.allowed_hosts``, or the loopback names when the
+    server listens on loopback only."""
+    if settings.server.allowed_hosts:
+        return list(settings.server.allowed_hosts)
+    try:
+        loopback = ipaddress.ip_address(settings.server.host).is_loopback
+    except ValueError:
+        loopback = settings.server.host == "localhost"
+    return LOOPBACK_NAMES if loopback else ["*"]
 
 
 def site_of_camera(service: RecordingService, camera_id: str) -> str | None:
@@ -253,7 +270,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         openapi_url=None,
     )
     errors.install(app)
-    app.add_middleware(HttpGuards)
+    app.add_middleware(HttpGuards, allowed_hosts=allowed_hosts(settings))
     for router in ROUTERS:
         app.include_router(router, responses=errors.ERROR_RESPONSES)
     app.mount("/wall", SignedInPages(directory=STATIC_DIR, html=True), name="wall")

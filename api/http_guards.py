@@ -1,5 +1,7 @@
 """Guards on every HTTP exchange: a bound on request bodies and the browser security headers.
 
+* **Host**: a request whose ``Host`` is not one of ``allowed_hosts`` is refused (400): a page of
+  another site that rebinds its name to this address (DNS rebinding) reaches nothing.
 * **Body limit**: a body larger than ``max_bytes`` is refused with 413 and the project's JSON
   error before it is buffered — by its ``Content-Length``, or, for a chunked body, as soon as the
   bytes received pass the limit. (WHEP offers keep their own, smaller limit.)
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,18 +40,31 @@ class BodyTooLarge(HTTPException):
 class HttpGuards:
     """Pure ASGI middleware (streaming responses pass through untouched)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int = MAX_BODY_BYTES,
+        allowed_hosts: Sequence[str] = ("*",),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.any_host = "*" in allowed_hosts
+        self.hosts = frozenset(h.lower() for h in allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        if not self.any_host:
+            host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+            if host not in self.hosts:
+                await _refuse(send, 400, "Host: this server does not answer to that name", "Host")
+                return
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _too_large(send, self.max_bytes)
+            await _refuse(send, 413, f"body: larger than {self.max_bytes} bytes", "body")
             return
         received = 0
         started = False
@@ -84,17 +100,23 @@ class HttpGuards:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, self.max_bytes)
+                await _refuse(send, 413, f"body: larger than {self.max_bytes} bytes", "body")
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {"error": f"body: larger than {limit} bytes", "field": "body"}, ensure_ascii=False
-    ).encode()
+def _host_name(header: str) -> str:
+    """``name:port`` / ``[v6]:port`` → the name, lower case."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+async def _refuse(send: Send, status: int, message: str, field: str) -> None:
+    body = json.dumps({"error": message, "field": field}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -158,6 +158,12 @@ class ServerSettings(Strict):
 
     host: str = Field(default="127.0.0.1", min_length=1, description="address to listen on")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="host names the pages and API answer to (the Host header; DNS rebinding "
+        "protection); empty: localhost names when host is a loopback address, any otherwise",
+    )
     tls: TlsSettings | None = Field(
         default=None,
         description="serve HTTPS with this certificate and key (cookies become Secure, HSTS is "

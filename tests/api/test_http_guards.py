@@ -111,3 +111,12 @@ def test_what_the_server_creates_is_not_for_other_users(server: Server) -> None:
     assert (server.workdir / "recordings").stat().st_mode & 0o777 == 0o750
     for path in (server.workdir / "data").rglob("*"):
         assert path.stat().st_mode & 0o007 == 0, path
+
+
+def test_a_foreign_host_name_is_refused(server: Server) -> None:
+    """DNS rebinding: a page of evil.example whose name now points here gets nothing."""
+    rebound = httpx.get(f"{server.url}/api/v1/health", headers={"Host": "evil.example"})
+    assert rebound.status_code == 400 and rebound.json()["field"] == "Host"
+    for name in ("127.0.0.1", "localhost"):
+        ok = httpx.get(f"{server.url}/api/v1/health", headers={"Host": f"{name}:{server.port}"})
+        assert ok.status_code == 200, name
