@@ -111,6 +111,7 @@ class AuditTrail:
         every_seconds: float = 300.0,
     ) -> None:
         self._sessions = sessions
+        self.sessions = sessions
         self._clock = clock
         self._signer = signer
         self._key_id = key_id
@@ -328,23 +329,23 @@ def _accept_all(_signature: bytes, _statement: bytes) -> bool:
 CATALOG_CHECKPOINT = "catalog_checkpoint"
 
 
-def catalog_checkpoint(trail: AuditTrail, session: Session) -> int | None:
+def catalog_checkpoint(trail: AuditTrail, session: Session) -> dict[str, Any] | None:
     """Write each camera's catalog chain head (segment id, row hash) into the trail and sign
     the trail's head at once: from then on no catalog row up to those heads can be rewritten
-    or removed unnoticed (``catalog_problems``). Returns the entry's id (None: no rows yet)."""
+    or removed unnoticed (``catalog_problems``). Returns what an export's manifest carries:
+    the audit entry, its time and the heads (None: no chained rows yet)."""
     heads = chain_heads(session)
     if not heads:
         return None
+    details = {"heads": {camera: [seg, digest] for camera, (seg, digest) in heads.items()}}
     entry = trail.append(
-        Record(
-            CATALOG_CHECKPOINT,
-            user=None,
-            object_type="catalog",
-            details={"heads": {camera: [seg, digest] for camera, (seg, digest) in heads.items()}},
-        )
+        Record(CATALOG_CHECKPOINT, user=None, object_type="catalog", details=details)
     )
     trail.checkpoint()
-    return entry
+    with trail.sessions() as reading:
+        row = reading.get(AuditEntry, entry)
+        assert row is not None
+        return {"audit_entry": entry, "at": isoformat_us(row.at_us), "hash": row.hash, **details}
 
 
 def catalog_problems(session: Session) -> list[str]:

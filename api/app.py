@@ -8,6 +8,7 @@ import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -91,9 +92,11 @@ CATALOG_CHECKPOINT_SECONDS = 600.0
 """How often each camera's catalog chain head is signed into the audit trail."""
 
 
-def _checkpoint_catalog(audit: AuditTrail, sessions: sessionmaker[Session]) -> None:
+def _checkpoint_catalog(
+    audit: AuditTrail, sessions: sessionmaker[Session]
+) -> dict[str, Any] | None:
     with sessions() as session:
-        catalog_checkpoint(audit, session)
+        return catalog_checkpoint(audit, session)
 
 
 async def _checkpoint_catalog_forever(audit: AuditTrail, sessions: sessionmaker[Session]) -> None:
@@ -195,9 +198,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 lambda kind, data: bus.publish(Event(kind, data)),
                 clock,
             )
-            export_service = ExportService(settings, sessions, clock, service)
             access = AccessService(settings.access, sessions, clock)
             audit = node_audit_trail(settings, sessions, clock)
+            export_service = ExportService(
+                settings,
+                sessions,
+                clock,
+                service,
+                catalog_checkpoint=lambda: _checkpoint_catalog(audit, sessions),
+            )
             live_views.on_closed = live_view_auditor(
                 audit, lambda camera: site_of_camera(service, camera)
             )

@@ -94,8 +94,11 @@ def build_package(
     live_span: Callable[[str], tuple[int, int] | None] | None = None,
     progress: Callable[[float], None] = lambda _fraction: None,
     cancelled: Callable[[], bool] = lambda: False,
+    catalog_checkpoint: Callable[[], dict[str, Any] | None] = lambda: None,
 ) -> BuiltPackage:
-    """Build, sign and atomically publish the package of ``job``; raise ``ExportFailed``."""
+    """Build, sign and atomically publish the package of ``job``; raise ``ExportFailed``.
+    ``catalog_checkpoint`` signs the catalog's chain heads now and describes that checkpoint:
+    the manifest carries it, so the package's source rows can be checked against it."""
     with sessions() as session:
         case = session.get(Case, job.case_number)
         if case is None:
@@ -111,6 +114,7 @@ def build_package(
     try:
         files = _make_files(ranges, settings, work, progress, cancelled)
         manifest = _manifest(job, case_info, ranges, files, key, clock)
+        manifest["catalog_checkpoint"] = catalog_checkpoint()
         data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
         final = settings.export.path / layout.package_name(job.case_number, job.export_id)
         partial = work / (final.name + ".part")
@@ -151,7 +155,7 @@ def _plan(
         if end_us - start_us > TOLERANCE_US:
             root = settings.storage.path
             sources = [
-                SourceSegment(root / s.path, s.path, s.start_us, s.end_us, s.sha256)
+                SourceSegment(root / s.path, s.path, s.start_us, s.end_us, s.sha256, s.row_hash)
                 for s in group
                 if s.end_us > start_us and s.start_us < end_us
             ]
@@ -337,6 +341,7 @@ def _manifest(
                             "path": source.relative_path,
                             **layout.interval(source.start_us, source.end_us),
                             "sha256": source.sha256,
+                            "row_hash": source.row_hash,
                         }
                         for source in piece.sources
                     ],

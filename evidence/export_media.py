@@ -33,6 +33,8 @@ class SourceSegment:
     start_us: int
     end_us: int
     sha256: str
+    row_hash: str | None = None
+    """The catalog row's chain hash (recorder invariant 8), when the row has one."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
@@ -69,11 +69,13 @@ class ExportService:
         sessions: sessionmaker[Session],
         clock: Clock,
         recording: RecordingService | None = None,
+        catalog_checkpoint: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
         self._recording = recording
+        self._catalog_checkpoint = catalog_checkpoint
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -296,6 +298,7 @@ class ExportService:
                 live_span=self._live_span,
                 progress=self._progress_writer(job.export_id),
                 cancelled=self._stopping.is_set,
+                catalog_checkpoint=self._catalog_checkpoint,
             )
         except ExportCancelled:
             logger.info("export %s: stopped; it is built again at the next start", job.export_id)

@@ -136,6 +136,13 @@ def test_tag_export_is_built_downloaded_and_verified(server: Server, tmp_path: P
     assert manifest["ranges"][0]["sources"] == [
         {"tag": tag.json()["id"], "kind": "interrogation", "session": False}
     ]
+    # the catalog checkpoint signed when the package was built covers its source rows
+    checkpoint = manifest["catalog_checkpoint"]
+    head_id, head_hash = checkpoint["heads"]["cam-e"]
+    assert all(s["row_hash"] for s in entry["source_segments"]) and checkpoint["audit_entry"] > 0
+    audit = server.get("/api/v1/audit", action="catalog_checkpoint")["data"]
+    assert audit[0]["id"] == checkpoint["audit_entry"]
+    assert audit[0]["details"]["heads"]["cam-e"] == [head_id, head_hash]
     key = public_key(server, tmp_path / "server.pem")
     result = verify(package, key)
     assert result.returncode == 0, result.stdout + result.stderr
