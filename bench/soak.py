@@ -5,9 +5,9 @@
 Faults, at fixed fractions of the run (each on real processes and real files):
 * a camera flap (its RTSP mount stopped for 15 s)            → expect one `camera_offline` gap;
 * a second camera's flap at a different moment               → idem;
-* a camera stall (its mount sends nothing for 20 s, the RTSP session stays up) → expect a
-  `camera_stalled` gap (then `camera_offline`/`camera_connecting` while reconnects find the
-  mount still silent), starting at the stall (the run ends at its last packet);
+* a camera stall (its open RTSP session sends nothing for 20 s but stays up) → expect a
+  `camera_stalled` gap from the stall until the reconnect that `ingest.stall_seconds` triggers
+  (the run ends at its last packet);
 * a 30 s catalog outage (another process holds SQLite's write lock) → expect no gap at all,
   the `catalog_unavailable` alarm, every row landing afterwards;
 * a disk-full episode (the recordings' tmpfs filled for 20 s; needs root) → expect a `disk_full`

@@ -102,7 +102,6 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
             video=mount.video,
             audio=mount.audio if mount.spec.audio else None,
         )
-        pipeline.set_stalled(mount.stall_source is not None)
         mount.pipelines[name] = pipeline
         logger.info("%s: new media %s", mount.spec.name, name)
         return pipeline.bin
@@ -249,8 +248,10 @@ class SimulatorServer:
         return mount.status()
 
     def stall(self, name: str, seconds: float) -> dict[str, object]:
-        """Send no media for ``seconds`` while every RTSP session stays up (a camera whose
-        encoder hangs), then resume where the clock is."""
+        """Send no media on the sessions open now for ``seconds`` while they stay up (a camera
+        whose encoder hangs), then resume where the clock is. A client that reconnects meanwhile
+        gets a fresh media that plays (a media torn down without ever sending a buffer can crash
+        gst-rtsp-server)."""
         mount = self._mount(name)
         if mount.stall_source is not None:
             GLib.source_remove(mount.stall_source)
