@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
 
 T = TypeVar("T")
 
+CONTEXT: dict[str, Any] = {"bypass_csp": True}
+"""Browser context options of every test: the pages' Content-Security-Policy forbids eval, which
+the test driver itself needs for ``evaluate`` and ``wait_for_function`` (the pages never do)."""
+
 
 def sign_in(
     context: BrowserContext, base_url: str, name: str = ADMIN, password: str = ADMIN_PASSWORD

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import launch, wait_for
+from browser import CONTEXT, launch, wait_for
 from playwright.sync_api import Browser, Page, sync_playwright
 from servers import ADMIN_PASSWORD, Server
 
@@ -44,7 +44,7 @@ def chromium() -> Iterator[Browser]:
 
 def sign_in_page(chromium: Browser, server: Server, name: str, password: str) -> Page:
     """Open the wall, get sent to the sign-in page, type the credentials."""
-    page = chromium.new_context(viewport={"width": 1600, "height": 900}).new_page()
+    page = chromium.new_context(**CONTEXT, viewport={"width": 1600, "height": 900}).new_page()
     page.goto(f"{server.url}/wall/")
     page.wait_for_url("**/wall/login.html?next=*")
     page.fill("#login-name", name)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import launch, sign_in, wait_for
+from browser import CONTEXT, launch, sign_in, wait_for
 from playwright.sync_api import Browser, Page, sync_playwright
 from servers import Server, http, iso, parse_iso
 
@@ -91,7 +91,9 @@ def session(server: Server) -> dict[str, Any]:
 def page(server: Server, session: dict[str, Any]) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser: Browser = launch(playwright)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+        context = browser.new_context(
+            **CONTEXT, viewport={"width": 1600, "height": 1000}, locale="zh-CN"
+        )
         sign_in(context, server.url)
         tab = context.new_page()
         errors: list[str] = []

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser import (
+    CONTEXT,
     launch,
     sign_in,
     stats_by_camera,
@@ -87,7 +88,7 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def context(chromium: Browser) -> Iterator[BrowserContext]:
-    ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    ctx = chromium.new_context(**CONTEXT, viewport={"width": 1920, "height": 1080}, locale="zh-CN")
     yield ctx
     ctx.close()
 
