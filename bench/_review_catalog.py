@@ -455,8 +455,20 @@ def open_or_generate(
         except (ValueError, TypeError):
             info = None
         if info is not None and info.schema_version == SCHEMA_VERSION:
+            _upgrade(path)  # migrations added since it was generated (new columns: quick)
             return path, info, True
     meta.unlink(missing_ok=True)
     info = generate(spec, path, progress=progress)
     meta.write_text(json.dumps(asdict(info)), encoding="utf-8")
     return path, info, False
+
+
+def _upgrade(path: Path) -> None:
+    """Bring a cached catalog's schema to the newest revision."""
+    from recorder.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()

@@ -52,6 +52,22 @@ export function startWatermark(user) {
   mark.className = "watermark";
   mark.id = "watermark";
   mark.setAttribute("aria-hidden", "true");
+  // styled here, so every page has it whatever its stylesheet; it never takes a click
+  Object.assign(mark.style, {
+    position: "fixed",
+    inset: "-50%",
+    zIndex: "50",
+    pointerEvents: "none",
+    display: "flex",
+    flexWrap: "wrap",
+    gap: "6rem 8rem",
+    alignContent: "flex-start",
+    transform: "rotate(-24deg)",
+    color: "rgba(255, 255, 255, 0.13)",
+    fontSize: "1.1rem",
+    whiteSpace: "nowrap",
+    userSelect: "none",
+  });
   document.body.append(mark);
   const label = `${user.display_name || user.name}${user.display_name && user.display_name !== user.name ? ` (${user.name})` : ""}`;
   const render = () => {
