@@ -19,8 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     """Patch recovery out, then run ``casewatch serve`` with the given arguments."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
+    # the project first: bench/ (this script's folder) has modules named like packages
+    sys.path[:] = [str(PROJECT_ROOT), *(p for p in sys.path if p != str(PROJECT_ROOT))]
     import recorder.service
     from api.cli import main as casewatch
     from recorder.recovery import Report

@@ -1,5 +1,5 @@
 """``casewatch serve`` with the audit trail's appends made no-ops: the baseline of
-bench/access.py (everything else is the real server).
+bench/auditing.py (everything else is the real server).
 
     python bench/_serve_without_audit.py --config FILE
 """
@@ -14,8 +14,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     """Patch ``AuditTrail.append`` out, then run ``casewatch serve`` with the given arguments."""
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
+    # the project first: bench/ (this script's folder) has modules named like packages
+    sys.path[:] = [str(PROJECT_ROOT), *(p for p in sys.path if p != str(PROJECT_ROOT))]
     from access.audit import AuditTrail
     from api.cli import main as casewatch
 

@@ -1,6 +1,6 @@
 """Access benchmark: what auditing costs, and what a signed-in request costs.
 
-    .venv/bin/python bench/access.py [--seconds 20] [--workers 4] [--workdir DIR]
+    .venv/bin/python bench/auditing.py [--seconds 20] [--workers 4] [--workdir DIR]
 
 One simulated camera; the same server run twice in one go — with the audit trail (the product)
 and, as the baseline, with ``AuditTrail.append`` made a no-op (``bench/_serve_without_audit.py``;
