@@ -71,9 +71,12 @@ class RtspSource:
             "fflags": "+genpts",
         }
         try:
-            # PyAV's own timeout takes the GIL on every libav I/O poll: use it for opening only;
-            # reads are bounded by libav's socket ``timeout`` option above (no GIL involved).
-            container = av.open(url, options=options, timeout=(connect_timeout, None))
+            # Reads are bounded twice: libav's socket ``timeout`` (a silent connection) and
+            # PyAV's read timeout (each av_read_frame). The second is needed: a camera whose
+            # encoder hangs while its RTSP session lives on keeps sending RTCP, which resets
+            # the socket timeout forever, and only a bound on the read itself finds it
+            # stalled. It costs a GIL hand-off per libav I/O poll (bench/record.py).
+            container = av.open(url, options=options, timeout=(connect_timeout, read_timeout))
         except Exception as error:
             raise classify(
                 error, elapsed=time.monotonic() - started, timeout=connect_timeout

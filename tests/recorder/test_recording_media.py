@@ -287,3 +287,28 @@ def test_silent_camera_is_detected_as_stalled_from_the_packet_clock(
         assert [g["cause"] for g in gaps] == ["camera_stalled"], gaps
     finally:
         proxy.close()
+
+
+def test_a_hung_encoder_with_a_live_session_is_found_stalled(sim: Any, make_server: Any) -> None:
+    """The camera's session stays up and keeps sending RTCP, but no media (the simulator's
+    stall): still a stall within ``stall_seconds``, a ``camera_stalled`` gap, and recording
+    resumes after the reconnect."""
+    server: Server = make_server([{"id": "hung", "name": "讯问室", "url": sim.rtsp_url("m3")}])
+    server.start()
+    server.wait_recording("hung")
+    time.sleep(3)
+    stalled_at = time.time()
+    sim.stall("m3", 12.0)
+    deadline = time.monotonic() + 12
+    camera = server.camera("hung")
+    while time.monotonic() < deadline and camera["cause"] != "stalled":
+        time.sleep(0.2)
+        camera = server.camera("hung")
+    detected = time.time() - stalled_at
+    assert camera["cause"] == "stalled", camera
+    assert detected < 3 + 3  # stall_seconds is 3 in the test config
+    server.wait_recording("hung", timeout=20)  # a reconnect gets a media that plays
+    time.sleep(2)
+    gaps = server.recordings("hung", stalled_at - 2, time.time() - 1)["gaps"]
+    assert gaps and {g["cause"] for g in gaps} == {"camera_stalled"}, gaps
+    assert abs(parse_iso(gaps[0]["start"]) - stalled_at) < 1.5
