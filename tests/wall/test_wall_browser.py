@@ -318,7 +318,9 @@ def test_layouts_fullscreen_drag_and_screen_push(context: BrowserContext, server
     assert PAGE_ERRORS[page] == [] and PAGE_ERRORS[kiosk] == []
 
 
-def test_language_toggle_is_remembered(context: BrowserContext, server: Server) -> None:
+def test_language_toggle_is_remembered(
+    context: BrowserContext, chromium: Browser, server: Server
+) -> None:
     page = open_page(context, server, "/wall/")
     assert page.locator(".topbar h1").inner_text() == "案管中心 · 视频墙"
     page.click("#lang-toggle")
@@ -328,6 +330,16 @@ def test_language_toggle_is_remembered(context: BrowserContext, server: Server) 
     assert page.locator(".topbar h1").inner_text() == "Case center · Video wall"
     badge = page.locator("#wall .tile .badge.state").first
     wait_for(lambda: badge.inner_text() == "Live", timeout=5, what="English badge")
+    # remembered for the user, not the browser: another browser signed in as them starts in it
+    elsewhere = chromium.new_context(**CONTEXT, viewport={"width": 1280, "height": 800})
+    try:
+        other = open_page(elsewhere, server, "/wall/")
+        title = other.locator(".topbar h1")
+        wait_for(lambda: title.inner_text() == "Case center · Video wall", timeout=5)
+        other.click("#lang-toggle")  # back to Chinese, for the tests that follow
+        wait_for(lambda: server.get("/api/v1/auth/me")["language"] == "zh", timeout=5)
+    finally:
+        elsewhere.close()
 
 
 def test_session_badge_and_closing_the_page(context: BrowserContext, server: Server) -> None:
