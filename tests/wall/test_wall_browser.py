@@ -338,6 +338,9 @@ def test_language_toggle_is_remembered(
         wait_for(lambda: title.inner_text() == "Case center · Video wall", timeout=5)
         other.click("#lang-toggle")  # back to Chinese, for the tests that follow
         wait_for(lambda: server.get("/api/v1/auth/me")["language"] == "zh", timeout=5)
+        other.close()  # its live views end on the way out
+        page.close()
+        wait_for(lambda: server.get("/api/v1/live/sessions")["count"] == 0, timeout=10)
     finally:
         elsewhere.close()
 
