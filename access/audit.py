@@ -111,16 +111,15 @@ class AuditTrail:
         every_seconds: float = 300.0,
     ) -> None:
         self._sessions = sessions
-        self.sessions = sessions
         self._clock = clock
         self._signer = signer
         self._key_id = key_id
         self._every_rows = every_rows
         self._every_us = int(every_seconds * 1_000_000)
 
-    def append(self, record: Record) -> int:
-        """Write ``record`` as the next entry; returns its id. Raises when the catalog fails
-        (the action it records must then fail too)."""
+    def append(self, record: Record) -> AuditEntry:
+        """Write ``record`` as the next entry and return it. Raises when the catalog fails (the
+        action it records must then fail too)."""
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with self._sessions.begin() as session:
@@ -144,7 +143,7 @@ class AuditTrail:
             if head is not None and head.last_id > 0 and head.rows_since_checkpoint > 0:
                 self._sign(session, head, self._clock.wall_us())
 
-    def _append(self, session: Session, record: Record) -> int:
+    def _append(self, session: Session, record: Record) -> AuditEntry:
         now = self._clock.wall_us()
         # PostgreSQL: writers queue on the head row's lock (SQLite serialises writers anyway)
         head = session.get(AuditHead, 1, with_for_update=True)
@@ -190,7 +189,7 @@ class AuditTrail:
         )
         if due:
             self._sign(session, head, now)
-        return entry.id
+        return entry
 
     def _sign(self, session: Session, head: AuditHead, now: int) -> None:
         if self._signer is None:
@@ -342,10 +341,7 @@ def catalog_checkpoint(trail: AuditTrail, session: Session) -> dict[str, Any] | 
         Record(CATALOG_CHECKPOINT, user=None, object_type="catalog", details=details)
     )
     trail.checkpoint()
-    with trail.sessions() as reading:
-        row = reading.get(AuditEntry, entry)
-        assert row is not None
-        return {"audit_entry": entry, "at": isoformat_us(row.at_us), "hash": row.hash, **details}
+    return {"audit_entry": entry.id, "at": isoformat_us(entry.at_us), "hash": entry.hash, **details}
 
 
 def catalog_problems(session: Session) -> list[str]:

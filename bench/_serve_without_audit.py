@@ -19,8 +19,8 @@ def main() -> int:
     from access.audit import AuditTrail
     from api.cli import main as casewatch
 
-    def no_append(_self: AuditTrail, _record: object) -> int:
-        return 0
+    def no_append(_self: AuditTrail, _record: object) -> None:
+        return None
 
     setattr(AuditTrail, "append", no_append)  # noqa: B010 - patching for the baseline
     return casewatch(["serve", *sys.argv[1:]])

@@ -146,7 +146,9 @@ def search_cases(
 # -- station scope ------------------------------------------------------------------------------
 
 
-def _tags_in(stations: frozenset[str]) -> ColumnElement[bool]:
+def tags_in_stations(stations: frozenset[str]) -> ColumnElement[bool]:
+    """Tags and sessions of these stations: their station, or one of their cameras' (a filter
+    for queries on ``CaseTag``)."""
     on_cameras = (
         select(TagCamera.tag_id)
         .join(Camera, Camera.id == TagCamera.camera_id)
@@ -158,7 +160,7 @@ def _tags_in(stations: frozenset[str]) -> ColumnElement[bool]:
 def in_stations(stations: frozenset[str]) -> ColumnElement[bool]:
     """Cases of these stations: handled by one of them, or with a tag or session there (its
     station, or one of its cameras)."""
-    tagged = select(CaseTag.case_number).where(_tags_in(stations))
+    tagged = select(CaseTag.case_number).where(tags_in_stations(stations))
     return or_(Case.site_id.in_(sorted(stations)), Case.number.in_(tagged))
 
 
@@ -168,13 +170,10 @@ def case_in_stations(session: Session, number: str, stations: frozenset[str]) ->
 
 
 def tag_in_stations(session: Session, tag_id: int, stations: frozenset[str]) -> bool:
-    found = session.scalar(select(CaseTag.id).where(CaseTag.id == tag_id, _tags_in(stations)))
+    found = session.scalar(
+        select(CaseTag.id).where(CaseTag.id == tag_id, tags_in_stations(stations))
+    )
     return found is not None
-
-
-def tags_in_stations(stations: frozenset[str]) -> ColumnElement[bool]:
-    """Tags and sessions of these stations (a filter for queries on ``CaseTag``)."""
-    return _tags_in(stations)
 
 
 def _escape_like(text: str) -> str:
@@ -268,10 +267,14 @@ def tag_cameras(session: Session, tag_ids: Sequence[int]) -> dict[int, list[str]
     return result
 
 
-def case_tags(session: Session, number: str) -> Sequence[CaseTag]:
-    return session.scalars(
-        select(CaseTag).where(CaseTag.case_number == number).order_by(CaseTag.start_us)
-    ).all()
+def case_tags(
+    session: Session, number: str, *, stations: frozenset[str] | None = None
+) -> Sequence[CaseTag]:
+    """A case's tags and sessions in time order; only those of ``stations`` when given."""
+    query = select(CaseTag).where(CaseTag.case_number == number)
+    if stations is not None:
+        query = query.where(tags_in_stations(stations))
+    return session.scalars(query.order_by(CaseTag.start_us)).all()
 
 
 def open_sessions(session: Session) -> Sequence[CaseTag]:

@@ -68,6 +68,37 @@ def waiting(state: State, approver: Approver) -> dict[str, Any]:
     return {"exports": exports, "hold_releases": releases}
 
 
+DECISIONS = {
+    ("export", True): "export_approve",
+    ("export", False): "export_refuse",
+    ("hold_release", True): "hold_release_approve",
+    ("hold_release", False): "hold_release_refuse",
+}
+
+
+async def _decided(
+    request: Request,
+    state: AppState,
+    approver: Principal,
+    kind: str,
+    object_id: str,
+    result: dict[str, Any],
+    *,
+    requested_by: str | None,
+    reason: str | None,
+    site: str | None = None,
+) -> None:
+    """Audit a decision (``reason``: a refusal) and announce it on the event stream."""
+    await audit_async(
+        request, DECISIONS[(kind, reason is None)], approver,
+        object_type="hold" if kind == "hold_release" else kind, object_id=object_id,
+        site_id=site,
+        details={"case": result["case_number"], "requested_by": requested_by,
+                 **({"reason": reason} if reason else {})},
+    )  # fmt: skip
+    state.events.publish(Event("approval", {"kind": kind, **result}))
+
+
 async def _decide_export(
     request: Request, state: AppState, export_id: str, approver: Principal, reason: str | None
 ) -> dict[str, Any]:
@@ -81,13 +112,10 @@ async def _decide_export(
         return describe(decided)
 
     result = await asyncio.to_thread(decide)
-    action = "export_approve" if reason is None else "export_refuse"
-    await audit_async(
-        request, action, approver, object_type="export", object_id=export_id,
-        details={"case": result["case_number"], "requested_by": result["created_by"],
-                 **({"reason": reason} if reason else {})},
+    await _decided(
+        request, state, approver, "export", export_id, result,
+        requested_by=result["created_by"], reason=reason,
     )  # fmt: skip
-    state.events.publish(Event("approval", {"kind": "export", **result}))
     return result
 
 
@@ -124,13 +152,10 @@ async def _decide_release(
             return hold_json(hold), camera.site_id if camera else None, requested_by
 
     result, site, requested_by = await asyncio.to_thread(decide)
-    action = "hold_release_approve" if reason is None else "hold_release_refuse"
-    await audit_async(
-        request, action, approver, object_type="hold", object_id=str(hold_id), site_id=site,
-        details={"case": result["case_number"], "requested_by": requested_by,
-                 **({"reason": reason} if reason else {})},
+    await _decided(
+        request, state, approver, "hold_release", str(hold_id), result,
+        requested_by=requested_by, reason=reason, site=site,
     )  # fmt: skip
-    state.events.publish(Event("approval", {"kind": "hold_release", **result}))
     return result
 
 

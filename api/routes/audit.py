@@ -11,10 +11,10 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -54,55 +54,55 @@ def _entry_json(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def _filtered(
-    auditor: Principal,
-    *,
-    user: str | None,
-    action: str | None,
-    object_type: str | None,
-    object_id: str | None,
-    site: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> Select[Any]:
-    query = select(AuditEntry)
-    for column, value in (
-        (AuditEntry.user, user),
-        (AuditEntry.action, action),
-        (AuditEntry.object_type, object_type),
-        (AuditEntry.object_id, object_id),
-        (AuditEntry.site_id, site),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if start is not None:
-        query = query.where(AuditEntry.at_us >= parse_instant(start, "start"))
-    if end is not None:
-        query = query.where(AuditEntry.at_us < parse_instant(end, "end"))
-    if auditor.sites is not None:
-        query = query.where(AuditEntry.site_id.in_(sorted(auditor.sites)))
-    return query
+@dataclass
+class AuditFilters:
+    """The filters of the audit search and its CSV export (query parameters)."""
+
+    user: Text = None
+    action: Text = None
+    object_type: Text = None
+    object_id: Text = None
+    site: Text = None
+    start: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None
+    end: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None
+
+    def query(self, auditor: Principal) -> Select[Any]:
+        """The entries they select that ``auditor`` may see (their stations', when scoped)."""
+        query = select(AuditEntry)
+        for column, value in (
+            (AuditEntry.user, self.user),
+            (AuditEntry.action, self.action),
+            (AuditEntry.object_type, self.object_type),
+            (AuditEntry.object_id, self.object_id),
+            (AuditEntry.site_id, self.site),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if self.start is not None:
+            query = query.where(AuditEntry.at_us >= parse_instant(self.start, "start"))
+        if self.end is not None:
+            query = query.where(AuditEntry.at_us < parse_instant(self.end, "end"))
+        if auditor.sites is not None:
+            query = query.where(AuditEntry.site_id.in_(sorted(auditor.sites)))
+        return query
+
+    def given(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items() if v is not None}
+
+
+Filters = Annotated[AuditFilters, Depends()]
 
 
 @router.get("")
 def search(
     auditor: Auditor,
     session: DbSession,
-    user: Text = None,
-    action: Text = None,
-    object_type: Text = None,
-    object_id: Text = None,
-    site: Text = None,
-    start: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
-    end: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
+    filters: Filters,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="page: ids below")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Entries newest first; page with ``before`` = the last id seen."""
-    query = _filtered(
-        auditor, user=user, action=action, object_type=object_type, object_id=object_id,
-        site=site, start=start, end=end,
-    )  # fmt: skip
+    query = filters.query(auditor)
     if before is not None:
         query = query.where(AuditEntry.id < before)
     rows: Sequence[AuditEntry] = session.scalars(
@@ -114,29 +114,12 @@ def search(
 
 @router.get("/export.csv", response_class=StreamingResponse)
 def export_csv(
-    request: Request,
-    auditor: Auditor,
-    state: State,
-    user: Text = None,
-    action: Text = None,
-    object_type: Text = None,
-    object_id: Text = None,
-    site: Text = None,
-    start: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
-    end: Annotated[Instant | None, Query(description="ISO 8601 with time zone")] = None,
+    request: Request, auditor: Auditor, state: State, filters: Filters
 ) -> StreamingResponse:
     """The filtered entries as CSV (UTF-8 with BOM, oldest first), streamed."""
-    filters: dict[str, Any] = {
-        "user": user, "action": action, "object_type": object_type, "object_id": object_id,
-        "site": site, "start": start, "end": end,
-    }  # fmt: skip
-    query = _filtered(auditor, **filters)
-    audit(
-        request, "audit_export", auditor, object_type="audit",
-        details={k: str(v) for k, v in filters.items() if v is not None},
-    )  # fmt: skip
+    audit(request, "audit_export", auditor, object_type="audit", details=filters.given())
     return StreamingResponse(
-        _csv_rows(state, query),
+        _csv_rows(state, filters.query(auditor)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="casewatch-audit.csv"'},
     )

@@ -258,7 +258,7 @@ def get_case(
 ) -> dict[str, Any]:
     """A case with its tags and sessions (of the user's stations)."""
     case = _case(state, session, number, reader)
-    tags = _tags_seen(session, case.number, reader)
+    tags = cases.case_tags(session, case.number, stations=reader.sites)
     cameras = cases.tag_cameras(session, [t.id for t in tags])
     return {
         **_case_json(case),
@@ -300,7 +300,7 @@ def case_footage(
     coverage."""
     case = _case(state, session, number, reader)
     now = state.clock.wall_us()
-    tags = _tags_seen(session, case.number, reader)
+    tags = cases.case_tags(session, case.number, stations=reader.sites)
     cameras_of = cases.tag_cameras(session, [t.id for t in tags])
     items = []
     for tag in tags:
@@ -532,14 +532,6 @@ def release_hold(
 
 
 # -- station scope helpers ------------------------------------------------------------------------
-
-
-def _tags_seen(session: Session, number: str, viewer: Principal) -> list[CaseTag]:
-    """The case's tags and sessions of the viewer's stations."""
-    tags = cases.case_tags(session, number)
-    if viewer.sites is None:
-        return list(tags)
-    return [t for t in tags if cases.tag_in_stations(session, t.id, viewer.sites)]
 
 
 async def _session_seen(state: AppState, session_id: int, viewer: Principal) -> None:

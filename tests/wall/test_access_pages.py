@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import CONTEXT, launch, wait_for
-from playwright.sync_api import Browser, Page, sync_playwright
+from browser import CONTEXT, wait_for
+from playwright.sync_api import Browser, Page
 from servers import ADMIN_PASSWORD, Server
 
 pytestmark = pytest.mark.media
@@ -32,14 +32,6 @@ def server(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     ).start()
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def sign_in_page(chromium: Browser, server: Server, name: str, password: str) -> Page:

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from browser import (
     CONTEXT,
-    launch,
     sign_in,
     stats_by_camera,
     tile_cameras,
@@ -23,7 +22,7 @@ from browser import (
     wait_for,
     wait_frames_growing,
 )
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from servers import Server, http
 
 from camsim.harness import SimulatorProcess
@@ -76,14 +75,6 @@ def server(
         yield instance
     finally:
         instance.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -2,13 +2,7 @@
 // own API tokens (create — the secret is shown once — and revoke).
 
 import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
-import {
-  applyPermissions,
-  currentUser,
-  saveLanguage,
-  sessionFetch,
-  signOut,
-} from "./session.js";
+import { sessionFetch, startPage } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const ROLES = ["operator", "inspector", "patrol", "auditor", "admin"];
@@ -173,16 +167,8 @@ async function addToken(event) {
 
 applyI18n(document);
 onLangChange(() => applyI18n(document));
-$("lang-toggle").addEventListener("click", () => {
-  setLang(getLang() === "zh" ? "en" : "zh");
-  saveLanguage(getLang());
-});
-$("sign-out").addEventListener("click", () => signOut());
-currentUser().then(async (me) => {
-  applyPermissions(me);
+startPage({ getLang, setLang }).then(async (me) => {
   if (!me) return;
-  $("user-name").textContent = me.display_name || me.name;
-  if (me.language !== getLang()) setLang(me.language);
   $("token-add").addEventListener("submit", (event) => addToken(event).catch(() => {}));
   const work = [loadTokens()];
   if (me.permissions.includes("users_manage")) {

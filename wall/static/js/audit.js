@@ -1,13 +1,7 @@
 // audit.js — the audit trail page: filter, page back in time, export CSV, verify the chain.
 
 import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
-import {
-  applyPermissions,
-  currentUser,
-  saveLanguage,
-  sessionFetch,
-  signOut,
-} from "./session.js";
+import { sessionFetch, startPage } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 const ACTIONS = [
@@ -101,11 +95,6 @@ async function verify() {
 
 applyI18n(document);
 onLangChange(() => applyI18n(document));
-$("lang-toggle").addEventListener("click", () => {
-  setLang(getLang() === "zh" ? "en" : "zh");
-  saveLanguage(getLang());
-});
-$("sign-out").addEventListener("click", () => signOut());
 $("audit-actions").replaceChildren(
   ...ACTIONS.map((action) => Object.assign(document.createElement("option"), { value: action }))
 );
@@ -115,12 +104,8 @@ $("audit-filters").addEventListener("submit", (event) => {
 });
 $("audit-more").addEventListener("click", () => search(true));
 $("audit-verify").addEventListener("click", () => verify());
-currentUser().then((user) => {
-  applyPermissions(user);
+startPage({ getLang, setLang }).then(async (user) => {
   if (!user) return;
-  $("user-name").textContent = user.display_name || user.name;
-  if (user.language !== getLang()) setLang(user.language);
-  search().then(() => {
-    document.body.dataset.ready = "true";
-  });
+  await search();
+  document.body.dataset.ready = "true";
 });

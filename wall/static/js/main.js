@@ -5,7 +5,7 @@
 // Kiosk page (?cameras=… and/or ?screen=…): the wall alone, full window. Both load cameras and
 // active alarms, follow the event stream, and expose the test hook `window.casewatch`.
 
-import { applyPermissions, currentUser, saveLanguage, signOut, startWatermark } from "./session.js";
+import { startPage } from "./session.js";
 import { listActiveAlarms, listCameras } from "./api.js";
 import { AlarmPanel } from "./alarms.js";
 import { connectEvents } from "./events.js";
@@ -213,24 +213,9 @@ function setupKiosk(model, wall, options) {
   return {};
 }
 
-function showUser() {
-  $("sign-out").addEventListener("click", () => signOut());
-  currentUser().then((user) => {
-    applyPermissions(user);
-    if (!user) return;
-    $("user-name").textContent = user.display_name || user.name;
-    if (user.language !== getLang()) setLang(user.language);
-    startWatermark(user);
-  });
-}
-
 function main() {
   applyI18n(document);
-  $("lang-toggle").addEventListener("click", () => {
-    setLang(getLang() === "zh" ? "en" : "zh");
-    saveLanguage(getLang());
-  });
-  showUser();
+  startPage({ getLang, setLang }, { watermark: true });
   const model = new Model();
   const kiosk = kioskOptions();
   const wall = new Wall($("wall"), model, { interactive: !kiosk });

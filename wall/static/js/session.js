@@ -93,3 +93,24 @@ export function saveLanguage(language) {
     body: JSON.stringify({ language }),
   }).catch(() => {});
 }
+
+/**
+ * What every page of the wall does first: the language toggle (remembered for the user), the
+ * sign-out button, the user's name, permissions and language, and the watermark when asked.
+ * Resolves to the user (null when the session has ended). `lang` is the page's i18n module.
+ */
+export async function startPage({ getLang, setLang }, { watermark = false } = {}) {
+  const $ = (id) => document.getElementById(id);
+  $("lang-toggle").addEventListener("click", () => {
+    setLang(getLang() === "zh" ? "en" : "zh");
+    saveLanguage(getLang());
+  });
+  $("sign-out").addEventListener("click", () => signOut());
+  const user = await currentUser();
+  applyPermissions(user);
+  if (!user) return null;
+  $("user-name").textContent = user.display_name || user.name;
+  if (user.language !== getLang()) setLang(user.language);
+  if (watermark) startWatermark(user);
+  return user;
+}

@@ -5,13 +5,8 @@
 // URL: review.html[?case=NUMBER[&session=ID|&tag=ID]] opens that case (and plays that item).
 // `window.casewatchReview.stats()` reports what each video shows (for tests and diagnostics).
 
-import {
-  applyPermissions,
-  currentUser,
-  saveLanguage,
-  signOut,
-  startWatermark,
-} from "../js/session.js";
+import { setLang } from "../js/i18n.js";
+import { startPage } from "../js/session.js";
 import {
   addTag,
   getCase,
@@ -23,14 +18,7 @@ import {
 } from "./api.js";
 import { CameraPlayer } from "./player.js";
 import { renderReport } from "./report.js";
-import {
-  applyStrings,
-  causeLabel,
-  getLang,
-  onStringsChange,
-  t,
-  toggleLang,
-} from "./strings.js";
+import { applyStrings, causeLabel, getLang, onStringsChange, t } from "./strings.js";
 import { SyncGroup } from "./sync.js";
 import {
   CAUSE_COLORS,
@@ -627,18 +615,7 @@ function onKey(event) {
 }
 
 function wire() {
-  $("lang-toggle").addEventListener("click", () => {
-    toggleLang();
-    saveLanguage(getLang());
-  });
-  $("sign-out").addEventListener("click", () => signOut());
-  currentUser().then((user) => {
-    applyPermissions(user);
-    if (!user) return;
-    $("user-name").textContent = user.display_name || user.name;
-    if (user.language !== getLang()) toggleLang();
-    startWatermark(user);
-  });
+  startPage({ getLang, setLang }, { watermark: true });
   $("search-form").addEventListener("submit", runSearch);
   $("case-back").addEventListener("click", () => {
     $("case-panel").hidden = true;

@@ -5,7 +5,7 @@
 // `applyStrings(root)` fills elements carrying `data-r` (text), `data-r-title` (tooltip) or
 // `data-r-placeholder`, and `onStringsChange` re-renders dynamic text after a switch.
 
-import { getLang, onLangChange, setLang } from "../js/i18n.js";
+import { getLang, onLangChange } from "../js/i18n.js";
 
 const TABLE = {
   zh: {
@@ -311,10 +311,6 @@ export function applyStrings(root = document) {
   }
   document.title = t("app.title");
   document.documentElement.lang = getLang() === "zh" ? "zh-CN" : "en";
-}
-
-export function toggleLang() {
-  setLang(getLang() === "zh" ? "en" : "zh");
 }
 
 export function onStringsChange(listener) {
