@@ -4,7 +4,8 @@ The recorder waits for the disk (an fsync on a slow or failing volume can take s
 ran on the camera thread, that wait would freeze the camera's live viewers and its other
 consumers. ``SinkThread`` runs a sink on a thread of its own: the camera thread only appends to a
 deque (no lock, no wake-up per packet) and the sink's thread takes what has queued every
-``poll_seconds``.
+``poll_seconds``. At the end of a stream the camera thread waits until the sink has handled
+everything queued before it closes the connection the packets came from.
 
 Backlog policy (bounded): at most ``max_seconds`` behind (the age of the oldest item not yet
 handled) and ``max_bytes`` of packets. When either bound is reached the sink is told at once,
@@ -98,7 +99,16 @@ class SinkThread:
         self._put("discontinuity", reason)
 
     def stream_ended(self, cause: Cause, detail: str) -> None:
+        """Queue the end, then wait until the sink has handled everything before it: the camera
+        thread closes its container next, and the packets still queued belong to it (muxing a
+        packet of a closed container reads freed memory)."""
         self._put("stream_ended", cause, detail)
+        if not self._closed and not self.drain(timeout=self._max_seconds + 10):
+            logger.error(
+                "%s: the sink did not catch up within %.0f s of the stream's end",
+                self._thread.name,
+                self._max_seconds + 10,
+            )
 
     # -- control (any thread) ----------------------------------------------------------------------
 

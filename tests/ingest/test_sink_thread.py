@@ -95,10 +95,13 @@ def test_overrun_is_reported_at_once_then_packets_drop_until_the_sink_catches_up
     thread.packet(packet(2))  # over the bound: dropped, and the sink is told
     assert len(overruns) == 1 and "storage too slow" in overruns[0]
     thread.packet(packet(3))
-    thread.stream_ended(Cause.STALLED, "")  # stream events are never dropped
-    thread.stream_started(INFO)
     assert thread.dropped_packets == 2
-    sink.gate.set()  # the disk answers again
+    threading.Timer(0.3, sink.gate.set).start()  # the disk answers again
+    # stream events are never dropped; the end waits until the sink has handled what came
+    # before it (the camera closes the connection those packets belong to next)
+    thread.stream_ended(Cause.STALLED, "")
+    assert sink.calls[-1] is Cause.STALLED
+    thread.stream_started(INFO)
     assert thread.drain(timeout=5)
     thread.packet(packet(4))  # caught up: packets flow again
     assert thread.close(timeout=5)
