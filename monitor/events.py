@@ -19,7 +19,8 @@ from ingest.redact import hide_addresses
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event: ``kind`` is ``camera``, ``recording``, ``alarm`` or ``screen``."""
+    """One event: ``kind`` is ``camera``, ``recording``, ``alarm``, ``session``, ``screen`` or
+    ``approval``."""
 
     kind: str
     data: dict[str, Any]

@@ -19,6 +19,7 @@ from access.roles import Permission
 from api.auth import needs
 from api.deps import State
 from api.errors import TooManyRequests
+from api.routes.exports import case_visible
 from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.events import CameraState, StateChange
@@ -87,7 +88,7 @@ async def events(
                     if ended.done():
                         event.cancel()
                         return  # the user's sign-in ended: so does the stream
-                    if _visible(state, viewer, event.result()):
+                    if await _visible(state, viewer, event.result()):
                         yield _sse(event.result())
             finally:
                 ended.cancel()
@@ -100,13 +101,22 @@ async def events(
     return EventSourceResponse(generate(), ping=15)
 
 
-def _visible(state: AppState, viewer: Principal, event: Event) -> bool:
+async def _visible(state: AppState, viewer: Principal, event: Event) -> bool:
     """Events about a camera or station outside the viewer's scope do not exist for them: every
     station and camera an event names must be in scope (an unknown camera cannot be placed, so
-    it hides the event); events that name none (the catalog is down) are for everyone."""
+    it hides the event); events that name none (the catalog is down) are for everyone. Four-eyes
+    requests (``approval``) name a case: they reach only users who read cases, of that case's
+    stations."""
+    data = event.data
+    if event.kind == "approval":
+        if not viewer.can(Permission.CASES_READ):
+            return False
+        number = data.get("case_number")
+        scoped = viewer.sites is not None and number is not None
+        if scoped and not await asyncio.to_thread(case_visible, state, str(number), viewer):
+            return False
     if viewer.sites is None:
         return True
-    data = event.data
     sites = {str(data[key]) for key in ("site_id", "site") if data.get(key) is not None}
     cameras = [data.get("camera_id"), *data.get("camera_ids", []), *data.get("cameras", [])]
     for camera in filter(None, cameras):

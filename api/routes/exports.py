@@ -148,10 +148,12 @@ def _export(state: AppState, export_id: str, viewer: Principal) -> Export:
 
 def export_visible(state: AppState, row: Export, viewer: Principal) -> bool:
     """An export exists for ``viewer`` when its case does."""
-    return _case_visible(state, row.case_number, viewer)
+    return case_visible(state, row.case_number, viewer)
 
 
-def _case_visible(state: AppState, number: str, viewer: Principal) -> bool:
+def case_visible(state: AppState, number: str, viewer: Principal) -> bool:
+    """Whether the case exists for ``viewer``: any case for an unscoped user, else a case with
+    footage or its home at one of their stations."""
     if viewer.sites is None:
         return True
     with state.sessions() as session:
@@ -159,7 +161,7 @@ def _case_visible(state: AppState, number: str, viewer: Principal) -> bool:
 
 
 def _case_seen(state: AppState, number: str, viewer: Principal) -> None:
-    if not _case_visible(state, number, viewer):
+    if not case_visible(state, number, viewer):
         raise NotFound(f"no case {number}", field="number")
 
 

@@ -9,10 +9,12 @@ against a running server.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -398,6 +400,27 @@ def test_cases_tags_sessions_and_exports_of_another_station_do_not_exist(
     assert http.get(f"{url}/cases", headers=here).json()["count"] == 1
     exported = http.post(f"{url}/cases/{number}/exports", headers=away)
     assert exported.status_code == 404
+    # a four-eyes request is announced to approvers of the case's station, and only to them
+    server.wait_recording("cam-s")
+    time.sleep(3)
+    recorded = http.post(
+        f"{url}/cases/{number}/tags",
+        json={"camera_ids": ["cam-s"], "kind": "interrogation",
+              "start": iso_at(time.time() - 2.5), "end": iso_at(time.time() - 0.5)},
+        headers=here,
+    )  # fmt: skip
+    assert recorded.status_code == 201, recorded.text
+    with ThreadPoolExecutor(2) as pool:
+        heard = {name: pool.submit(approval_events, url, auth_for(name), 6.0)
+                 for name in ("here", "away")}  # fmt: skip
+        time.sleep(1.5)  # both streams are open
+        asked = http.post(
+            f"{url}/cases/{number}/exports", json={"tags": [recorded.json()["id"]]}, headers=here
+        )
+        assert asked.status_code == 202, asked.text
+        assert asked.json()["status"] == "pending_approval"
+        assert [e["id"] for e in heard["here"].result()] == [asked.json()["id"]]
+        assert heard["away"].result() == []
     foreign_tag = http.post(
         f"{url}/cases/{number}/tags",
         json={"camera_ids": ["cam-s"], "kind": "inquiry", "start": iso_at(start),
@@ -411,6 +434,25 @@ def test_cases_tags_sessions_and_exports_of_another_station_do_not_exist(
     )  # fmt: skip
     assert own.status_code == 422 and own.json()["field"] == "site"
     assert http.get(f"{url}/cases/{number}", headers=here).status_code == 200
+
+
+def approval_events(url: str, headers: dict[str, str], seconds: float) -> list[dict[str, Any]]:
+    """The ``approval`` events an event stream delivers within ``seconds``."""
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    kind = ""
+    try:
+        with httpx.stream("GET", f"{url}/events", headers=headers, timeout=seconds) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: ") and kind == "approval":
+                    found.append(json.loads(line[6:]))
+                if time.monotonic() > deadline:
+                    break
+    except httpx.ReadTimeout:
+        pass  # nothing more came
+    return found
 
 
 def iso_at(seconds: float) -> str:

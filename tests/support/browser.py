@@ -6,6 +6,7 @@ everything that would reach the network switched off.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,10 +44,14 @@ def sign_in(
     assert response.ok, response.text()
 
 
-def launch(playwright: Playwright) -> Browser:
-    """Headless system Chromium."""
+def launch(playwright: Playwright, *, home: Path | None = None) -> Browser:
+    """Headless system Chromium; ``home`` gives it a home directory (e.g. one whose NSS database
+    trusts a test CA: ``tls.home_trusting``)."""
     return playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        env={**os.environ, "HOME": str(home)} if home is not None else None,
     )
 
 

@@ -73,3 +73,18 @@ export function playbackUrl(camera, startMs, endMs) {
   if (endMs) params.end = iso(endMs);
   return `${BASE}/playback/${seg(camera)}${query(params)}`;
 }
+
+// -- exports, holds and four-eyes approvals ------------------------------------------------------
+
+export const caseExports = (number) => request("GET", `/cases/${seg(number)}/exports`);
+/** Queue an export: `{}` is the whole case, `{sessions: [id]}` / `{tags: [id]}` one item. */
+export const createExport = (number, body) =>
+  request("POST", `/cases/${seg(number)}/exports`, body);
+export const caseHolds = (number) => request("GET", `/cases/${seg(number)}/holds`);
+export const requestRelease = (id, reason) => request("POST", `/holds/${seg(id)}/release`, { reason });
+export const pendingApprovals = () => request("GET", "/approvals");
+export const approveExport = (id) => request("POST", `/exports/${seg(id)}/approve`);
+export const refuseExport = (id, reason) => request("POST", `/exports/${seg(id)}/refuse`, { reason });
+export const approveRelease = (id) => request("POST", `/holds/${seg(id)}/approve-release`);
+export const refuseRelease = (id, reason) =>
+  request("POST", `/holds/${seg(id)}/refuse-release`, { reason });

@@ -5,6 +5,7 @@
 // URL: review.html[?case=NUMBER[&session=ID|&tag=ID]] opens that case (and plays that item).
 // `window.casewatchReview.stats()` reports what each video shows (for tests and diagnostics).
 
+import { eventsUrl } from "../js/api.js";
 import { setLang } from "../js/i18n.js";
 import { startPage } from "../js/session.js";
 import {
@@ -16,6 +17,8 @@ import {
   searchCases,
   sessionReport,
 } from "./api.js";
+import { el, toast } from "./dom.js";
+import { EvidencePanel } from "./evidence.js";
 import { CameraPlayer } from "./player.js";
 import { renderReport } from "./report.js";
 import { applyStrings, causeLabel, getLang, onStringsChange, t } from "./strings.js";
@@ -49,29 +52,13 @@ const state = {
   refreshTimer: null,
 };
 
+const evidence = new EvidencePanel({
+  onError: (error) => showError(error),
+  cameraName: (id) => cameraName(id),
+  openCase: (number) => openCase(number),
+});
+
 // -- small helpers -------------------------------------------------------------------------------
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function toast(message, kind = "info") {
-  const item = el("div", { class: `toast ${kind}`, text: message });
-  $("toasts").append(item);
-  setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
-}
 
 function showError(error) {
   toast(t("toast.error", { msg: error.message || String(error) }), "error");
@@ -188,6 +175,7 @@ async function openCase(number, { select } = {}) {
   $("case-panel").hidden = false;
   $("results-panel").hidden = true;
   setUrl();
+  evidence.showCase(data.number);
   if (select) {
     const pool = select.type === "session" ? data.sessions : data.tags;
     const item = pool.find((i) => String(i.id) === String(select.id));
@@ -278,6 +266,12 @@ function renderItems(list, items, type, emptyText) {
                 onclick: () => openReport(item.id),
               })
             : null,
+          el("button", {
+            type: "button",
+            class: "export-btn needs-exports_create",
+            text: t("export.item"),
+            onclick: () => evidence.exportSelection(type === "session" ? { sessions: [item.id] } : { tags: [item.id] }),
+          }),
         ),
       ),
     );
@@ -614,13 +608,28 @@ function onKey(event) {
   else if (event.key === "Escape") closeReport();
 }
 
-function wire() {
-  startPage({ getLang, setLang }, { watermark: true });
+/** Four-eyes requests made or decided anywhere refresh the approvals and the open case. */
+function listenForApprovals() {
+  const source = new EventSource(eventsUrl());
+  source.addEventListener("approval", (message) => {
+    try {
+      evidence.onApprovalEvent(JSON.parse(message.data));
+    } catch {
+      console.warn("casewatch: bad approval event", message.data);
+    }
+  });
+  source.addEventListener("open", () => evidence.refreshApprovals()); // and after a reconnect
+}
+
+async function wire() {
+  const user = await startPage({ getLang, setLang }, { watermark: true });
+  if (user) listenForApprovals();
   $("search-form").addEventListener("submit", runSearch);
   $("case-back").addEventListener("click", () => {
     $("case-panel").hidden = true;
     $("results-panel").hidden = false;
   });
+  $("export-case").addEventListener("click", () => evidence.exportSelection({}));
   $("btn-play").addEventListener("click", () => state.group && state.group.toggle());
   $("btn-step-back").addEventListener("click", () => state.group && state.group.step(-1));
   $("btn-step-fwd").addEventListener("click", () => state.group && state.group.step(1));
@@ -652,6 +661,8 @@ function wire() {
   onStringsChange(() => {
     renderLegend();
     renderCase();
+    evidence.render();
+    evidence.renderApprovals();
     if (state.report && !$("report-view").hidden) renderReport($("report"), state.report, { siteName });
     const kind = $("tag-kind");
     for (const option of kind.options) option.textContent = t(`kind.${option.value}`);
@@ -680,7 +691,7 @@ window.casewatchReview = {
 
 async function init() {
   applyStrings(document);
-  wire();
+  await wire();
   renderLegend();
   await loadCameras();
   const params = new URLSearchParams(location.search);
