@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import BaseRoute
 
 from access.audit import AuditTrail, catalog_checkpoint
 from access.roles import Permission
@@ -22,6 +23,7 @@ from api import errors
 from api.audit import live_view_auditor
 from api.auth import needs
 from api.http_guards import HttpGuards
+from api.http_methods import MethodsAndOrigins, RouteMethods
 from api.pages import SignedInPages
 from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
 from api.revocation import RevocationWatch
@@ -279,7 +281,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         openapi_url=None,
     )
     errors.install(app)
-    app.add_middleware(HttpGuards, allowed_hosts=allowed_hosts(settings))
+
+    def served_routes() -> list[BaseRoute]:
+        # the routers are included without a prefix: their routes' paths are the served ones
+        return [*(r for router in ROUTERS for r in router.routes), *app.router.routes]
+
+    app.add_middleware(
+        MethodsAndOrigins,
+        routes=RouteMethods(served_routes),
+        origins=settings.server.cors_origins,
+    )
+    app.add_middleware(HttpGuards, allowed_hosts=allowed_hosts(settings))  # outermost
     for router in ROUTERS:
         app.include_router(router, responses=errors.ERROR_RESPONSES)
     app.mount("/wall", SignedInPages(directory=STATIC_DIR, html=True), name="wall")

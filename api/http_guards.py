@@ -60,11 +60,11 @@ class HttpGuards:
         if not self.any_host:
             host = _host_name(headers.get(b"host", b"").decode("latin-1"))
             if host not in self.hosts:
-                await _refuse(send, 400, "Host: this server does not answer to that name", "Host")
+                await refuse(send, 400, "Host: this server does not answer to that name", "Host")
                 return
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(send, 413, f"body: larger than {self.max_bytes} bytes", "body")
+            await refuse(send, 413, f"body: larger than {self.max_bytes} bytes", "body")
             return
         received = 0
         started = False
@@ -100,7 +100,7 @@ class HttpGuards:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
-                await _refuse(send, 413, f"body: larger than {self.max_bytes} bytes", "body")
+                await refuse(send, 413, f"body: larger than {self.max_bytes} bytes", "body")
 
 
 def _host_name(header: str) -> str:
@@ -111,7 +111,15 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-async def _refuse(send: Send, status: int, message: str, field: str) -> None:
+async def refuse(
+    send: Send,
+    status: int,
+    message: str,
+    field: str,
+    *,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer with the project's JSON error shape before the application sees the request."""
     body = json.dumps({"error": message, "field": field}, ensure_ascii=False).encode()
     await send(
         {
@@ -120,6 +128,7 @@ async def _refuse(send: Send, status: int, message: str, field: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(extra or []),
             ],
         }
     )

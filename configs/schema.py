@@ -28,6 +28,9 @@ Identifier = Annotated[
     ),
 ]
 
+ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?$")
+"""A web origin as browsers send it in ``Origin``: scheme, lower-case host, optional port."""
+
 
 class Strict(BaseModel):
     """Base of every settings model: unknown keys are errors, values are not coerced silently."""
@@ -169,6 +172,24 @@ class ServerSettings(Strict):
         description="serve HTTPS with this certificate and key (cookies become Secure, HSTS is "
         "sent); null serves plain HTTP (loopback or behind a TLS proxy only)",
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="origins (scheme://host[:port], as browsers send them) whose pages may call "
+        "the API and WHEP with a bearer token, e.g. a third-party WHEP player; none by default "
+        "(the wall's own pages need none); cookies never cross origins",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme://host[:port] in lower case, "
+                    "without a path (e.g. https://player.example)"
+                )
+        return origins
 
 
 class BackoffSettings(Strict):

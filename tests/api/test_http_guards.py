@@ -120,3 +120,73 @@ def test_a_foreign_host_name_is_refused(server: Server) -> None:
     for name in ("127.0.0.1", "localhost"):
         ok = httpx.get(f"{server.url}/api/v1/health", headers={"Host": f"{name}:{server.port}"})
         assert ok.status_code == 200, name
+
+
+def test_options_and_405_name_every_method_of_the_path(server: Server) -> None:
+    for path, allowed in (
+        ("/api/v1/cases", "GET, OPTIONS, POST"),
+        ("/api/v1/cases/A6103020000002026120007", "GET, OPTIONS, PATCH"),
+        ("/api/v1/live/sessions/abc", "DELETE, OPTIONS"),  # PATCH only explains 405
+        ("/wall/index.html", "GET, HEAD, OPTIONS"),
+    ):
+        options = httpx.options(f"{server.url}{path}")
+        assert options.status_code == 204 and options.headers["allow"] == allowed, path
+    wrong = http.delete(f"{server.url}/api/v1/cases/A6103020000002026120007")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, OPTIONS, PATCH"
+    trickle = http.patch(f"{server.url}/api/v1/live/sessions/abc", content=b"a=candidate")
+    assert trickle.status_code == 405 and trickle.headers["allow"] == "DELETE, OPTIONS"
+    assert "trickle" in trickle.json()["error"]
+    assert httpx.options(f"{server.url}/api/v1/nothing").status_code == 404
+
+
+PLAYER_ORIGIN = "http://player.example:9000"
+
+
+def test_cross_origin_calls_only_from_the_configured_origins(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    running = Server(
+        tmp_path_factory.mktemp("cors"), [], server={"cors_origins": [PLAYER_ORIGIN]}
+    ).start()
+    try:
+        whep = f"{running.url}/api/v1/live/cam/whep"
+        asked = {"Access-Control-Request-Headers": "authorization,content-type"}
+        preflight = httpx.options(
+            whep,
+            headers={"Origin": PLAYER_ORIGIN, "Access-Control-Request-Method": "POST", **asked},
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == PLAYER_ORIGIN
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"]
+        assert "access-control-allow-credentials" not in preflight.headers  # never cookies
+        trickle = httpx.options(
+            f"{running.url}/api/v1/live/sessions/abc",
+            headers={"Origin": PLAYER_ORIGIN, "Access-Control-Request-Method": "PATCH"},
+        )  # let through, so that the player reads the 405 that explains
+        assert (
+            trickle.status_code == 204
+            and "PATCH" in trickle.headers["access-control-allow-methods"]
+        )
+        stranger = httpx.options(
+            whep, headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+        )
+        assert stranger.status_code == 403 and stranger.json()["field"] == "Origin"
+        odd_header = httpx.options(
+            whep,
+            headers={"Origin": PLAYER_ORIGIN, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "x-forwarded-user"},
+        )  # fmt: skip
+        assert odd_header.status_code == 403 and odd_header.json()["field"] == "headers"
+        wrong_method = httpx.options(
+            whep, headers={"Origin": PLAYER_ORIGIN, "Access-Control-Request-Method": "PUT"}
+        )
+        assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "OPTIONS, POST"
+        listed = http.get(f"{running.url}/api/v1/cameras", headers={"Origin": PLAYER_ORIGIN})
+        assert listed.headers["access-control-allow-origin"] == PLAYER_ORIGIN
+        assert "Location" in listed.headers["access-control-expose-headers"]
+        assert "ETag" in listed.headers["access-control-expose-headers"]
+        other = http.get(f"{running.url}/api/v1/cameras", headers={"Origin": "http://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    finally:
+        running.stop()

@@ -103,6 +103,11 @@ BAD = [
         {"storage": {"segment_seconds": 1}},
         "storage.segment_seconds: Input should be greater than or equal to 2",
     ),
+    (
+        {"server": {"cors_origins": ["https://player.example/whep"]}},
+        "server.cors_origins: 'https://player.example/whep' is not an origin: give "
+        "scheme://host[:port] in lower case, without a path (e.g. https://player.example)",
+    ),
 ]
 
 
