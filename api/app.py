@@ -24,6 +24,7 @@ from api.audit import live_view_auditor
 from api.auth import needs
 from api.http_guards import HttpGuards
 from api.http_methods import MethodsAndOrigins, RouteMethods
+from api.openapi import described
 from api.pages import SignedInPages
 from api.process import TRIM_INTERVAL_SECONDS, trim_malloc
 from api.revocation import RevocationWatch
@@ -303,7 +304,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     # the API's description is for signed-in users too
     @app.get("/openapi.json", include_in_schema=False, dependencies=[needs(Permission.SIGNED_IN)])
     async def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(described(app, settings.cases.number_patterns))
 
     @app.get("/docs", include_in_schema=False, dependencies=[needs(Permission.SIGNED_IN)])
     async def docs() -> HTMLResponse:

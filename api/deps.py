@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Body, Depends, Request
-from pydantic import BaseModel, ConfigDict
+from fastapi import Body, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from access.principal import Principal
 from api.errors import NotFound
 from api.state import AppState
+from configs.schema import IDENTIFIER_PATTERN
 from recorder.service import RecordingRuntime
 
 
@@ -23,6 +24,23 @@ class NoBody(BaseModel):
 
 
 Empty = Annotated[NoBody | None, Body()]
+
+
+CameraId = Annotated[
+    str,
+    Path(pattern=IDENTIFIER_PATTERN, description="camera id: lower-case letters, digits, '-', '_'"),
+]
+CameraIdField = Annotated[
+    str,
+    Field(
+        pattern=IDENTIFIER_PATTERN, description="camera id: lower-case letters, digits, '-', '_'"
+    ),
+]
+CaseNumberPath = Annotated[
+    str,
+    Path(min_length=1, max_length=40, description="case number (the schema's pattern is the "
+         "node's cases.number_patterns)"),
+]  # fmt: skip
 
 
 MAX_ID = 2**63 - 1

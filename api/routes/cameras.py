@@ -12,7 +12,7 @@ from access.principal import Principal
 from access.roles import Permission
 from api.audit import audit_async
 from api.auth import needs
-from api.deps import State, camera_runtime
+from api.deps import CameraId, State, camera_runtime
 from api.errors import Conflict, Unavailable
 from api.state import AppState
 from ingest.clock import isoformat_us
@@ -88,7 +88,7 @@ def _badge(state: AppState, camera_id: str) -> dict[str, Any] | None:
 
 
 @router.get("/{camera_id}")
-def get_camera(camera_id: str, state: State, viewer: Viewer) -> dict[str, Any]:
+def get_camera(camera_id: CameraId, state: State, viewer: Viewer) -> dict[str, Any]:
     runtime = camera_runtime(state, camera_id, viewer)
     return describe(runtime, state.service.last_recorded.get(camera_id), _badge(state, camera_id))
 
@@ -103,7 +103,7 @@ class CameraChange(BaseModel):
 
 @router.patch("/{camera_id}")
 async def change_camera(
-    camera_id: str,
+    camera_id: CameraId,
     body: CameraChange,
     request: Request,
     state: State,
@@ -139,7 +139,7 @@ async def change_camera(
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}},
 )
-async def snapshot(camera_id: str, request: Request, state: State, viewer: Viewer) -> Response:
+async def snapshot(camera_id: CameraId, request: Request, state: State, viewer: Viewer) -> Response:
     """JPEG of the camera's latest keyframe (no second connection to the camera)."""
     runtime = camera_runtime(state, camera_id, viewer)
     await audit_async(

@@ -15,7 +15,7 @@ from access.principal import Principal
 from access.roles import Permission
 from api.audit import audit, audit_async
 from api.auth import needs
-from api.deps import MAX_ID, DbSession, Empty, State
+from api.deps import MAX_ID, CameraIdField, CaseNumberPath, DbSession, Empty, State
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.state import AppState
 from api.timerange import Instant, parse_instant
@@ -37,7 +37,6 @@ DAY_US = 86_400 * 1_000_000
 CLOCK_SKEW_US = 5 * 1_000_000
 MAX_TAG_US = 7 * DAY_US
 """The longest a tag may span (a hold over a camera's whole history is not a tag)."""
-NumberPath = Annotated[str, Path(min_length=1, max_length=40, description="case number")]
 Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)]
 
 
@@ -65,7 +64,7 @@ class CaseUpdate(Strict):
 class Where(Strict):
     """Cameras by id, or a room (with its station when the name is not unique)."""
 
-    camera_ids: list[str] | None = Field(default=None, min_length=1, max_length=36)
+    camera_ids: list[CameraIdField] | None = Field(default=None, min_length=1, max_length=36)
     room: str | None = Field(default=None, min_length=1, max_length=100)
     site: str | None = Field(default=None, min_length=1, max_length=63)
 
@@ -254,7 +253,7 @@ def search_cases(
 
 @router.get("/cases/{number}")
 def get_case(
-    number: NumberPath, state: State, session: DbSession, reader: Reader
+    number: CaseNumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
     """A case with its tags and sessions (of the user's stations)."""
     case = _case(state, session, number, reader)
@@ -269,7 +268,7 @@ def get_case(
 
 @router.patch("/cases/{number}")
 def update_case(
-    number: NumberPath,
+    number: CaseNumberPath,
     body: CaseUpdate,
     request: Request,
     state: State,
@@ -294,7 +293,7 @@ def update_case(
 
 @router.get("/cases/{number}/footage")
 def case_footage(
-    number: NumberPath, state: State, session: DbSession, reader: Reader
+    number: CaseNumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
     """Every tag and session of the case (of the user's stations) with its cameras, ranges and
     coverage."""
@@ -326,7 +325,7 @@ def case_footage(
 
 @router.post("/cases/{number}/tags", status_code=201)
 def add_tag(
-    number: NumberPath,
+    number: CaseNumberPath,
     body: TagCreate,
     request: Request,
     state: State,
@@ -389,7 +388,7 @@ def get_tag(tag_id: RowId, session: DbSession, reader: Reader) -> dict[str, Any]
 
 @router.post("/cases/{number}/sessions", status_code=201)
 async def open_session(
-    number: NumberPath, body: SessionCreate, request: Request, state: State, writer: Writer
+    number: CaseNumberPath, body: SessionCreate, request: Request, state: State, writer: Writer
 ) -> dict[str, Any]:
     """Open a live interrogation session on a room's cameras (or the given cameras)."""
 
@@ -483,7 +482,7 @@ async def close_session(
 
 @router.get("/cases/{number}/holds")
 def case_holds(
-    number: NumberPath, state: State, session: DbSession, reader: Reader
+    number: CaseNumberPath, state: State, session: DbSession, reader: Reader
 ) -> dict[str, Any]:
     case = _case(state, session, number, reader)
     holds = [h for h in cases.case_holds(session, case.number) if hold_seen(session, h, reader)]

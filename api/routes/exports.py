@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Body, Request, Response
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +20,7 @@ from access.principal import Principal
 from access.roles import Permission
 from api.audit import audit
 from api.auth import needs
-from api.deps import State
+from api.deps import CameraIdField, CaseNumberPath, State
 from api.errors import BadRequest, Conflict, Gone, NotFound, Unprocessable
 from api.state import AppState
 from api.timerange import Instant
@@ -35,7 +34,6 @@ from recorder.models import Export, ExportStatus
 router = APIRouter(prefix="/api/v1", tags=["exports"])
 
 MAX_LIST = 1000
-NumberPath = Annotated[str, PathParam(min_length=1, max_length=40, description="case number")]
 Reader = Annotated[Principal, needs(Permission.CASES_READ)]
 
 
@@ -43,7 +41,7 @@ class RangeBody(BaseModel):
     """A camera over an explicit time range."""
 
     model_config = ConfigDict(extra="forbid")
-    camera: str = Field(min_length=1, max_length=63, description="camera id")
+    camera: CameraIdField
     start: Instant = Field(description="ISO 8601 with time zone")
     end: Instant = Field(description="ISO 8601 with time zone")
 
@@ -56,7 +54,7 @@ class ExportBody(BaseModel):
     sessions: list[int] | None = Field(
         default=None, max_length=500, description="interrogation session ids (tags)"
     )
-    cameras: list[str] | None = Field(
+    cameras: list[CameraIdField] | None = Field(
         default=None, max_length=500, description="only these cameras of the selected tags"
     )
     ranges: list[RangeBody] | None = Field(
@@ -89,7 +87,7 @@ def _selection(body: ExportBody | None) -> Selection:
 
 @router.post("/cases/{number}/exports", status_code=202)
 def create_export(
-    number: NumberPath,
+    number: CaseNumberPath,
     request: Request,
     state: State,
     response: Response,
@@ -117,7 +115,7 @@ def create_export(
 
 
 @router.get("/cases/{number}/exports")
-def case_exports(number: NumberPath, state: State, reader: Reader) -> dict[str, Any]:
+def case_exports(number: CaseNumberPath, state: State, reader: Reader) -> dict[str, Any]:
     """The case's exports, newest first."""
     _case_seen(state, number, reader)
     rows = _service(state).for_case(number)

@@ -16,7 +16,7 @@ from access.principal import Principal
 from access.roles import Permission
 from api.audit import audit_async
 from api.auth import needs
-from api.deps import State, camera_runtime
+from api.deps import CameraId, State, camera_runtime
 from api.errors import BadRequest, Conflict, NotAllowed, TooLarge, UnsupportedMediaType
 from relay.errors import SessionNotFound
 from relay.peers import LiveSession
@@ -70,7 +70,7 @@ async def _read_offer(request: Request) -> str:
     },
 )
 async def whep_offer(
-    camera_id: str,
+    camera_id: CameraId,
     request: Request,
     state: State,
     viewer: Viewer,

@@ -28,7 +28,7 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -36,7 +36,7 @@ from access.principal import Principal
 from access.roles import Permission
 from api.audit import audit_async
 from api.auth import needs
-from api.deps import State, camera_runtime
+from api.deps import CameraId, State, camera_runtime
 from api.errors import Unavailable
 from api.state import AppState
 from api.timerange import Instant, parse_instant, time_range
@@ -62,7 +62,6 @@ Viewer = Annotated[Principal, needs(Permission.FOOTAGE_READ)]
 MAX_INDEX_US = 7 * 86_400 * US
 MAX_STREAMS = 64
 """Concurrent playback streams (one ffmpeg each) per node."""
-CameraPath = Annotated[str, Path(min_length=1, max_length=63, description="camera id")]
 _active: set[PlaybackStream] = set()
 
 
@@ -117,7 +116,7 @@ def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Foo
     },
 )
 async def play(
-    camera_id: CameraPath,
+    camera_id: CameraId,
     request: Request,
     state: State,
     viewer: Viewer,
@@ -176,7 +175,7 @@ async def play(
 
 @router.get("/playback/{camera_id}/index")
 async def playback_index(
-    camera_id: CameraPath,
+    camera_id: CameraId,
     state: State,
     viewer: Viewer,
     start: Annotated[Instant, Query(description="ISO 8601 with time zone")],

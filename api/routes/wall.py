@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from access.principal import Principal
 from access.roles import Permission
 from api.auth import needs
-from api.deps import DbSession, State
+from api.deps import CameraIdField, DbSession, State
 from api.errors import NotFound, Unprocessable
 from api.routes.events import SCREEN_NAME
 from api.state import AppState
@@ -65,7 +65,7 @@ class LayoutBody(Strict):
 class TourStep(Strict):
     """Either some cameras in a grid, or a saved layout."""
 
-    cameras: list[str] | None = Field(default=None, min_length=1, max_length=36)
+    cameras: list[CameraIdField] | None = Field(default=None, min_length=1, max_length=36)
     grid: Grid | None = None
     layout: str | None = Field(default=None, pattern=NAME)
 
@@ -90,7 +90,7 @@ class TourBody(Strict):
 class ScreenBody(Strict):
     """What a wall screen should show."""
 
-    cameras: list[str] = Field(min_length=1, max_length=36)
+    cameras: list[CameraIdField] = Field(min_length=1, max_length=36)
     layout: Grid | None = None
 
 

@@ -3,6 +3,7 @@ and the headers that keep the pages from being framed or fed foreign scripts."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -190,3 +191,21 @@ def test_cross_origin_calls_only_from_the_configured_origins(
         assert "access-control-allow-origin" not in other.headers
     finally:
         running.stop()
+
+
+def test_the_description_carries_camera_id_and_case_number_patterns(server: Server) -> None:
+    spec = http.get(f"{server.url}/openapi.json").json()
+
+    def path_pattern(path: str, method: str, name: str) -> str:
+        parameters = spec["paths"][path][method]["parameters"]
+        return str(next(p for p in parameters if p["name"] == name)["schema"]["pattern"])
+
+    camera = path_pattern("/api/v1/cameras/{camera_id}", "get", "camera_id")
+    number = path_pattern("/api/v1/cases/{number}", "get", "number")
+    assert path_pattern("/api/v1/cases/{number}/exports", "post", "number") == number
+    assert spec["components"]["schemas"]["CaseCreate"]["properties"]["number"]["pattern"] == number
+    assert re.fullmatch(camera, "qj-int-1") and not re.fullmatch(camera, "QJ int")
+    assert re.fullmatch(number, "A6103020000002026120007")
+    assert not re.fullmatch(number, "A61030200000020261200")
+    bad = http.get(f"{server.url}/api/v1/cameras/Not%20An%20Id")
+    assert bad.status_code == 422 and bad.json()["field"] == "camera_id"
