@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import collections
 import threading
+from dataclasses import dataclass
 
 MAX_KEYS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """An attempt refused: ``seconds`` until the key may try again, ``refusals`` the attempts
+    refused during this lock-out, this one included."""
+
+    seconds: float
+    refusals: int
 
 
 class Lockout:
@@ -24,6 +34,7 @@ class Lockout:
         self._window = window_seconds
         self._attempts: collections.OrderedDict[str, list[float]] = collections.OrderedDict()
         self._locked_until: dict[str, float] = {}
+        self._refusals: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def locked_for(self, key: str, now: float) -> float:
@@ -31,13 +42,14 @@ class Lockout:
         with self._lock:
             return self._locked(key, now)
 
-    def attempt(self, key: str, now: float) -> float:
-        """Count an attempt of ``key`` unless it is locked; returns the seconds it is still
-        locked for (0: the attempt counts and may go ahead)."""
+    def attempt(self, key: str, now: float) -> Locked | None:
+        """Count an attempt of ``key`` unless it is locked (then ``Locked`` says for how long);
+        None: the attempt counts and may go ahead."""
         with self._lock:
             locked = self._locked(key, now)
             if locked > 0:
-                return locked
+                self._refusals[key] = refusals = self._refusals.get(key, 0) + 1
+                return Locked(locked, refusals)
             times = [t for t in self._attempts.get(key, []) if now - t < self._window]
             times.append(now)
             if len(times) >= self._limit:
@@ -46,7 +58,7 @@ class Lockout:
             self._attempts[key] = times
             self._attempts.move_to_end(key)
             self._evict(now)
-            return 0.0
+            return None
 
     def succeeded(self, key: str) -> None:
         """The attempt succeeded: the key's failures are forgotten."""
@@ -59,6 +71,7 @@ class Lockout:
             return 0.0
         if until <= now:
             del self._locked_until[key]
+            self._refusals.pop(key, None)
             return 0.0
         return until - now
 

@@ -43,11 +43,20 @@ class SignInFailed(Exception):
 
 
 class SignInLocked(Exception):
-    """Too many failed sign-ins: the account or address may try again after ``retry_after``."""
+    """Too many failed sign-ins: the account or address may try again after ``retry_after``;
+    ``refusals`` attempts were refused during this lock-out so far."""
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, refusals: int = 1) -> None:
         super().__init__(f"too many failed sign-ins; try again in {int(retry_after) + 1} s")
         self.retry_after = retry_after
+        self.refusals = refusals
+
+    @property
+    def worth_recording(self) -> bool:
+        """Whether the audit trail records this refusal: the first of a lock-out and then the
+        10th, 100th, … — a script hammering a locked account cannot flood the trail, and the
+        trail still tells how hard it tried."""
+        return self.refusals == 1 or str(self.refusals).rstrip("0") == "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +102,9 @@ class AccessService:
         """Count a password attempt for the account and the address, or refuse it while either
         is locked out."""
         now = time.monotonic()
-        locked = self._by_account.attempt(account, now)
-        if locked == 0:
-            locked = self._by_address.attempt(place, now)
-        if locked > 0:
-            raise SignInLocked(locked)
+        locked = self._by_account.attempt(account, now) or self._by_address.attempt(place, now)
+        if locked is not None:
+            raise SignInLocked(locked.seconds, locked.refusals)
 
     def check_password(self, user: User, password: str, *, address: str) -> bool:
         """A signed-in user's password asked again (to change it, to make a token): counted

@@ -104,12 +104,18 @@ async def login(body: Credentials, request: Request, response: Response, state: 
             address=client_address(request),
             user_agent=request.headers.get("user-agent", ""),
         )
-    except (SignInFailed, SignInLocked) as error:
-        outcome = Outcome.DENIED if isinstance(error, SignInLocked) else Outcome.FAILED
+    except SignInFailed as error:
         await audit_async(
-            request, "sign_in", None, user=body.name[:64], outcome=outcome,
+            request, "sign_in", None, user=body.name[:64], outcome=Outcome.FAILED,
             details={"reason": str(error)},
         )  # fmt: skip
+        raise
+    except SignInLocked as error:
+        if error.worth_recording:
+            await audit_async(
+                request, "sign_in", None, user=body.name[:64], outcome=Outcome.DENIED,
+                details={"reason": str(error), "refused": error.refusals},
+            )  # fmt: skip
         raise
     await audit_async(request, "sign_in", signed.principal)
     previous = request.cookies.get(SESSION_COOKIE)

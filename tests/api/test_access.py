@@ -154,6 +154,13 @@ def test_sign_in_sessions_csrf_and_lockout(make_server: Any) -> None:
     locked = httpx.post(login, json={"name": "admin", "password": "test-Pass-word-0451"})
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     assert locked.json()["field"] == "name"
+    for _ in range(11):  # a script hammering the locked account
+        assert httpx.post(login, json={"name": "admin", "password": "x"}).status_code == 429
+    denied = http.get(
+        f"{server.url}/api/v1/audit", params={"action": "sign_in", "user": "admin", "limit": 100}
+    ).json()["data"]
+    refusals = [e["details"].get("refused") for e in denied if e["outcome"] == "denied"]
+    assert sorted(refusals) == [1, 10]  # the first refusal and the tenth, not all twelve
     # a bearer token is not subject to the account's sign-in lock, and needs no CSRF token
     assert http.put(f"{server.url}/api/v1/wall/layouts/晚班", json=layout).status_code == 200
 
