@@ -76,8 +76,7 @@ def test_a_wrong_password_is_told_and_a_right_one_opens_the_wall(
 
 def test_the_audit_page_lists_and_verifies_the_trail(chromium: Browser, server: Server) -> None:
     page = sign_in_page(chromium, server, "auditor", ADMIN_PASSWORD)
-    page.wait_for_url(f"{server.url}/wall/")
-    page.goto(f"{server.url}/wall/audit.html")
+    page.wait_for_url(f"{server.url}/wall/audit.html")  # an auditor's start page
     page.wait_for_function("document.body.dataset.ready === 'true'", timeout=10_000)
     actions = page.eval_on_selector_all(
         "#audit-rows tr", "rows => rows.map(r => r.children[2].textContent)"

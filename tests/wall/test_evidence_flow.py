@@ -62,9 +62,11 @@ def chromium(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         browser.close()
 
 
-def signed_in(chromium: Browser, server: Server, name: str, errors: list[str]) -> Page:
+def signed_in(
+    chromium: Browser, server: Server, name: str, errors: list[str], lands_on: str = ""
+) -> Page:
     """A new browser of ``name``, signed in on the sign-in page (no certificate warning: a
-    certificate error fails ``goto``)."""
+    certificate error fails ``goto``), on the start page of their roles."""
     page = chromium.new_context(**CONTEXT, viewport={"width": 1600, "height": 1000}).new_page()
     page.on("pageerror", lambda error: errors.append(f"{name}: {error}"))
     page.set_default_timeout(15_000)
@@ -73,7 +75,8 @@ def signed_in(chromium: Browser, server: Server, name: str, errors: list[str]) -
     page.fill("#login-name", name)
     page.fill("#login-password", ADMIN_PASSWORD)
     page.click("#login-submit")
-    page.wait_for_url(f"{server.url}/wall/")
+    page.wait_for_url(f"{server.url}/wall/{lands_on}")
+    page.wait_for_function("document.body.dataset.ready === 'true'")
     return page
 
 
@@ -161,9 +164,7 @@ def test_sign_in_watch_export_with_approval_and_audit(
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
     # 6. the auditor sees each step, by whom, in order, and a trail that verifies
-    auditor = signed_in(chromium, server, "auditor", errors)
-    auditor.goto(f"{server.url}/wall/audit.html")
-    auditor.wait_for_function("document.body.dataset.ready === 'true'")
+    auditor = signed_in(chromium, server, "auditor", errors, lands_on="audit.html")
     steps = [
         ("li", "sign_in"),
         ("li", "live_view_start"),
@@ -176,6 +177,7 @@ def test_sign_in_watch_export_with_approval_and_audit(
         ("li", "export_download"),
         ("auditor", "sign_in"),
     ]
+    assert [(u, a) for u, a, _ in audit_rows(auditor) if a == "access_denied"] == []
     rows = [(user, action) for user, action, _ in audit_rows(auditor)]
     found = iter(rows)
     missing = [step for step in steps if step not in found]  # in this order

@@ -1,13 +1,17 @@
 // login.js — the sign-in page: name and password to POST /api/v1/auth/login, then back to the
-// page that sent the browser here (only pages of this site: `next` must start with /wall/).
+// page that sent the browser here (only pages of this site: `next` must start with /wall/), or
+// to the user's own start page when that was the wall and they do not watch live.
 
 import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
+import { landingPage } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
 
-function nextPage() {
+function nextPage(user) {
   const next = new URLSearchParams(location.search).get("next") || "/wall/";
-  return next.startsWith("/wall/") && !next.startsWith("/wall/login.html") ? next : "/wall/";
+  const ours = next.startsWith("/wall/") && !next.startsWith("/wall/login.html");
+  if (!ours || next === "/wall/") return landingPage(user);
+  return next;
 }
 
 function showError(text) {
@@ -28,7 +32,7 @@ async function submit(event) {
       body: JSON.stringify({ name: $("login-name").value.trim(), password: $("login-password").value }),
     });
     if (response.ok) {
-      location.replace(nextPage());
+      location.replace(nextPage((await response.json()).user));
       return;
     }
     if (response.status === 401) showError(t("login.wrong"));

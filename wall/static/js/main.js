@@ -5,7 +5,7 @@
 // Kiosk page (?cameras=… and/or ?screen=…): the wall alone, full window. Both load cameras and
 // active alarms, follow the event stream, and expose the test hook `window.casewatch`.
 
-import { startPage } from "./session.js";
+import { landingPage, startPage } from "./session.js";
 import { listActiveAlarms, listCameras } from "./api.js";
 import { AlarmPanel } from "./alarms.js";
 import { connectEvents } from "./events.js";
@@ -213,9 +213,13 @@ function setupKiosk(model, wall, options) {
   return {};
 }
 
-function main() {
+async function main() {
   applyI18n(document);
-  startPage({ getLang, setLang }, { watermark: true });
+  const user = await startPage({ getLang, setLang }, { watermark: true });
+  if (user && !user.permissions.includes("live_view")) {
+    location.replace(landingPage(user)); // the wall is for those who watch live
+    return;
+  }
   const model = new Model();
   const kiosk = kioskOptions();
   const wall = new Wall($("wall"), model, { interactive: !kiosk });

@@ -13,6 +13,16 @@ export function csrfHeaders() {
   return entry ? { "X-CSRF-Token": decodeURIComponent(entry.slice(CSRF_COOKIE.length + 1)) } : {};
 }
 
+/** The page a user starts on: the wall for those who watch live, else the audit trail, review,
+ *  or the users page — whichever their roles open first. */
+export function landingPage(user) {
+  const can = (permission) => user.permissions.includes(permission);
+  if (can("live_view")) return "/wall/";
+  if (can("audit_read")) return "/wall/audit.html";
+  if (can("footage_read")) return "/wall/review.html";
+  return "/wall/admin.html";
+}
+
 /** Send the browser to the sign-in page, to come back to where it is now. */
 export function signInAgain() {
   const here = location.pathname + location.search;
