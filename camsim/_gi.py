@@ -10,14 +10,17 @@ from typing import Any
 import gi
 
 gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 
 from gi.repository import GLib as _GLib  # noqa: E402
 from gi.repository import Gst as _Gst  # noqa: E402
+from gi.repository import GstRtsp as _GstRtsp  # noqa: E402
 from gi.repository import GstRtspServer as _GstRtspServer  # noqa: E402
 
 GLib: Any = _GLib
 Gst: Any = _Gst
+GstRtsp: Any = _GstRtsp
 GstRtspServer: Any = _GstRtspServer
 
 Gst.init(None)

@@ -16,7 +16,7 @@ from pathlib import Path
 from .config import build_mount, check_unique, load_config
 from .encode import default_cache_dir, ensure_loops
 from .errors import ConfigError, SimulatorError
-from .spec import EncodeParams, MountSpec, parse_size
+from .spec import AudioCodec, AuthMethod, EncodeParams, MountSpec, VideoCodec, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bitrate", type=int, default=2000, help="video bitrate, kbit/s (%(default)s)"
     )
     stream.add_argument(
+        "--video-codec",
+        choices=[c.value for c in VideoCodec],
+        default=VideoCodec.H264.value,
+        help="video codec (%(default)s)",
+    )
+    stream.add_argument(
+        "--bframes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="B-frames between reference frames, 0..4 (%(default)s)",
+    )
+    stream.add_argument(
+        "--audio-codec",
+        choices=[c.value for c in AudioCodec],
+        default=AudioCodec.AAC.value,
+        help="audio codec over RTP; pcma / pcmu are G.711 at 8 kHz (%(default)s)",
+    )
+    stream.add_argument(
+        "--auth",
+        choices=[m.value for m in AuthMethod],
+        default=AuthMethod.NONE.value,
+        help="RTSP authentication of the mounts (%(default)s)",
+    )
+    stream.add_argument("--user", default=None, help="RTSP user name of the mounts with auth")
+    stream.add_argument("--password", default=None, help="RTSP password of the mounts with auth")
+    stream.add_argument(
         "--loop-seconds",
         type=_positive_float,
         default=10.0,
@@ -125,7 +152,14 @@ def mounts_from_args(args: argparse.Namespace) -> list[MountSpec]:
         "fps": args.fps,
         "gop": args.gop,
         "bitrate": args.bitrate,
+        "video_codec": args.video_codec,
+        "bframes": args.bframes,
+        "audio_codec": args.audio_codec,
+        "auth": args.auth,
     }
+    for key in ("user", "password"):
+        if getattr(args, key) is not None:
+            defaults[key] = getattr(args, key)
     mounts: list[MountSpec] = []
     if args.config is not None:
         mounts.extend(load_config(args.config, defaults))

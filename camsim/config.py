@@ -1,7 +1,8 @@
 """Build the simulator's mount list from CLI defaults, `--mount` names and a YAML file.
 
 The YAML file is a list of mounts, each a mapping of `MountSpec` fields; fields left out take the
-CLI defaults (`--size`, `--fps`, `--gop`, `--bitrate`)::
+CLI defaults (`--size`, `--fps`, `--gop`, `--bitrate`, `--video-codec`, `--bframes`,
+`--audio-codec`, `--auth`, `--user`, `--password`)::
 
     - name: qingjiang/int-1
       label: Interrogation 1
@@ -9,6 +10,15 @@ CLI defaults (`--size`, `--fps`, `--gop`, `--bitrate`)::
       width: 640
       height: 360
       audio: false
+    - name: qingjiang/hik-1          # what a Hikvision camera sends by default
+      video_codec: h265
+      audio_codec: pcma
+      auth: digest
+      user: admin
+      password: Hik12345
+
+Default credentials (`--user`, `--password`) only go to mounts that end up with auth, so a
+mount may say `auth: none` under a CLI-wide `--auth digest`.
 
 Errors raise `ConfigError` with a message naming the file, the mount index and the field.
 """
@@ -23,7 +33,9 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import ConfigError
-from .spec import MountSpec
+from .spec import AuthMethod, MountSpec
+
+CREDENTIAL_FIELDS = ("user", "password")
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:
@@ -40,8 +52,13 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
 
 def build_mount(entry: Mapping[str, Any], defaults: Mapping[str, Any], where: str) -> MountSpec:
     """Validate one mount mapping on top of `defaults`; raises ConfigError."""
+    merged = {**defaults, **entry}
+    if merged.get("auth", AuthMethod.NONE.value) == AuthMethod.NONE.value:
+        for key in CREDENTIAL_FIELDS:
+            if key not in entry:
+                merged.pop(key, None)
     try:
-        return MountSpec.model_validate({**defaults, **entry})
+        return MountSpec.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, where)) from exc
 
@@ -73,12 +90,22 @@ def load_config(path: Path, defaults: Mapping[str, Any]) -> list[MountSpec]:
 
 
 def check_unique(mounts: Iterable[MountSpec]) -> list[MountSpec]:
-    """Return the mounts as a list; raises ConfigError on duplicate names."""
+    """Return the mounts as a list; raises ConfigError on duplicate names, or on a user name
+    given different passwords for one auth method (the server keeps one password per user
+    and method, as a camera does)."""
     seen: set[str] = set()
+    passwords: dict[tuple[AuthMethod, str], tuple[str, str]] = {}
     result = []
     for mount in mounts:
         if mount.name in seen:
             raise ConfigError(f"duplicate mount name {mount.name!r}")
         seen.add(mount.name)
+        if mount.user is not None and mount.password is not None:
+            known = passwords.setdefault((mount.auth, mount.user), (mount.password, mount.name))
+            if known[0] != mount.password:
+                raise ConfigError(
+                    f"mount {mount.name!r}.password: user {mount.user!r} has another "
+                    f"{mount.auth.value} password on mount {known[1]!r}"
+                )
         result.append(mount)
     return result

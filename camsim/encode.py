@@ -1,11 +1,16 @@
 """Pre-encode the simulator's loop files once per parameter set, with the ffmpeg CLI.
 
 Each file is an MPEG-TS holding, with fixed PIDs (see `spec.VIDEO_PIDS` / `spec.AUDIO_PIDS`):
-four H.264 variants with identical GOP structure and timestamps (test pattern with ident and
-clock, black, a frozen still frame, the pattern at half size) and two AAC variants (1 kHz tone,
-silence). The server switches between them at run time without re-encoding. Files are cached
-under a directory keyed by a hash of the parameters and published with an atomic rename, so
-concurrent simulator processes never read half-written files.
+four H.264 or H.265 variants with identical GOP structure and timestamps (test pattern with
+ident and clock, black, a frozen still frame, the pattern at half size) and two AAC variants
+(1 kHz tone, silence). The server switches between them at run time without re-encoding. Files
+are cached under a directory keyed by a hash of the parameters and published with an atomic
+rename, so concurrent simulator processes never read half-written files.
+
+Both codecs get what the server's variant switch and looping rely on: a fixed GOP of
+`gop_frames` without scene-cut keyframes, closed GOPs (no frame refers across a keyframe, so
+a loop point or a switch never leaves a frame without its reference) and parameter sets in
+band before every keyframe.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from pathlib import Path
 import ffmpeg
 
 from .errors import EncodeError
-from .spec import AUDIO_PIDS, AUDIO_SAMPLE_RATE, VIDEO_PIDS, AudioMode, EncodeParams, VideoMode
+from .spec import (
+    AUDIO_PIDS,
+    AUDIO_SAMPLE_RATE,
+    VIDEO_PIDS,
+    AudioMode,
+    EncodeParams,
+    ToneKind,
+    VideoCodec,
+    VideoMode,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +46,15 @@ FROZEN_QP = 23
 """Constant QP for the frozen variant, so every decoded frame of it is (nearly) identical."""
 AUDIO_BITRATE = "64k"
 SINE_HZ = 1000
+TONE_AMPLITUDE = 0.125
+"""Peak of the tone (−18 dBFS; RMS −21 dBFS): loud and clear of clipping."""
+VIBRATO_HZ = 0.3
+"""How often the varying tone's pitch swings (it stays within about ±5 % of 1 kHz)."""
+VIBRATO_DEPTH = 150.0
+"""Peak phase deviation of the varying tone in radians (Δf = depth × rate ≈ ±45 Hz)."""
+NOISE_AMPLITUDE = 0.004
+"""Peak of the varying tone's white noise (about −50 dBFS RMS, 30 dB under the tone): enough
+to change G.711 code words everywhere, too faint to matter to a level meter."""
 
 
 def default_cache_dir() -> Path:
@@ -103,27 +126,11 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
         .filter("loop", loop=params.loop_frames - 1, size=1)
         .setpts(f"N/{fps}/TB")
     )
-    tone = ffmpeg.input(
-        f"sine=frequency={SINE_HZ}:sample_rate={AUDIO_SAMPLE_RATE}:duration={duration}",
-        f="lavfi",
-    )
+    tone = ffmpeg.input(_tone_source(params, duration), f="lavfi")
     silent = ffmpeg.input(f"anullsrc=r={AUDIO_SAMPLE_RATE}:cl=mono:d={duration}", f="lavfi")
 
-    rate = f"{params.bitrate_kbps}k"
     options: dict[str, str | int] = {
-        "c:v": "libx264",
-        "preset": "veryfast",
-        "tune": "zerolatency",
-        # One slice per frame like most cameras; zerolatency's sliced threads would give each
-        # IDR several slices, and rtph264pay then repeats SPS/PPS before each of them, which
-        # makes ffmpeg's parser split the keyframe into two packets with the same pts.
-        "x264-params": "sliced-threads=0",
-        "profile:v": "main",
-        "pix_fmt": "yuv420p",
-        "bf": 0,
-        "g": params.gop_frames,
-        "keyint_min": params.gop_frames,
-        "sc_threshold": 0,
+        **_video_options(params),
         "c:a": "aac",
         "ar": AUDIO_SAMPLE_RATE,
         "ac": 1,
@@ -133,11 +140,6 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
         # the server's queues (and with them the delay of a fault switch) can stay short.
         "pes_payload_size": 0,
     }
-    for index in (0, 1, 3):  # normal, black and resized: CBR-ish
-        options[f"b:v:{index}"] = rate
-        options[f"maxrate:v:{index}"] = rate
-        options[f"bufsize:v:{index}"] = rate
-    options["qp:v:2"] = FROZEN_QP  # frozen: constant QP, so repeated frames decode identically
 
     out = ffmpeg.output(
         normal, black, frozen, resized, tone.audio, silent.audio, str(output), **options
@@ -156,6 +158,74 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
     streamids = [item for i, pid in enumerate(pids) for item in ("-streamid", f"{i}:{pid}")]
     args[at:at] = streamids
     return args
+
+
+def _tone_source(params: EncodeParams, duration: str) -> str:
+    """The lavfi source of the "tone" track."""
+    if params.tone is ToneKind.SINE:
+        return f"sine=frequency={SINE_HZ}:sample_rate={AUDIO_SAMPLE_RATE}:duration={duration}"
+    # 1 kHz with a slow vibrato plus faint white noise: never periodic, so a stretch of the
+    # G.711 audio made from it occurs once per loop. random(0) is aevalsrc's seeded generator,
+    # so every encode of these parameters gives the same samples.
+    expr = (
+        f"{TONE_AMPLITUDE}*sin(2*PI*{SINE_HZ}*t+{VIBRATO_DEPTH}*sin(2*PI*{VIBRATO_HZ}*t))"
+        f"+{NOISE_AMPLITUDE}*(2*random(0)-1)"
+    )
+    return f"aevalsrc=exprs='{expr}':s={AUDIO_SAMPLE_RATE}:c=mono:d={duration}"
+
+
+def _video_options(params: EncodeParams) -> dict[str, str | int]:
+    """Encoder options for the four video outputs (normal, black, frozen, resized)."""
+    rate = f"{params.bitrate_kbps}k"
+    options: dict[str, str | int]
+    if params.video_codec is VideoCodec.H264:
+        x264_params = "sliced-threads=0"
+        if params.bframes:
+            # zerolatency sets bframes=0; ffmpeg's -bf and x264-params are applied after the
+            # tune, so they win. A fixed B-frame pattern (b-adapt=0), as cameras use.
+            x264_params += f":bframes={params.bframes}:b-adapt=0"
+        options = {
+            "c:v": "libx264",
+            "preset": "veryfast",
+            "tune": "zerolatency",
+            # One slice per frame like most cameras; zerolatency's sliced threads would give
+            # each IDR several slices, and rtph264pay then repeats SPS/PPS before each of them,
+            # which makes ffmpeg's parser split the keyframe into two packets with the same pts.
+            "x264-params": x264_params,
+            "profile:v": "main",
+            "pix_fmt": "yuv420p",
+            "bf": params.bframes,
+            "g": params.gop_frames,
+            "keyint_min": params.gop_frames,
+            "sc_threshold": 0,
+        }
+    else:
+        x265_params = [
+            f"keyint={params.gop_frames}",
+            f"min-keyint={params.gop_frames}",
+            "scenecut=0",
+            # x265 defaults to open GOPs (CRA keyframes whose leading pictures refer to the
+            # previous GOP), which would break at the loop point and at variant switches.
+            "open-gop=0",
+            # VPS/SPS/PPS before every keyframe, as cameras send them.
+            "repeat-headers=1",
+            f"bframes={params.bframes}",
+            "b-adapt=0",
+            "log-level=error",
+        ]
+        options = {
+            "c:v": "libx265",
+            "preset": "veryfast",
+            "x265-params": ":".join(x265_params),
+            "profile:v": "main",
+            "pix_fmt": "yuv420p",
+        }
+    for index in (0, 1, 3):  # normal, black and resized: CBR-ish
+        options[f"b:v:{index}"] = rate
+        options[f"maxrate:v:{index}"] = rate
+        options[f"bufsize:v:{index}"] = rate
+    options["qp:v:2"] = FROZEN_QP  # frozen: constant QP, so repeated frames decode identically
+    return options
 
 
 def ensure_loop(params: EncodeParams, cache_dir: Path) -> Path:

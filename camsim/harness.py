@@ -5,6 +5,9 @@ with SimulatorProcess([MountSpec(name="cam1", width=320, height=180)]) as sim:
     url = sim.rtsp_url("cam1")
     sim.set_video("cam1", "black")
 ```
+For a mount with `auth`, `rtsp_url` embeds the credentials (what a recorder is configured
+with); `rtsp_url(name, credentials=False)` is the bare URL, which gets 401.
+
 The child is `sys.executable -m camsim` with a generated YAML config; ports default to
 0 (chosen by the child, read back from its ready line, so there is no free-port race). Its
 stdout and stderr go to files in a private temporary directory; `stderr_text()` reads the log.
@@ -135,7 +138,7 @@ class SimulatorProcess:
         tmp = Path(self._tmp.name)
         config = tmp / "mounts.yaml"
         config.write_text(
-            yaml.safe_dump([m.model_dump(exclude_none=True) for m in self.mounts]),
+            yaml.safe_dump([m.model_dump(mode="json", exclude_none=True) for m in self.mounts]),
             encoding="utf-8",
         )
         env = dict(os.environ if self.env is None else self.env)
@@ -225,9 +228,14 @@ class SimulatorProcess:
 
     # -- RTSP and control --------------------------------------------------------------------
 
-    def rtsp_url(self, mount: str) -> str:
-        """The RTSP URL of `mount`."""
-        return f"rtsp://{self.host}:{self.rtsp_port}/{mount}"
+    def rtsp_url(self, mount: str, *, credentials: bool = True) -> str:
+        """The RTSP URL of `mount`; for a mount with auth, with its user and password in the
+        URL (percent-encoded) unless `credentials` is false."""
+        userinfo = ""
+        spec = next((m for m in self.mounts if m.name == mount), None)
+        if credentials and spec is not None and spec.user is not None and spec.password is not None:
+            userinfo = f"{quote(spec.user, safe='')}:{quote(spec.password, safe='')}@"
+        return f"rtsp://{userinfo}{self.host}:{self.rtsp_port}/{mount}"
 
     def request(
         self, method: str, path: str, body: Any = None, *, timeout: float = 10.0

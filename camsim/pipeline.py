@@ -4,6 +4,12 @@
 filesrc ! tsdemux ─ video PIDs ─► input-selector ! queue ! h264parse ! identity ! rtph264pay
                   └ audio PIDs ─► input-selector ! queue ! aacparse  ! identity ! rtpmp4gpay
 ```
+An H.265 mount has h265parse ! … ! rtph265pay instead. A G.711 mount decodes the loop's AAC and
+encodes G.711 live (the loop file stays the one AAC file every mount shares):
+`aacparse ! faad ! audioconvert ! audioresample ! 8 kHz mono S16 ! audiobuffersplit ! alawenc
+! identity ! rtppcmapay` (mulawenc / rtppcmupay for μ-law), with packets of exactly
+`G711_PTIME_MS`.
+
 Looping: tsdemux rejects segment seeks, so when every linked demuxer pad reaches EOS the EOS is
 dropped, all demuxer pads get their running-time offset advanced by one loop length and the
 demuxer is sent a flushing seek to 0 whose flush events are dropped too. Downstream never sees
@@ -14,7 +20,9 @@ dropped so audio stays monotonic as well.
 Variant switching: all variants share GOP structure and timestamps, so a switch is armed with
 buffer probes on the current and the target demuxer pad and happens at the first keyframe
 (video) or frame (audio) seen on either of them; whichever order tsdemux pushes the two streams
-in, no timestamp is sent twice and the new video starts with an IDR.
+in, no timestamp is sent twice and the new video starts with an IDR. With B-frames buffers come
+in decode order; the GOPs are closed, so cutting at a keyframe leaves no frame without its
+reference on either side.
 
 Stalls: a buffer probe after each payloader drops everything while `stalled` is set; an
 `identity sync=true` before it keeps the graph paced by the clock meanwhile, so what follows a
@@ -30,13 +38,23 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import h264, h265
 from ._gi import GLib, Gst
-from .h264 import is_keyframe
-from .spec import AUDIO_PIDS, VIDEO_PIDS, AudioMode, VideoMode
+from .spec import (
+    AUDIO_PIDS,
+    G711_PTIME_MS,
+    G711_SAMPLE_RATE,
+    VIDEO_PIDS,
+    AudioCodec,
+    AudioMode,
+    VideoCodec,
+    VideoMode,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +77,73 @@ def _queue() -> Any:
     return _make("queue", max_size_buffers=0, max_size_bytes=0, max_size_time=QUEUE_MAX_TIME_NS)
 
 
+def _video_tail(codec: VideoCodec) -> list[Any]:
+    """Parser, pacing and payloader of the video branch.
+
+    config-interval -1 repeats the parameter sets (SPS/PPS, and VPS for H.265) in band before
+    every keyframe, so a client may join at any GOP and a resized variant takes effect.
+    """
+    if codec is VideoCodec.H264:
+        parse, pay = _make("h264parse"), _make("rtph264pay", "pay0", pt=96, config_interval=-1)
+    else:
+        parse, pay = _make("h265parse"), _make("rtph265pay", "pay0", pt=96, config_interval=-1)
+    return [parse, _make("identity", sync=True), pay]
+
+
+def _audio_tail(codec: AudioCodec) -> list[Any]:
+    """Parser (and for G.711 the live transcode), pacing and payloader of the audio branch."""
+    if codec is AudioCodec.AAC:
+        return [
+            _make("aacparse"),
+            _make("identity", sync=True),
+            _make("rtpmp4gpay", "pay1", pt=codec.payload_type),
+        ]
+    caps = Gst.Caps.from_string(
+        f"audio/x-raw,format=S16LE,rate={G711_SAMPLE_RATE},channels=1,layout=interleaved"
+    )
+    alaw = codec is AudioCodec.PCMA
+    ptime_ns = G711_PTIME_MS * 1_000_000
+    split = _make(
+        "audiobuffersplit", strict_buffer_size=True, gapless=True, max_silence_time=1_000_000_000
+    )
+    # A GstFraction property: PyGObject without gst-python's overrides cannot build one.
+    Gst.util_set_object_arg(split, "output-buffer-duration", f"{G711_PTIME_MS}/1000")
+    return [
+        _make("aacparse"),
+        _make("faad"),
+        _make("audioconvert"),
+        _make("audioresample"),
+        _make("capsfilter", caps=caps),
+        # Whole packets before the payloader, and one gapless stream across loop points.
+        # Decoded AAC frames are 1024 samples (21.3 ms at 48 kHz): rtppcmapay would keep a
+        # remainder in its adapter, flush it at the loop point's DISCONT after the new segment
+        # went downstream, and its old timestamp would then lie a loop length ahead: the sink
+        # waits a whole loop for it and the audio stops. Cut into 20 ms buffers here, each
+        # passes the payloader unbuffered. Gapless, the splitter fills the ~32 ms faad loses
+        # at each loop point (it restarts on the DISCONT) with silence and drops overlaps, and
+        # sends neither DISCONT nor the new segment on: the RTP timestamps, which count
+        # samples, stay continuous and in step with the clock.
+        split,
+        _make("alawenc" if alaw else "mulawenc"),
+        _make("identity", sync=True),
+        # Equal min and max ptime: fixed 20 ms packets, as cameras send.
+        _make(
+            "rtppcmapay" if alaw else "rtppcmupay",
+            "pay1",
+            pt=codec.payload_type,
+            min_ptime=ptime_ns,
+            max_ptime=ptime_ns,
+        ),
+    ]
+
+
 @dataclass
 class _Selector:
     """An input-selector and the bookkeeping to switch it cleanly between variants."""
 
     element: Any
-    keyframes_only: bool
+    is_keyframe: Callable[[bytes], bool] | None
+    """For video: whether a buffer starts a GOP (a switch waits for one); None: any buffer."""
     active: str
     sink_pads: dict[str, Any] = field(default_factory=dict)
     demux_pads: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +162,8 @@ class LoopPipeline:
         loop_ns: int,
         video: VideoMode,
         audio: AudioMode | None,
+        video_codec: VideoCodec = VideoCodec.H264,
+        audio_codec: AudioCodec = AudioCodec.AAC,
     ) -> None:
         self.name = name
         self._loop_ns = loop_ns
@@ -99,34 +180,18 @@ class LoopPipeline:
         self._demux = _make("tsdemux")
         self._video = _Selector(
             element=_make("input-selector", sync_streams=False),
-            keyframes_only=True,
+            is_keyframe=h264.is_keyframe if video_codec is VideoCodec.H264 else h265.is_keyframe,
             active=video.value,
         )
-        chains = [
-            [
-                self._video.element,
-                _queue(),
-                _make("h264parse"),
-                _make("identity", sync=True),
-                _make("rtph264pay", "pay0", pt=96, config_interval=-1),
-            ]
-        ]
+        chains = [[self._video.element, _queue(), *_video_tail(video_codec)]]
         self._audio: _Selector | None = None
         if audio is not None:
             self._audio = _Selector(
                 element=_make("input-selector", sync_streams=False),
-                keyframes_only=False,
+                is_keyframe=None,
                 active=audio.value,
             )
-            chains.append(
-                [
-                    self._audio.element,
-                    _queue(),
-                    _make("aacparse"),
-                    _make("identity", sync=True),
-                    _make("rtpmp4gpay", "pay1", pt=97),
-                ]
-            )
+            chains.append([self._audio.element, _queue(), *_audio_tail(audio_codec)])
         elements = [src, self._demux] + [element for chain in chains for element in chain]
         for element in elements:
             self.bin.add(element)
@@ -265,10 +330,10 @@ class LoopPipeline:
         return Gst.PadProbeReturn.OK
 
     def _on_switch_buffer(self, _pad: Any, info: Any, selector: _Selector) -> Any:
-        if selector.keyframes_only:
+        if selector.is_keyframe is not None:
             buffer = info.get_buffer()
             head = buffer.extract_dup(0, min(buffer.get_size(), KEYFRAME_SCAN_BYTES))
-            if not is_keyframe(head):
+            if not selector.is_keyframe(head):
                 return Gst.PadProbeReturn.OK
         with self._lock:
             mode = selector.pending

@@ -4,6 +4,13 @@
 a shared media factory whose media is a `LoopPipeline` over the mount's pre-encoded loop file.
 Faults (stop / start / flap / video / audio) act on the mount and on every live media of it.
 
+Authentication: when some mount has `auth`, the server gets a `_MountAuth` (otherwise none at
+all, exactly as before). Each credential is a token whose media-factory role is
+"<method>:<user>"; clients without valid credentials get a default token with the role
+"anonymous". Every factory lets every role *access* it (gst-rtsp-server answers a denied
+access with 404, unlike a camera), but only a mount's own role may *construct* its media
+(denied: 401 with a challenge); a mount without auth lets every role construct.
+
 Threads: everything in `SimulatorServer` runs on the GLib main loop thread (the default main
 context) except `call`, `quit` and the `ControlBackend` methods of `LoopBackend`, which other
 threads (the HTTP control server) use to hand work to that loop.
@@ -19,16 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._gi import GLib, Gst, GstRtspServer
+from ._gi import GLib, Gst, GstRtsp, GstRtspServer
 from .errors import MountConflictError, SimulatorError, UnknownMountError
 from .pipeline import LoopPipeline
-from .spec import AudioMode, MountSpec, VideoMode
+from .spec import AudioMode, AuthMethod, MountSpec, VideoMode
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 10.0
 _media_ids = itertools.count(1)
+
+ANONYMOUS_ROLE = "anonymous"
+"""The media-factory role of clients without valid credentials."""
+AUTH_REALM = "casewatch-sim"
+_GST_AUTH_METHODS: dict[AuthMethod, Any] = {
+    AuthMethod.BASIC: GstRtsp.RTSPAuthMethod.BASIC,
+    AuthMethod.DIGEST: GstRtsp.RTSPAuthMethod.DIGEST,
+}
 
 
 @dataclass
@@ -80,27 +95,115 @@ class _Mount:
             "label": spec.ident_text,
             "medias": len(self.pipelines),
             "clock_ppm": self.clock_ppm,
+            "video_codec": spec.video_codec.value,
+            "bframes": spec.bframes,
+            "audio_codec": spec.audio_codec.value if spec.audio else None,
+            "auth": spec.auth.value,
+            "user": spec.user,
         }
+
+
+def _role(spec: MountSpec) -> str:
+    """The media-factory role of the credentials of `spec` (a mount with auth)."""
+    return f"{spec.auth.value}:{spec.user}"
+
+
+def _token(role: str) -> Any:
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, role)
+    return token
+
+
+class _MountAuth(GstRtspServer.RTSPAuth):  # type: ignore[misc]
+    """The credentials of every mount with auth, and challenges naming only the mount's method.
+
+    gst-rtsp-server's supported methods are server-wide, so with a Basic and a Digest mount
+    every 401 would offer both, and clients (ffmpeg, GStreamer) then answer with Digest: a
+    Basic mount would never see Basic credentials. So the challenge of a mount is built with
+    the supported methods set to that mount's method. (They only matter for challenges:
+    credentials of either kind are always checked. And PyGObject cannot pass the union
+    BASIC|DIGEST, GstRTSPAuthMethod being an enum to it: a challenge offering several
+    methods is built one method at a time.) Client handling runs on the main loop thread
+    only, so no other request sees the methods switched. Which credentials a mount accepts is
+    decided by roles (`permissions`), not by the challenge.
+    """
+
+    def __init__(self, specs: Sequence[MountSpec]) -> None:
+        super().__init__()
+        self.set_realm(AUTH_REALM)
+        self._roles = [ANONYMOUS_ROLE]
+        self._methods: list[AuthMethod] = []
+        passwords: dict[str, tuple[str, str]] = {}  # role -> (password, mount name)
+        for spec in specs:
+            if spec.auth is AuthMethod.NONE or spec.user is None or spec.password is None:
+                continue
+            role = _role(spec)
+            known = passwords.get(role)
+            if known is not None:
+                if known[0] != spec.password:
+                    raise SimulatorError(
+                        f"mount {spec.name!r}: user {spec.user!r} has another password on "
+                        f"mount {known[1]!r}"
+                    )
+                continue
+            passwords[role] = (spec.password, spec.name)
+            self._roles.append(role)
+            if spec.auth not in self._methods:
+                self._methods.append(spec.auth)
+            token = _token(role)
+            if spec.auth is AuthMethod.BASIC:
+                self.add_basic(GstRtspServer.RTSPAuth.make_basic(spec.user, spec.password), token)
+            else:
+                self.add_digest(spec.user, spec.password, token)
+        self._methods.sort()  # a fixed order: Basic, then Digest
+        self.set_default_token(_token(ANONYMOUS_ROLE))
+
+    def permissions(self, spec: MountSpec) -> Any:
+        """The RTSPPermissions of a factory serving `spec`."""
+        permissions = GstRtspServer.RTSPPermissions()
+        own = _role(spec) if spec.auth is not AuthMethod.NONE else None
+        for role in self._roles:
+            permissions.add_permission_for_role(
+                role, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True
+            )
+            permissions.add_permission_for_role(
+                role, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, own in (None, role)
+            )
+        return permissions
+
+    def do_generate_authenticate_header(self, ctx: Any) -> None:
+        factory = ctx.factory
+        methods = self._methods
+        if isinstance(factory, _LoopFactory) and factory.mount.spec.auth is not AuthMethod.NONE:
+            methods = [factory.mount.spec.auth]
+        for method in methods:
+            self.set_supported_methods(_GST_AUTH_METHODS[method])
+            GstRtspServer.RTSPAuth.do_generate_authenticate_header(self, ctx)
 
 
 class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
     """A shared media factory whose media element is a `LoopPipeline` of one mount."""
 
-    def __init__(self, mount: _Mount) -> None:
+    def __init__(self, mount: _Mount, permissions: Any = None) -> None:
         super().__init__()
-        self._mount = mount
+        self.mount = mount
         self.set_shared(True)
+        if permissions is not None:
+            self.set_permissions(permissions)
         self.connect("media-configure", self._on_media_configure)
 
     def do_create_element(self, _url: Any) -> Any:
-        mount = self._mount
+        mount = self.mount
+        spec = mount.spec
         name = f"sim{next(_media_ids)}"
         pipeline = LoopPipeline(
             name,
             mount.setup.file,
             loop_ns=mount.setup.loop_ns,
             video=mount.video,
-            audio=mount.audio if mount.spec.audio else None,
+            audio=mount.audio if spec.audio else None,
+            video_codec=spec.video_codec,
+            audio_codec=spec.audio_codec,
         )
         mount.pipelines[name] = pipeline
         logger.info("%s: new media %s", mount.spec.name, name)
@@ -108,7 +211,7 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
 
     def _on_media_configure(self, _factory: Any, media: Any) -> None:
         name = media.get_element().get_name()
-        mount = self._mount
+        mount = self.mount
         if name not in mount.pipelines:
             return
         mount.medias[name] = media
@@ -117,7 +220,7 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
         media.connect("unprepared", self._on_media_unprepared, name)
 
     def _on_media_unprepared(self, _media: Any, name: str) -> None:
-        mount = self._mount
+        mount = self.mount
         pipeline = mount.pipelines.pop(name, None)
         mount.medias.pop(name, None)
         if pipeline is not None:
@@ -141,6 +244,11 @@ class SimulatorServer:
         self._server.get_thread_pool().set_max_threads(0)
         self._mount_points: Any = self._server.get_mount_points()
         self._mounts: dict[str, _Mount] = {s.spec.name: _Mount(setup=s) for s in setups}
+        self._auth: _MountAuth | None = None
+        if any(s.spec.auth is not AuthMethod.NONE for s in setups):
+            # Only then: an RTSPAuth changes how every request is handled.
+            self._auth = _MountAuth([s.spec for s in setups])
+            self._server.set_auth(self._auth)
         self._source_id = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -226,7 +334,8 @@ class SimulatorServer:
         mount = self._mount(name)
         self._cancel_flap(mount)
         if not mount.served:
-            mount.factory = _LoopFactory(mount)
+            permissions = self._auth.permissions(mount.spec) if self._auth is not None else None
+            mount.factory = _LoopFactory(mount, permissions)
             self._mount_points.add_factory(mount.spec.path, mount.factory)
             mount.served = True
             logger.info("%s: serving at %s", name, mount.spec.path)

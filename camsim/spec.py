@@ -4,24 +4,43 @@
 subset of a mount that determines the pre-encoded loop file, so mounts with equal parameters
 share one file. The PID constants fix the MPEG-TS layout that `encode` writes and the GStreamer
 pipeline reads.
+
+A mount can look like the cameras police stations actually have (Hikvision / Dahua defaults):
+H.265 instead of H.264, B-frames, G.711 audio instead of AAC, and RTSP Basic or Digest
+authentication. The defaults are the original simulator's stream (H.264 without B-frames, AAC,
+no authentication), and loops encoded with them keep their cache key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
 LABEL_UNSAFE_RE = re.compile(r"[%{}\\\x00-\x1f]")
+CREDENTIAL_UNSAFE_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 AUDIO_SAMPLE_RATE = 48_000
+"""Sample rate of the AAC tracks of the loop files (G.711 mounts resample to 8 kHz live)."""
+G711_SAMPLE_RATE = 8_000
+"""G.711 is 8 kHz mono; its RTP clock rate is 8000 too."""
+G711_PTIME_MS = 20
+"""Milliseconds of G.711 audio per RTP packet (160 bytes), the common camera default."""
 ENCODER_VERSION = 7  # bumped: a half-size variant (a camera whose resolution was changed)
 """Bump when the encoding recipe changes, so cached loops are re-encoded."""
 
@@ -42,6 +61,55 @@ class AudioMode(StrEnum):
 
     TONE = "tone"
     SILENT = "silent"
+
+
+class VideoCodec(StrEnum):
+    """The mount's video codec: H.264 (every camera) or H.265 (the default of current
+    Hikvision / Dahua models)."""
+
+    H264 = "h264"
+    H265 = "h265"
+
+
+class AudioCodec(StrEnum):
+    """The mount's audio codec as sent over RTP: AAC, or G.711 A-law / μ-law (8 kHz mono, what
+    most station cameras send). The loop file always holds AAC; G.711 is transcoded live."""
+
+    AAC = "aac"
+    PCMA = "pcma"
+    PCMU = "pcmu"
+
+    @property
+    def is_g711(self) -> bool:
+        """True for G.711 (A-law or μ-law)."""
+        return self is not AudioCodec.AAC
+
+    @property
+    def payload_type(self) -> int:
+        """The RTP payload type: the static ones of RFC 3551 for G.711, dynamic 97 for AAC."""
+        return {AudioCodec.AAC: 97, AudioCodec.PCMA: 8, AudioCodec.PCMU: 0}[self]
+
+
+class AuthMethod(StrEnum):
+    """RTSP authentication a mount requires: none, Basic or Digest (cameras default to
+    Digest; some older firmware or NVR channels still use Basic)."""
+
+    NONE = "none"
+    BASIC = "basic"
+    DIGEST = "digest"
+
+
+class ToneKind(StrEnum):
+    """The audible content of a loop's "tone" track.
+
+    SINE is the original plain 1 kHz sine. A 1 kHz sine sampled at 8 kHz repeats every 8
+    samples, so G.711 bytes of it cannot prove where a stretch of recorded audio came from;
+    G.711 mounts use VARYING instead: the tone with a slow vibrato plus faint noise, which
+    never repeats within a loop.
+    """
+
+    SINE = "sine"
+    VARYING = "varying"
 
 
 VIDEO_PIDS: dict[VideoMode, int] = {
@@ -79,11 +147,58 @@ class MountSpec(BaseModel):
         int, Field(ge=50, le=50_000, description="Video bitrate in kbit/s (CBR-ish).")
     ] = 2000
     audio: Annotated[
-        bool, Field(description="Serve an AAC audio track; false = camera without microphone.")
+        bool,
+        Field(description="Serve an audio track (see audio_codec); false = camera without mic."),
     ] = True
     label: Annotated[
         str | None,
         Field(max_length=80, description="On-screen ident text; defaults to the mount name."),
+    ] = None
+    video_codec: Annotated[
+        VideoCodec,
+        Field(description="Video codec: 'h264' or 'h265' (parameter sets in band per keyframe)."),
+    ] = VideoCodec.H264
+    bframes: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=4,
+            description="B-frames between reference frames (0 = none, decode order = display "
+            "order); cameras set 0 to 2.",
+        ),
+    ] = 0
+    audio_codec: Annotated[
+        AudioCodec,
+        Field(
+            description="Audio codec over RTP: 'aac' (48 kHz), 'pcma' or 'pcmu' (G.711, 8 kHz "
+            "mono, payload types 8 / 0, 20 ms packets)."
+        ),
+    ] = AudioCodec.AAC
+    auth: Annotated[
+        AuthMethod,
+        Field(
+            description="RTSP authentication: 'none', 'basic' or 'digest' (needs user and "
+            "password)."
+        ),
+    ] = AuthMethod.NONE
+    user: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            validate_default=True,
+            description="RTSP user name when auth is not 'none' (no ':').",
+        ),
+    ] = None
+    password: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            repr=False,
+            validate_default=True,
+            description="RTSP password when auth is not 'none'.",
+        ),
     ] = None
 
     @field_validator("name")
@@ -100,6 +215,27 @@ class MountSpec(BaseModel):
     def _check_even(cls, value: int) -> int:
         if value % 2:
             raise ValueError("must be even (4:2:0 video)")
+        return value
+
+    @field_validator("user", "password")
+    @classmethod
+    def _check_credential(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A field error rather than a model one, so the message names the field (auth is
+        # declared before user and password, so it is validated first and in info.data).
+        if value is not None:
+            if CREDENTIAL_UNSAFE_RE.search(value):
+                raise ValueError("must not contain control characters")
+            # ':' ends the user name in Basic credentials and in a URL's userinfo; a quote or a
+            # backslash would need escaping in Digest's quoted-string, which clients get wrong.
+            if info.field_name == "user" and any(c in value for c in ':"\\'):
+                raise ValueError("must not contain ':', '\"' or '\\'")
+        auth = info.data.get("auth")
+        if auth is None:  # auth itself was invalid: that error is enough
+            return value
+        if auth is AuthMethod.NONE and value is not None:
+            raise ValueError("needs auth 'basic' or 'digest'")
+        if auth is not AuthMethod.NONE and value is None:
+            raise ValueError(f"is required with auth {auth.value!r}")
         return value
 
     @model_validator(mode="after")
@@ -127,7 +263,12 @@ class MountSpec(BaseModel):
 
 @dataclass(frozen=True)
 class EncodeParams:
-    """Everything that determines the bytes of a pre-encoded loop file."""
+    """Everything that determines the bytes of a pre-encoded loop file.
+
+    Fields with a default were added after the first loops were cached: at their default they
+    are left out of `cache_key`, so the loops of mounts that do not use them keep their key
+    (and their file) whatever this class grows.
+    """
 
     width: int
     height: int
@@ -136,6 +277,9 @@ class EncodeParams:
     bitrate_kbps: int
     loop_frames: int
     ident: str | None
+    video_codec: VideoCodec = VideoCodec.H264
+    bframes: int = 0
+    tone: ToneKind = ToneKind.SINE
 
     @classmethod
     def for_mount(cls, spec: MountSpec, *, loop_seconds: float, ident: bool) -> EncodeParams:
@@ -149,6 +293,10 @@ class EncodeParams:
             bitrate_kbps=spec.bitrate,
             loop_frames=gops * spec.gop_frames,
             ident=spec.ident_text if ident else None,
+            video_codec=spec.video_codec,
+            bframes=spec.bframes,
+            # Only what is heard decides: pcma and pcmu mounts share one loop file.
+            tone=ToneKind.VARYING if spec.audio and spec.audio_codec.is_g711 else ToneKind.SINE,
         )
 
     @property
@@ -163,7 +311,12 @@ class EncodeParams:
 
     def cache_key(self) -> str:
         """A short stable hash of all parameters and the recipe version."""
-        payload = json.dumps({"v": ENCODER_VERSION, **asdict(self)}, sort_keys=True)
+        values = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.default is dataclasses.MISSING or getattr(self, f.name) != f.default
+        }
+        payload = json.dumps({"v": ENCODER_VERSION, **values}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
