@@ -329,6 +329,14 @@ def test_language_toggle_is_remembered(
         wait_for(lambda: title.inner_text() == "Case center · Video wall", timeout=5)
         other.click("#lang-toggle")  # back to Chinese, for the tests that follow
         wait_for(lambda: server.get("/api/v1/auth/me")["language"] == "zh", timeout=5)
+        # every tile's offer answered, so the page knows each session it ends on the way out (an
+        # offer still in flight would be reaped only after relay.connect_timeout_seconds)
+        wait_for(
+            lambda: (stats := tile_stats(other))
+            and all(entry.get("framesDecoded", 0) > 0 for entry in stats),
+            timeout=15,
+            what="every tile of the other browser decoding",
+        )
         other.close()  # its live views end on the way out
         page.close()
         wait_for(lambda: server.get("/api/v1/live/sessions")["count"] == 0, timeout=10)
