@@ -153,10 +153,19 @@ class Hub:
 
     # -- consumers ------------------------------------------------------------------------------
 
-    def add_sink(self, sink: PacketSink) -> None:
-        """Attach a synchronous consumer (before the camera starts, or between connections)."""
+    def add_sink(self, sink: PacketSink, *, replay: bool = False) -> None:
+        """Attach a synchronous consumer (before the camera starts, or between connections).
+
+        With ``replay`` a consumer attached mid-stream is first handed the current stream and its
+        cached GOP, then every packet after them: nothing falls between, because the replay runs
+        under the hub's lock (so such a consumer must only queue what it is given)."""
         with self._lock:
             self._sinks = [*self._sinks, sink]
+            if replay and self._info is not None:
+                sink.stream_started(self._info)
+                if self._gop_complete:
+                    for packet in self._gop:
+                        sink.packet(packet)
 
     def subscribe(self, loop: asyncio.AbstractEventLoop, *, max_items: int = 400) -> Subscription:
         """Event loop: a new subscription, primed with the stream info and the cached GOP."""

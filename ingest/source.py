@@ -20,7 +20,8 @@ from ingest.redact import redact_text
 logger = logging.getLogger(__name__)
 
 RECORDABLE_VIDEO = frozenset({"h264", "hevc"})
-RECORDABLE_AUDIO = frozenset({"aac", "mp3", "opus", "alac", "flac"})
+RECORDABLE_AUDIO = frozenset({"aac", "mp3", "opus", "alac", "flac", "pcm_alaw", "pcm_mulaw"})
+"""Audio the recorder keeps: by stream copy, or G.711 losslessly as FLAC (``recorder``)."""
 
 
 class SourceError(Exception):
@@ -92,7 +93,7 @@ class RtspSource:
             audio = container.streams.audio[0] if container.streams.audio else None
             if audio is not None and audio.codec_context.name not in RECORDABLE_AUDIO:
                 logger.warning(
-                    "audio codec %s cannot be stored by stream copy; recording video only",
+                    "audio codec %s cannot be stored without loss; recording video only",
                     audio.codec_context.name,
                 )
                 audio = None

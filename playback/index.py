@@ -335,4 +335,6 @@ def _audio_codec(stream: av.audio.stream.AudioStream) -> str | None:
         return "opus"
     if name == "mp3":
         return "mp4a.6B"
-    return None  # G.711 etc.: the video still plays
+    if name == "flac":  # G.711 stored without loss
+        return "flac"
+    return None  # anything else: the video still plays

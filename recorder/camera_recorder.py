@@ -30,6 +30,7 @@ from ingest.events import Cause
 from ingest.packets import MediaPacket, StreamInfo
 from ingest.timestamps import Discontinuity
 from recorder import pathcodec
+from recorder.lossless_audio import stored_codec
 from recorder.models import RunEndReason
 from recorder.salvage import salvage
 from recorder.segment_file import SegmentFile, WrittenSegment
@@ -374,7 +375,7 @@ class CameraRecorder:
                 video_codec=info.video_codec,
                 width=info.width,
                 height=info.height,
-                audio_codec=info.audio_codec if written.audio_packets else None,
+                audio_codec=stored_codec(info.audio_codec) if written.audio_packets else None,
             )
         )
         self._prev_sha256 = written.sha256

@@ -1,5 +1,8 @@
 """One segment file: stream copy (no re-encoding) of validated packets into fragmented MP4.
 
+G.711 audio, which MP4 cannot carry, is the one exception: it is stored losslessly as FLAC
+(``recorder.lossless_audio``), and can be turned back into the camera's bytes.
+
 The muxer writes through ``HashingSink``, a non-seekable file object that hashes and counts every
 byte as it reaches the file, so SHA-256 and size need no second read. Fragments are cut by time
 (``frag_duration``) as well as at keyframes and are written out whole as soon as they are
@@ -22,6 +25,7 @@ import av
 
 from ingest.packets import MediaPacket, StreamInfo
 from recorder.files import fsync_directory, make_directories
+from recorder.lossless_audio import G711_CODECS, TIME_BASE, FlacTrack
 
 
 class HashingSink(io.RawIOBase):
@@ -99,15 +103,19 @@ class SegmentFile:
                 },
             )
             self._video = self._container.add_stream_from_template(info.video_stream)
+            if info.video_codec == "hevc":
+                self._video.codec_tag = "hvc1"  # what players expect (ffmpeg's default: hev1)
             if info.video_parameter_sets:  # the stream changed since the connection opened
                 self._video.codec_context.extradata = info.video_parameter_sets
                 self._video.codec_context.width = info.width
                 self._video.codec_context.height = info.height
-            self._audio = (
-                self._container.add_stream_from_template(info.audio_stream)
-                if info.audio_stream is not None
-                else None
-            )
+            self._audio: Any = None
+            self._flac: FlacTrack | None = None
+            if info.audio_stream is not None and info.audio_codec in G711_CODECS:
+                self._audio = FlacTrack.add_stream(self._container)
+                self._flac = FlacTrack(self._audio, info.audio_codec)
+            elif info.audio_stream is not None:
+                self._audio = self._container.add_stream_from_template(info.audio_stream)
         except BaseException:
             self._sink.close()
             raise
@@ -121,6 +129,9 @@ class SegmentFile:
         """Mux one packet; times are re-based so the segment starts at 0."""
         stream = self._video if packet.is_video else self._audio
         if stream is None:
+            return
+        if self._flac is not None and not packet.is_video:
+            self._write_g711(packet)
             return
         time_base: Fraction = packet.time_base
         rel_dts = _from_us(packet.dts_us - self._base_us, time_base)
@@ -143,9 +154,21 @@ class SegmentFile:
         else:
             self.audio_packets += 1
 
+    def _write_g711(self, packet: MediaPacket) -> None:
+        assert self._flac is not None
+        at_sample = _from_us(packet.dts_us - self._base_us, TIME_BASE)
+        if at_sample < 0:
+            return  # captured before this segment's first keyframe: it closed the last one
+        for flac in self._flac.add(bytes(packet.packet), at_sample):
+            self._container.mux(flac)
+        self.audio_packets += 1
+
     def close(self) -> WrittenSegment:
         """Finish the file: trailer, fsync file and directory, return size and hash."""
         try:
+            if self._flac is not None:
+                for flac in self._flac.finish():
+                    self._container.mux(flac)
             self._container.close()
             digest = self._sink.finish()
         finally:

@@ -1,9 +1,13 @@
-"""Camera audio for live viewers: AAC → Opus once per camera, shared, only while someone listens.
+"""Camera audio for live viewers, once per camera, shared, only while someone listens.
 
-WebRTC cannot carry AAC. The transcoder is a hub sink (it runs on the camera's thread, so the
-event loop never decodes or encodes), attached when the first listener arrives and detached when
-the last one leaves. Its Opus packets are handed to every listener's bounded queue; aiortc sends an
-``av.Packet`` as it is, so one encode serves every viewer.
+G.711 (PCMA / PCMU), what station cameras send, is a WebRTC codec: its packets go to the viewers
+as they are. Other audio (AAC) WebRTC cannot carry: it is decoded and encoded to Opus once per
+camera. A viewer whose browser would not take the camera's G.711 gets Opus made from it.
+
+``LiveAudio`` is a hub sink (it runs on the camera's thread, so the event loop never decodes or
+encodes), attached when the first listener arrives and detached when the last one leaves. Its
+packets are handed to every listener's bounded queue; aiortc sends an ``av.Packet`` as it is, so
+one packet (or one encode) serves every viewer.
 """
 
 from __future__ import annotations
@@ -33,12 +37,26 @@ OPUS_FRAME = 960  # 20 ms
 OPUS_TIME_BASE = Fraction(1, OPUS_RATE)
 OPUS_BITRATE = 48_000
 LISTENER_QUEUE = 50  # 1 s of audio
+OPUS = "opus"
+G711_RATE = 8000
+G711_TIME_BASE = Fraction(1, G711_RATE)
+WEBRTC_G711 = {"pcm_alaw": "audio/PCMA", "pcm_mulaw": "audio/PCMU"}
+"""Camera codecs WebRTC carries as they are, with their RTP names."""
+
+
+def live_codec(source_codec: str | None, offered: frozenset[str]) -> str:
+    """What a viewer gets: the camera's own G.711 when the browser offered it, else Opus."""
+    if source_codec is not None and WEBRTC_G711.get(source_codec, "").lower() in offered:
+        return source_codec
+    return OPUS
 
 
 class AudioListener:
-    """One viewer's queue of Opus packets (event loop side)."""
+    """One viewer's queue of audio packets (event loop side) in ``codec`` (``opus`` or the
+    camera's G.711)."""
 
-    def __init__(self) -> None:
+    def __init__(self, codec: str) -> None:
+        self.codec = codec
         self._packets: collections.deque[Packet] = collections.deque(maxlen=LISTENER_QUEUE)
         self._ready = asyncio.Event()
         self.closed = False
@@ -62,8 +80,9 @@ class AudioListener:
         self._ready.set()
 
 
-class OpusTranscoder:
-    """Hub sink: decodes the camera's AAC and encodes Opus for every listener.
+class LiveAudio:
+    """Hub sink: the camera's G.711 packets as they are, and Opus made once for every listener
+    that needs it.
 
     ``attach``/``detach`` run on the event loop; the sink methods run on the camera thread.
     """
@@ -76,8 +95,11 @@ class OpusTranscoder:
         self._decoder: av.AudioCodecContext | None = None
         self._resampler: av.AudioResampler | None = None
         self._encoder: av.AudioCodecContext | None = None
+        self._source: str | None = None
         self._samples = 0  # Opus timeline in 48 kHz samples, monotonic across reconnects
+        self._g711_samples = 0  # G.711 timeline (one byte a sample), likewise
         self.packets_encoded = 0
+        self.packets_passed = 0
         self.failed = False
 
     @property
@@ -85,8 +107,8 @@ class OpusTranscoder:
         with self._lock:
             return len(self._listeners)
 
-    def attach(self) -> AudioListener:
-        listener = AudioListener()
+    def attach(self, codec: str = OPUS) -> AudioListener:
+        listener = AudioListener(codec)
         with self._lock:
             first = not self._listeners
             self._listeners = [*self._listeners, listener]
@@ -110,16 +132,17 @@ class OpusTranscoder:
     def stream_started(self, info: StreamInfo) -> None:
         with self._lock:
             self._decoder = self._resampler = self._encoder = None
+            self._source = None
             if info.audio_stream is None:
                 return
-            if info.audio_codec != "aac":
-                logger.info("[%s] live audio: %s is not relayed", info.camera_id, info.audio_codec)
-                return
+            self._source = info.audio_codec
             try:
-                decoder = av.CodecContext.create("aac", "r")
                 template = info.audio_stream.codec_context
+                decoder = av.CodecContext.create(template.name, "r")
                 decoder.extradata = template.extradata
                 decoder.sample_rate = template.sample_rate
+                if template.name in WEBRTC_G711:
+                    decoder.layout = "mono"
                 encoder = av.CodecContext.create("libopus", "w")
                 encoder.sample_rate = OPUS_RATE
                 encoder.layout = "stereo"
@@ -128,7 +151,10 @@ class OpusTranscoder:
                 encoder.time_base = OPUS_TIME_BASE
                 encoder.open()
             except (av.FFmpegError, ValueError) as error:
-                logger.warning("[%s] live audio unavailable: %s", info.camera_id, error)
+                logger.warning(
+                    "[%s] live audio as Opus unavailable (%s): %s",
+                    info.camera_id, info.audio_codec, error,
+                )  # fmt: skip
                 return
             self._decoder = decoder
             self._encoder = encoder
@@ -140,9 +166,30 @@ class OpusTranscoder:
         if packet.is_video:
             return
         with self._lock:
-            decoder, resampler, encoder = self._decoder, self._resampler, self._encoder
+            source = self._source
             listeners = self._listeners
-        if decoder is None or resampler is None or encoder is None or not listeners:
+        if not listeners or source is None:
+            return
+        as_sent = [x for x in listeners if x.codec == source]
+        if as_sent:
+            self._pass(as_sent, packet)
+        if len(as_sent) < len(listeners):
+            self._transcode([x for x in listeners if x.codec == OPUS], packet)
+
+    def _pass(self, listeners: list[AudioListener], packet: MediaPacket) -> None:
+        """G.711 as the camera sent it, on a timeline of its own samples."""
+        data = bytes(packet.packet)
+        out = av.Packet(data)
+        out.pts = out.dts = self._g711_samples
+        out.time_base = G711_TIME_BASE
+        self._g711_samples += len(data)
+        self.packets_passed += 1
+        self._loop.call_soon_threadsafe(self._deliver, listeners, [out])
+
+    def _transcode(self, listeners: list[AudioListener], packet: MediaPacket) -> None:
+        with self._lock:
+            decoder, resampler, encoder = self._decoder, self._resampler, self._encoder
+        if decoder is None or resampler is None or encoder is None:
             return
         out: list[Packet] = []
         try:
@@ -173,27 +220,30 @@ class OpusTranscoder:
     def stream_ended(self, cause: Cause, detail: str) -> None:
         with self._lock:
             self._decoder = self._resampler = self._encoder = None
+            self._source = None
 
 
-class OpusTrack(MediaStreamTrack):
-    """One viewer's audio track, fed by the camera's shared transcoder (event loop)."""
+class LiveAudioTrack(MediaStreamTrack):
+    """One viewer's audio track in ``codec``, fed by the camera's shared ``LiveAudio`` (event
+    loop)."""
 
     kind = "audio"
 
-    def __init__(self, transcoder: OpusTranscoder) -> None:
+    def __init__(self, audio: LiveAudio, codec: str) -> None:
         super().__init__()
-        self._transcoder = transcoder
+        self._audio = audio
+        self.codec = codec
         self._listener: AudioListener | None = None
 
     async def recv(self) -> Packet:
         if self.readyState != "live":
             raise MediaStreamError
         if self._listener is None:
-            self._listener = self._transcoder.attach()
+            self._listener = self._audio.attach(self.codec)
         return await self._listener.get()
 
     def stop(self) -> None:
         super().stop()
         if self._listener is not None:
-            self._transcoder.detach(self._listener)
+            self._audio.detach(self._listener)
             self._listener = None

@@ -1,9 +1,10 @@
 """Live viewer sessions (WHEP resources): create from an offer, end on DELETE, reap the dead.
 
 One ``LiveSession`` per viewer: an aiortc peer connection sending the camera's passthrough video
-(and, when asked, the shared Opus audio). The registry enforces the viewer caps, and a reaper
-closes sessions whose connection failed or closed, or that never connected within
-``connect_timeout_seconds`` — so nothing grows over hours of tiles coming and going.
+(and, when asked, the camera's shared audio: its G.711 as sent, else Opus). The registry enforces
+the viewer caps, and a reaper closes sessions whose connection failed or closed, or that never
+connected within ``connect_timeout_seconds`` — so nothing grows over hours of tiles coming and
+going.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSession
 
 from configs.schema import RelaySettings
 from ingest.runtime import CameraRuntime
-from relay.audio import OpusTrack
+from relay.audio import WEBRTC_G711, LiveAudioTrack, live_codec
 from relay.errors import CapacityError, OfferError, SessionNotFound, UnsupportedStream
 from relay.sdp import check_offer
 from relay.sources import LiveSources, LiveStream, StreamChoice
 from relay.video import PLAYABLE_CODECS, PassthroughVideoTrack
+
+LIVE_CODECS = PLAYABLE_CODECS | {"hevc"}
+"""What a camera may send for live view: H.264 as it is, H.265 through an H.264 rendition."""
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +46,11 @@ class LiveSession:
     audio: bool
     pc: RTCPeerConnection
     video: PassthroughVideoTrack
-    audio_track: OpusTrack | None = None
+    audio_track: LiveAudioTrack | None = None
     owner: Any = None
     """Who watches (the API's signed-in user; opaque to the relay)."""
+    transcoded: bool = False
+    """Watches the stream's H.264 rendition (an H.265 camera)."""
     created: float = field(default_factory=time.monotonic)
     connected: float | None = None
     closing: bool = False
@@ -55,6 +61,8 @@ class LiveSession:
             "camera_id": self.camera_id,
             "stream": self.stream.choice.value,
             "audio": self.audio,
+            "audio_codec": self.audio_track.codec if self.audio_track is not None else None,
+            "transcoded": self.transcoded,
             "state": self.pc.connectionState,
             "age_seconds": round(time.monotonic() - self.created, 1),
             "packets_sent": self.video.packets_sent,
@@ -99,6 +107,14 @@ class PeerRegistry:
     def sessions(self) -> list[LiveSession]:
         return list(self._sessions.values())
 
+    def renditions(self) -> dict[str, tuple[int, int]]:
+        """The H.264 renditions running, by camera: (viewers, frames encoded)."""
+        return {
+            stream.camera_id: (stream.rendition_viewers, stream.rendition.frames_encoded)
+            for stream in self._sources.streams()
+            if stream.rendition is not None
+        }
+
     async def create(
         self,
         runtime: CameraRuntime[Any],
@@ -122,14 +138,15 @@ class PeerRegistry:
             )
         offer = check_offer(offer_sdp)
         info = runtime.hub.stream_info
-        if info is not None and info.video_codec not in PLAYABLE_CODECS:
+        if info is not None and info.video_codec not in LIVE_CODECS:
             raise UnsupportedStream(
                 f"camera {camera_id!r} sends {info.video_codec}, which browsers cannot play "
                 "over WebRTC; use recorded playback"
             )
         stream = self._sources.acquire(runtime, choice)
+        hub, transcoded = self._sources.video_hub(stream)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        video = PassthroughVideoTrack(stream.hub, queue_packets=self._settings.queue_packets)
+        video = PassthroughVideoTrack(hub, queue_packets=self._settings.queue_packets)
         session = LiveSession(
             secrets.token_urlsafe(16),
             camera_id,
@@ -138,6 +155,7 @@ class PeerRegistry:
             pc,
             video,
             owner=owner,
+            transcoded=transcoded,
         )
         try:
             transceiver = pc.addTransceiver(video, direction="sendonly")
@@ -146,8 +164,15 @@ class PeerRegistry:
                 [c for c in capabilities.codecs if c.mimeType.lower() == "video/h264"]
             )
             if session.audio:
-                session.audio_track = OpusTrack(stream.transcoder)
-                pc.addTransceiver(session.audio_track, direction="sendonly")
+                source = stream.hub.stream_info.audio_codec if stream.hub.stream_info else None
+                codec = live_codec(source, offer.audio_codecs)
+                session.audio_track = LiveAudioTrack(stream.audio, codec)
+                sender = pc.addTransceiver(session.audio_track, direction="sendonly")
+                mime = WEBRTC_G711.get(codec, "audio/opus").lower()
+                sender.setCodecPreferences(
+                    [c for c in RTCRtpSender.getCapabilities("audio").codecs
+                     if c.mimeType.lower() == mime]
+                )  # fmt: skip
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
             except Exception as error:  # aiortc validates the offer against our transceivers
@@ -159,7 +184,7 @@ class PeerRegistry:
             video.stop()
             if session.audio_track is not None:
                 session.audio_track.stop()
-            self._sources.release(stream)
+            self._sources.release(stream, transcoded=transcoded)
             raise
         self._sessions[session.id] = session
         self.created_total += 1
@@ -198,7 +223,7 @@ class PeerRegistry:
             if session.audio_track is not None:
                 session.audio_track.stop()
             self._sessions.pop(session_id, None)
-            self._sources.release(session.stream)
+            self._sources.release(session.stream, transcoded=session.transcoded)
             logger.info("[%s] live view %s ended: %s", session.camera_id, session_id[:8], reason)
         if self.on_closed is not None:
             try:

@@ -26,6 +26,8 @@ class Offer:
     sdp: str
     has_audio: bool
     removed_candidates: int
+    audio_codecs: frozenset[str] = frozenset()
+    """The audio codecs the viewer takes (lower-case MIME types, e.g. ``audio/pcma``)."""
 
 
 def _usable_candidate(line: str) -> bool:
@@ -73,8 +75,11 @@ def check_offer(text: str) -> Offer:
         dtls = media.dtls
         if dtls is None or not dtls.fingerprints:
             raise OfferError(f"sdp: the {media.kind} section has no DTLS fingerprint")
-    has_audio = any(
-        m.kind == "audio" and m.direction in (None, "recvonly", "sendrecv")
-        for m in description.media
+    audio = [
+        m for m in description.media
+        if m.kind == "audio" and m.direction in (None, "recvonly", "sendrecv")
+    ]  # fmt: skip
+    codecs = frozenset(c.mimeType.lower() for m in audio[:1] for c in m.rtp.codecs)
+    return Offer(
+        sdp=cleaned, has_audio=bool(audio), removed_candidates=removed, audio_codecs=codecs
     )
-    return Offer(sdp=cleaned, has_audio=has_audio, removed_candidates=removed)

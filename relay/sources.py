@@ -3,8 +3,8 @@
 The main stream is always read (the recorder needs it), so viewers of the main stream add no
 camera connection. A camera's ``substream_url`` (low resolution, for grid tiles) is opened only
 while someone watches it and closed ``substream_idle_seconds`` after the last viewer leaves; a
-camera without one serves its main stream to grid tiles as well. The Opus transcoder of a stream
-is created with it and shared by every listener of that stream.
+camera without one serves its main stream to grid tiles as well. The live audio of a stream
+(``relay.audio``) is created with it and shared by every listener of that stream.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from ingest.events import StateChange
 from ingest.hub import Hub
 from ingest.runtime import CameraRuntime
 from ingest.supervisor import CameraWorker
-from relay.audio import OpusTranscoder
+from relay.audio import LiveAudio
+from relay.transcode import H264Rendition
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,14 @@ class LiveStream:
     camera_id: str
     choice: StreamChoice
     hub: Hub
-    transcoder: OpusTranscoder
+    audio: LiveAudio
     worker: CameraWorker | None = None
     """Only for sub-streams, which this module opens and closes."""
     viewers: int = 0
     idle_since: float = field(default_factory=time.monotonic)
+    rendition: H264Rendition | None = None
+    """The H.264 made from an H.265 stream while any of its viewers needs it."""
+    rendition_viewers: int = 0
 
 
 class LiveSources:
@@ -87,13 +91,32 @@ class LiveSources:
                 )
                 worker.start()
                 logger.info("[%s] sub-stream opened for live view", camera.id)
-            stream = LiveStream(camera.id, choice, hub, OpusTranscoder(hub, loop), worker)
+            stream = LiveStream(camera.id, choice, hub, LiveAudio(hub, loop), worker)
             self._streams[key] = stream
         stream.viewers += 1
         return stream
 
-    def release(self, stream: LiveStream) -> None:
-        """One viewer fewer."""
+    def video_hub(self, stream: LiveStream) -> tuple[Hub, bool]:
+        """Where one more viewer of ``stream`` gets its video: the stream's own hub, or — for
+        H.265 — the stream's H.264 rendition, started for its first viewer (then True)."""
+        info = stream.hub.stream_info
+        if info is None or info.video_codec != "hevc":
+            return stream.hub, False
+        if stream.rendition is None:
+            stream.rendition = H264Rendition(stream.hub)
+            stream.rendition.start()
+            logger.info("[%s] H.265 → H.264 for live view started", stream.camera_id)
+        stream.rendition_viewers += 1
+        return stream.rendition.hub, True
+
+    def release(self, stream: LiveStream, *, transcoded: bool = False) -> None:
+        """One viewer fewer (``transcoded``: one that watched the H.264 rendition)."""
+        if transcoded and stream.rendition is not None:
+            stream.rendition_viewers = max(0, stream.rendition_viewers - 1)
+            if stream.rendition_viewers == 0:
+                stream.rendition.stop()
+                stream.rendition = None
+                logger.info("[%s] H.265 → H.264 for live view stopped", stream.camera_id)
         stream.viewers = max(0, stream.viewers - 1)
         if stream.viewers == 0:
             stream.idle_since = time.monotonic()

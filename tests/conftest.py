@@ -29,6 +29,25 @@ def sim() -> Iterator[SimulatorProcess]:
         yield process
 
 
+STATION_MOUNTS = [
+    # a Hikvision-like room camera: H.265 main stream, G.711 A-law, Digest; an H.264 sub-stream
+    MountSpec(name="hik-main", video_codec="h265", audio_codec="pcma", auth="digest",
+              user="admin", password="Cam-pass-2026", **SMALL),
+    MountSpec(name="hik-sub", width=320, height=180, fps=15, gop=2.0, bitrate=300,
+              audio_codec="pcma", auth="digest", user="admin", password="Cam-pass-2026"),
+    # a Dahua-like one: H.264 with B-frames, G.711 μ-law, Basic
+    MountSpec(name="dahua", bframes=2, audio_codec="pcmu", auth="basic", user="viewer",
+              password="Cam-pass-2027", **SMALL),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def station_sim() -> Iterator[SimulatorProcess]:
+    """Cameras as stations have them (H.265, G.711, B-frames, RTSP authentication)."""
+    with SimulatorProcess(STATION_MOUNTS, ident=True, loop_seconds=10) as process:
+        yield process
+
+
 @pytest.fixture
 def make_server(tmp_path: Path) -> Iterator[Any]:
     servers: list[Server] = []

@@ -18,6 +18,7 @@ from api.state import AppState
 from ingest.clock import isoformat_us
 from ingest.redact import hide_addresses
 from ingest.snapshot import decode_keyframe, jpeg
+from recorder.lossless_audio import stored_codec
 from recorder.service import RecordingRuntime
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
@@ -54,7 +55,11 @@ def describe(
         else {"codec": info.video_codec, "width": info.width, "height": info.height},
         "audio": None
         if info is None or not info.has_audio
-        else {"codec": info.audio_codec, "sample_rate": info.audio_sample_rate},
+        else {
+            "codec": info.audio_codec,  # as the camera sends it
+            "stored_codec": stored_codec(info.audio_codec),  # G.711: FLAC, without loss
+            "sample_rate": info.audio_sample_rate,
+        },
         "recording": recording,
         "recording_failure": None
         if failure is None or recording

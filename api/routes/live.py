@@ -77,7 +77,13 @@ async def whep_offer(
     stream: Annotated[
         StreamChoice, Query(description="main, or sub for a grid tile (falls back to main)")
     ] = StreamChoice.MAIN,
-    audio: Annotated[bool, Query(description="also send the camera's audio (Opus)")] = False,
+    audio: Annotated[
+        bool,
+        Query(
+            description="also send the camera's audio: G.711 as the camera sends it when the "
+            "offer takes it, else Opus"
+        ),
+    ] = False,
 ) -> Response:
     """Start watching a camera: SDP offer in, SDP answer out."""
     runtime = camera_runtime(state, camera_id, viewer)

@@ -91,6 +91,14 @@ class CameraCollector(Collector):
         )
         reaped.add_metric([], live.reaped_total)
         yield reaped
+        transcodes = GaugeMetricFamily(
+            "casewatch_live_transcode_viewers",
+            "viewers of an H.265 camera's one H.264 rendition (one encoder per camera)",
+            labels=["camera"],
+        )
+        for camera_id, (watching, _frames) in sorted(live.renditions().items()):
+            transcodes.add_metric([camera_id], watching)
+        yield transcodes
         clients = GaugeMetricFamily("casewatch_event_clients", "open event-stream connections")
         clients.add_metric([], self._state.events.clients)
         yield clients

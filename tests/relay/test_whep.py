@@ -197,3 +197,60 @@ def test_grid_tiles_use_the_substream_opened_only_while_watched(sim: Any, make_s
     while "sub-stream closed" not in server.log.read_text():
         assert time.monotonic() < deadline, "the idle sub-stream was not closed"
         time.sleep(0.2)
+
+
+def test_station_cameras_h265_transcoded_once_and_g711_as_sent(
+    station_sim: Any, make_server: Any
+) -> None:
+    """An H.265 main stream reaches WebRTC viewers as H.264 made once for all of them (started
+    with the first, stopped after the last), its G.711 A-law as the camera sent it; its H.264
+    sub-stream is passed through; a μ-law camera with B-frames plays with its own audio."""
+    hik = camera("hik-main", station_sim, id="hik", substream_url=station_sim.rtsp_url("hik-sub"))
+    dahua = camera("dahua", station_sim, id="dahua")
+    server = make_server([hik, dahua], relay=RELAY).start()
+    wait_live(server, "hik")
+    wait_live(server, "dahua")
+    time.sleep(1.0)
+
+    def transcode_viewers() -> str:
+        text = http.get(f"{server.url}/metrics").text
+        return "".join(line for line in text.splitlines() if "live_transcode_viewers{" in line)
+
+    async def scenario() -> tuple[list[WhepViewer], dict[str, Any], str, str]:
+        first = WhepViewer(server.url, "hik", audio=True)
+        second = WhepViewer(server.url, "hik")
+        tile = WhepViewer(server.url, "hik", stream="sub")
+        other = WhepViewer(server.url, "dahua", audio=True)
+        viewers = [first, second, tile, other]
+        for viewer in viewers:
+            response = await viewer.start()
+            assert response.status_code == 201, response.text
+        for viewer in viewers:
+            assert await viewer.wait_frames(40, within=15), viewer.camera_id
+        await asyncio.sleep(1.0)
+        sessions = {
+            (s["camera_id"], s["stream"], s["audio"]): s
+            for s in server.get("/api/v1/live/sessions")["data"]
+        }
+        shared = transcode_viewers()
+        for viewer in viewers:
+            await viewer.delete()
+            await viewer.close()
+        await asyncio.sleep(0.5)
+        return viewers, sessions, shared, transcode_viewers()
+
+    viewers, sessions, shared, after = asyncio.run(scenario())
+    first, second, tile, other = viewers
+    assert first.received.sizes == second.received.sizes == {(640, 360)}
+    assert tile.received.sizes == {(320, 180)}
+    assert first.received.first_frame_at is not None
+    # the rendition starts from the cached GOP: no wait for the camera's next keyframe
+    assert first.received.first_frame_at - first.posted_at < 1.5
+    assert sessions[("hik", "main", True)]["transcoded"] is True
+    assert sessions[("hik", "main", True)]["audio_codec"] == "pcm_alaw"
+    assert sessions[("hik", "sub", False)]["transcoded"] is False
+    assert sessions[("dahua", "main", True)]["audio_codec"] == "pcm_mulaw"
+    assert 'camera="hik"} 2.0' in shared  # two viewers, one encoder
+    assert after == ""  # stopped after the last
+    for viewer in (first, other):  # the room's voice, as the camera sent it
+        assert viewer.received.audio_frames > 20 and viewer.received.audio_peak > 1000

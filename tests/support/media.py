@@ -17,22 +17,44 @@ START_US = 1_764_000_000_000_000
 """Wall time of the first packet (2025-11-24T16:00:00Z)."""
 
 
-def make_source(path: Path, *, seconds: float = 6.0, gop: int = 25) -> Path:
-    """320×180 test picture at 25 fps (keyframe every ``gop`` frames, no B-frames) with a
-    1 kHz AAC tone, as Matroska."""
+G711_SOUND = "aevalsrc=0.3*sin(2*PI*(300+200*t)*t)+0.02*(random(0)-0.5):s=8000"
+"""A sweep with a little noise: G.711 bytes that never repeat, so a bit-exact comparison of a
+window of them means something (a steady tone at 8 kHz repeats every few samples)."""
+
+
+def make_source(
+    path: Path, *, seconds: float = 6.0, gop: int = 25, audio: str = "aac", video: str = "h264"
+) -> Path:
+    """320×180 test picture at 25 fps (keyframe every ``gop`` frames, no B-frames) with a 1 kHz
+    AAC tone, as Matroska; ``audio="pcm_alaw"`` / ``"pcm_mulaw"`` gives a camera's G.711 (8 kHz
+    mono, 20 ms packets) of ``G711_SOUND`` instead (use a ``.nut`` path); ``video="hevc"`` an
+    H.265 camera's picture (parameter sets in band, as cameras send them)."""
+    if audio == "aac":
+        sound = ["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"]
+        coding = ["-c:a", "aac"]
+    else:
+        sound = ["-f", "lavfi", "-i", G711_SOUND]
+        coding = ["-af", "asetnsamples=n=160:p=0", "-c:a", audio, "-ar", "8000", "-ac", "1"]
     subprocess.run(
         [
-            "ffmpeg", "-v", "error",
-            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+            "ffmpeg", "-v", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", *sound,
             "-t", str(seconds),
-            "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", str(gop),
-            "-c:a", "aac",
+            *_video_coding(video, gop), *coding,
             str(path),
         ],
         check=True,
     )  # fmt: skip
     return path
+
+
+def _video_coding(codec: str, gop: int) -> list[str]:
+    if codec == "hevc":
+        params = (
+            f"log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:repeat-headers=1"
+        )
+        return ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", params]
+    return ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", str(gop)]
 
 
 def to_us(value: int, time_base: Fraction) -> int:
@@ -48,8 +70,9 @@ def camera_packets(
     with av.open(str(source)) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
         info = StreamInfo(
-            camera_id, 1, video, audio, "h264", video.width, video.height, "aac", 48000, start_us
-        )
+            camera_id, 1, video, audio, video.codec_context.name, video.width, video.height,
+            audio.codec_context.name, audio.codec_context.sample_rate, start_us,
+        )  # fmt: skip
 
         def packets() -> Iterator[MediaPacket]:
             for raw in container.demux(video, audio):

@@ -332,8 +332,10 @@ def test_language_toggle_is_remembered(
         # every tile's offer answered, so the page knows each session it ends on the way out (an
         # offer still in flight would be reaped only after relay.connect_timeout_seconds)
         wait_for(
-            lambda: (stats := tile_stats(other))
-            and all(entry.get("framesDecoded", 0) > 0 for entry in stats),
+            lambda: (
+                (stats := tile_stats(other))
+                and all(entry.get("framesDecoded", 0) > 0 for entry in stats)
+            ),
             timeout=15,
             what="every tile of the other browser decoding",
         )
