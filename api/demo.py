@@ -4,13 +4,20 @@ The simulator serves one mount for every camera of the config whose URL points a
 (``rtsp://127.0.0.1:PORT/...``); the server then records them like real cameras. One demo user
 per role, and one station user scoped to a station, get new random passwords at every start,
 printed with how to sign in (there is no default password anywhere).
+
+One room camera of the branch is simulated as station cameras really are (``STATION_CAMERAS``):
+an H.265 main stream with G.711 A-law audio and an H.264 sub-stream, behind RTSP Digest
+authentication whose password the demo makes up at each start (``DEMO_CAMERA_PASSWORD_ENV``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from camsim.harness import SimulatorProcess
@@ -23,34 +30,46 @@ logger = logging.getLogger(__name__)
 
 SUBSTREAM_SIZE, SUBSTREAM_KBPS = (640, 360), 500
 """A sub-stream mount: what an IP camera's second, low-resolution stream typically is."""
+STATION_CAMERAS = {"jingerlu-int-1"}
+"""Cameras simulated as Hikvision / Dahua defaults: H.265 main, H.264 sub, G.711 A-law, Digest."""
+DEMO_CAMERA_PASSWORD_ENV = "CASEWATCH_DEMO_CAMERA_PASSWORD"  # noqa: S105 (a variable name)
 
 
-def simulated_mounts(urls: list[tuple[str, str, bool]]) -> tuple[int, list[MountSpec]]:
-    """The simulator port and a mount per (label, URL, is sub-stream); all URLs must share one
-    loopback port."""
+@dataclass(frozen=True, slots=True)
+class DemoStream:
+    """One stream of a demo camera: whose, where, which of its streams, with what login."""
+
+    label: str
+    url: str
+    sub: bool
+    station_camera: bool = False
+    user: str | None = None
+    password: str | None = None
+
+
+def simulated_mounts(streams: list[DemoStream]) -> tuple[int, list[MountSpec]]:
+    """The simulator port and a mount per stream; all URLs must share one loopback port."""
     ports = set()
     mounts = []
-    for label, url, sub in urls:
-        parts = urlsplit(url)
+    for stream in streams:
+        parts = urlsplit(stream.url)
         if parts.hostname not in ("127.0.0.1", "localhost"):
             raise ConfigError(
                 f"demo cameras must point at the local simulator, not {parts.hostname}"
             )
         ports.add(parts.port or 554)
-        name = parts.path.lstrip("/")
-        if sub:
-            width, height = SUBSTREAM_SIZE
-            mounts.append(
-                MountSpec(
-                    name=name,
-                    label=f"{label} (sub)",
-                    width=width,
-                    height=height,
-                    bitrate=SUBSTREAM_KBPS,
-                )
-            )
-        else:
-            mounts.append(MountSpec(name=name, label=label, bitrate=1500))
+        size: dict[str, Any] = (
+            {"width": SUBSTREAM_SIZE[0], "height": SUBSTREAM_SIZE[1], "bitrate": SUBSTREAM_KBPS}
+            if stream.sub
+            else {"bitrate": 1500}
+        )
+        kind: dict[str, Any] = {}
+        if stream.station_camera:
+            kind = {"audio_codec": "pcma", "video_codec": "h264" if stream.sub else "h265"}
+            if stream.user and stream.password:
+                kind |= {"auth": "digest", "user": stream.user, "password": stream.password}
+        label = f"{stream.label} (sub)" if stream.sub else stream.label
+        mounts.append(MountSpec(name=parts.path.lstrip("/"), label=label, **size, **kind))
     if len(ports) != 1:
         raise ConfigError("demo cameras must all use one simulator port")
     return ports.pop(), mounts
@@ -108,15 +127,21 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     from api.logsetup import configure
     from api.preflight import preflight, tls_options
 
+    # the station camera's RTSP password: made up now, read from the environment by the config
+    os.environ.setdefault(DEMO_CAMERA_PASSWORD_ENV, secrets.token_urlsafe(12))
     settings = load_settings(config)
     configure(settings.logging.level)
     preflight(settings)
-    urls = []
+    streams = []
     for site, camera in settings.cameras():
-        urls.append((f"{site.name} {camera.name}", camera.url, False))
-        if camera.substream_url:
-            urls.append((f"{site.name} {camera.name}", camera.substream_url, True))
-    rtsp_port, mounts = simulated_mounts(urls)
+        user, password = camera.credentials()
+        station = camera.id in STATION_CAMERAS
+        for url, sub in ((camera.url, False), (camera.substream_url, True)):
+            if url:
+                streams.append(
+                    DemoStream(f"{site.name} {camera.name}", url, sub, station, user, password)
+                )
+    rtsp_port, mounts = simulated_mounts(streams)
     listen_host = host or settings.server.host
     listen_port = port or settings.server.port
     print(
