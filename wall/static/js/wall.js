@@ -214,6 +214,8 @@ export class Wall {
           audio: player.audio,
           framesDecoded: stats.framesDecoded,
           bytesReceived: stats.bytesReceived,
+          width: stats.width ?? null,
+          height: stats.height ?? null,
           connectionState: stats.connectionState,
           state: camera ? camera.state : "unknown",
           phase: player.status.phase,

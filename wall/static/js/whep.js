@@ -91,18 +91,22 @@ export function deleteSession(location) {
   );
 }
 
-/** Inbound video statistics of a peer connection. */
+/** Inbound video statistics of a peer connection (and the size of the last decoded frame). */
 export async function videoStats(pc) {
   let framesDecoded = 0;
   let bytesReceived = 0;
+  let width = null;
+  let height = null;
   const report = await pc.getStats();
   report.forEach((entry) => {
     if (entry.type === "inbound-rtp" && (entry.kind || entry.mediaType) === "video") {
       framesDecoded += entry.framesDecoded || 0;
       bytesReceived += entry.bytesReceived || 0;
+      width = entry.frameWidth ?? width;
+      height = entry.frameHeight ?? height;
     }
   });
-  return { framesDecoded, bytesReceived };
+  return { framesDecoded, bytesReceived, width, height };
 }
 
 /**
