@@ -68,6 +68,7 @@ def command(list_path: Path, output: Path, *, offset_us: int, duration_us: int) 
         map="0",
         t=f"{duration_us / US:.6f}",
         movflags="+faststart",
+        strict="experimental",  # FLAC in MP4 (G.711 stored without loss), for ffmpeg 5
     )
     stream = stream.global_args("-nostdin", "-hide_banner", "-v", "error")
     stream = stream.global_args("-progress", "pipe:1", "-nostats")

@@ -128,6 +128,12 @@ class Plan:
     """Start of the next footage after the stream, if before ``requested_end_us``."""
     skipped_gaps: tuple[Gap, ...] = ()
     """When ``requested_start_us`` lay in a gap: the gaps up to where the stream starts."""
+    transcode: bool = False
+    """The video is H.265 turned into H.264 on its way (a browser that cannot decode H.265)."""
+
+    @property
+    def hevc(self) -> bool:
+        return self.codecs.startswith(("hvc1", "hev1"))
 
     @property
     def stop_reason(self) -> str:

@@ -18,8 +18,9 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 import ffmpeg
 
@@ -57,18 +58,37 @@ def concat_script(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def command(executable: str = "ffmpeg") -> list[str]:
-    """ffmpeg reading an ffconcat list on stdin, writing fragmented MP4 on stdout."""
+H264_RENDITION = {
+    "c:v": "libx264",
+    "preset": "veryfast",
+    "crf": 23,
+    "profile:v": "high",
+    "level:v": "4.1",
+    "pix_fmt": "yuv420p",
+    "force_key_frames": "source",  # keyframes where the camera's are: seeks land alike
+    "fps_mode": "passthrough",  # every frame at its own time, none added or dropped
+}
+"""How H.265 footage is turned into H.264 for a browser that cannot decode H.265 (review)."""
+H264_RENDITION_CODEC = "avc1.640029"
+
+
+def command(executable: str = "ffmpeg", *, transcode: bool = False) -> list[str]:
+    """ffmpeg reading an ffconcat list on stdin, writing fragmented MP4 on stdout: stream copy,
+    or with ``transcode`` the video as H.264 (``H264_RENDITION``) and the audio copied."""
+    coding: dict[str, Any] = {"c:v": "copy", "c:a": "copy"}
+    if transcode:
+        coding = {**H264_RENDITION, "c:a": "copy"}
     stream = ffmpeg.input("pipe:0", f="concat", safe=0, protocol_whitelist="file,pipe").output(
         "pipe:1",
         f="mp4",
-        c="copy",
         map="0",
         dn=None,
         sn=None,
         avoid_negative_ts="disabled",
         movflags=FRAGMENT_FLAGS,
         flush_packets=1,
+        strict="experimental",  # FLAC in MP4 (G.711 stored without loss), for ffmpeg 5
+        **coding,
     )
     args: list[str] = stream.compile(cmd=executable)
     args[1:1] = ["-nostdin", "-hide_banner", "-v", "error", "-copyts"]
@@ -148,9 +168,9 @@ class WarmPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refill_task: asyncio.Task[None] | None = None
 
-    async def spawn(self) -> asyncio.subprocess.Process:
+    async def spawn(self, *, transcode: bool = False) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            *command(self.executable),
+            *command(self.executable, transcode=transcode),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -211,12 +231,24 @@ POOL = WarmPool()
 """The node's pool of waiting ffmpeg processes."""
 
 
+def as_h264(plan: Plan) -> Plan:
+    """``plan`` for a browser that cannot decode H.265: its video made H.264 on the way (the
+    recording itself is untouched); other plans as they are."""
+    if not plan.hevc:
+        return plan
+    audio = plan.codecs.split(",")[1:]
+    return replace(plan, transcode=True, codecs=",".join([H264_RENDITION_CODEC, *audio]))
+
+
 async def start_stream(plan: Plan, *, pool: WarmPool | None = None) -> PlaybackStream:
     """Hand ``plan``'s list to a waiting ffmpeg and return its stream (event loop)."""
     pool = pool or POOL
     script = concat_script(plan).encode("utf-8")
     for attempt in range(2):
-        process = await pool.take() if attempt == 0 else await pool.spawn()
+        if plan.transcode:  # rare: not worth a waiting process of its own
+            process = await pool.spawn(transcode=True)
+        else:
+            process = await pool.take() if attempt == 0 else await pool.spawn()
         stream = PlaybackStream(plan, process)
         stream._stderr_task = asyncio.create_task(stream._drain_stderr())
         assert process.stdin is not None

@@ -25,6 +25,7 @@ each stream is logged (camera, start, end, bytes).
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from typing import Annotated, Any
 
@@ -51,10 +52,18 @@ from playback.index import (
     pieces_of,
     plan_playback,
 )
-from playback.stream import POOL, PlaybackStream, start_stream
+from playback.stream import POOL, PlaybackStream, as_h264, start_stream
 from recorder.footage import Footage, camera_footage, gap_json, live_span_json
 
 logger = logging.getLogger(__name__)
+
+
+class VideoChoice(enum.StrEnum):
+    """How a stream's video comes: as recorded, or H.264 for a browser without H.265."""
+
+    COPY = "copy"
+    H264 = "h264"
+
 
 router = APIRouter(prefix="/api/v1", tags=["playback"])
 Viewer = Annotated[Principal, needs(Permission.FOOTAGE_READ)]
@@ -111,7 +120,10 @@ def _footage(state: AppState, camera_id: str, start_us: int, end_us: int) -> Foo
     "/playback/{camera_id}",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"video/mp4": {}}, "description": "fragmented MP4, stream copy"},
+        200: {
+            "content": {"video/mp4": {}},
+            "description": "fragmented MP4, stream copy (video=h264: H.265 made H.264)",
+        },
         404: {"description": "unknown camera, or no footage in the range (with the gap causes)"},
     },
 )
@@ -124,6 +136,13 @@ async def play(
     end: Annotated[
         Instant | None, Query(description="ISO 8601 with time zone; default start + 10 min")
     ] = None,
+    video: Annotated[
+        VideoChoice,
+        Query(
+            description="copy: the recording as it is; h264: H.265 footage made H.264 for a "
+            "browser that cannot decode H.265 (H.264 footage is copied either way)"
+        ),
+    ] = VideoChoice.COPY,
 ) -> Response:
     """Stream a camera's footage from the keyframe at or before ``start`` (see module doc)."""
     runtime = camera_runtime(state, camera_id, viewer)
@@ -144,9 +163,10 @@ async def play(
 
     def plan() -> Plan:
         footage = _footage(state, camera_id, start_us, end_us)
-        return plan_playback(
+        planned = plan_playback(
             footage, state.settings.storage.path, start_us=start_us, end_us=end_us, now_us=now_us
         )
+        return as_h264(planned) if video is VideoChoice.H264 else planned
 
     try:
         chosen = await asyncio.to_thread(plan)

@@ -6,6 +6,8 @@ an interrogation session's report shows the audio present."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +34,12 @@ def server(station_sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         {"id": "dahua", "name": f"{ROOM} 特写", "area": "interrogation", "room": ROOM,
          "url": station_sim.rtsp_url("dahua")},
     ]  # fmt: skip
-    running = Server(tmp_path_factory.mktemp("station"), cameras, storage={"segment_seconds": 4})
+    running = Server(
+        tmp_path_factory.mktemp("station"),
+        cameras,
+        storage={"segment_seconds": 4},
+        access={"four_eyes": False},  # one user exports here; four-eyes is tested elsewhere
+    )
     running.start()
     yield running
     running.stop()
@@ -113,7 +120,9 @@ def test_g711_is_kept_without_loss_and_audible(
     assert len(window) == 8000 and window in sent, "the stored audio is not the camera's"
 
 
-def test_an_interrogation_with_g711_audio_reports_audio_present(server: Server) -> None:
+def test_an_interrogation_with_g711_audio_reports_audio_and_exports(
+    server: Server, tmp_path: Path
+) -> None:
     server.wait_recording("hik")
     created = http.post(f"{server.url}/api/v1/cases", json={"number": CASE, "title": "孙某案"})
     assert created.status_code == 201, created.text
@@ -128,3 +137,20 @@ def test_an_interrogation_with_g711_audio_reports_audio_present(server: Server) 
     assert set(cameras) == {"hik", "dahua"}
     for entry in cameras.values():
         assert entry["audio_present_percent"] > 90, entry
+    # the export of the session verifies, its FLAC audio and H.265 video as recorded
+    asked = http.post(f"{server.url}/api/v1/cases/{CASE}/exports", json={"sessions": [session]})
+    assert asked.status_code == 202, asked.text
+    export = asked.json()["id"]
+    deadline = time.monotonic() + 60
+    while (state := server.get(f"/api/v1/exports/{export}"))["status"] != "done":
+        assert state["status"] in ("queued", "running") and time.monotonic() < deadline, state
+        time.sleep(0.5)
+    package = tmp_path / "export.zip"
+    package.write_bytes(http.get(f"{server.url}/api/v1/exports/{export}/download").content)
+    key = tmp_path / "key.pub"
+    key.write_text(http.get(f"{server.url}/api/v1/exports/public-key").text)
+    verified = subprocess.run(
+        [sys.executable, "-m", "api.cli", "verify", str(package), "--key", str(key)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -67,10 +67,17 @@ export const sessionReport = (id) => request("GET", `/sessions/${seg(id)}/report
 export const playbackIndex = (camera, startMs, endMs) =>
   request("GET", `/playback/${seg(camera)}/index${query({ start: iso(startMs), end: iso(endMs) })}`);
 
-/** URL of the playback stream of a camera from `startMs` (optionally to `endMs`). */
+/** Whether this browser decodes H.265 in Media Source Extensions (most do only with hardware). */
+export const H265_PLAYABLE =
+  typeof MediaSource !== "undefined" &&
+  MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L120.90"');
+
+/** URL of the playback stream of a camera from `startMs` (optionally to `endMs`); H.265 footage
+ *  comes as H.264 to a browser that cannot decode it (the recording itself is untouched). */
 export function playbackUrl(camera, startMs, endMs) {
   const params = { start: iso(startMs) };
   if (endMs) params.end = iso(endMs);
+  if (!H265_PLAYABLE) params.video = "h264";
   return `${BASE}/playback/${seg(camera)}${query(params)}`;
 }
 
