@@ -1,6 +1,6 @@
 """Live relay benchmark: casewatch's WHEP passthrough against aiortc's transcoding path and Janus.
 
-    .venv/bin/python bench/relay.py [--parts a,b,c,d] [--seconds 20] [--soak 120] [--json F]
+    .venv/bin/python bench/relay.py [--parts a,b,c,d,e] [--seconds 20] [--soak 120] [--json F]
 
 One camera simulator serves N mounts (1280x720 at 25 fps, about 2 Mbit/s H.264 with a 2 s GOP,
 plus AAC; on-screen ident and clock on, so consecutive pictures differ). ``casewatch serve`` takes
@@ -30,6 +30,9 @@ limited to 127.0.0.1. Then, one after the other:
 (c) **Delay added by the relay.** bench/_relay_delay.py decodes the camera directly (RTSP/TCP)
     and through WHEP in one process and matches pictures by hash (p50/p95 of WHEP − RTSP).
 (d) **Memory.** casewatch's PSS before, during and after ``--soak`` seconds of N viewers.
+(e) **Station cameras** (bench/_relay_station.py): CPU of the H.265 → H.264 rendition per camera
+    at 720p and 1080p beside ffmpeg's same conversion, time to first frame of a transcoded
+    camera beside a passthrough one, and CPU of storing G.711 as FLAC beside AAC.
 
 Everything runs on loopback (Janus: in its sealed namespace); every child process and the
 working directory are removed on exit, Ctrl-C or SIGTERM.
@@ -61,8 +64,10 @@ import yaml
 
 try:
     from bench import _measure as m
+    from bench import _relay_station as station
 except ImportError:  # run as a script: bench/ itself is on sys.path
     import _measure as m  # type: ignore[import-not-found,no-redef]
+    import _relay_station as station  # type: ignore[import-not-found,no-redef]
 
 FPS = 25
 WIDTH, HEIGHT = 1280, 720
@@ -96,7 +101,7 @@ BASELINE = BENCH_DIR / "_relay_baseline.py"
 DELAY = BENCH_DIR / "_relay_delay.py"
 PAGE = BENCH_DIR / "_relay_page.html"
 
-PARTS = ("a", "b", "c", "d")
+PARTS = ("a", "b", "c", "d", "e")
 RELAYS = ("casewatch", "aiortc", "janus")
 RELAY_TITLES = {
     "casewatch": "casewatch (passthrough)",
@@ -243,6 +248,7 @@ class Results:
     ttff: dict[str, Ttff] = field(default_factory=dict)
     delay: Delay = field(default_factory=Delay)
     soak: Soak = field(default_factory=Soak)
+    station: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """Things that looked wrong, with evidence."""
 
@@ -1515,6 +1521,8 @@ def render(results: Results, args: argparse.Namespace) -> str:
         lines += render_delay(results)
     if "d" in args.parts:
         lines += render_soak(results, args)
+    if results.station:
+        lines += [*station.report(results.station).splitlines(), ""]
     lines.append("findings (what looked wrong, with evidence):")
     lines += [f"  - {note}" for note in results.notes] or ["  - none"]
     return "\n".join(lines)
@@ -1743,7 +1751,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--parts", type=_choices(PARTS), default=list(PARTS), help="a,b,c,d (default: all)"
+        "--parts", type=_choices(PARTS), default=list(PARTS), help="a,b,c,d,e (default: all)"
     )
     parser.add_argument(
         "--relays",
@@ -1852,6 +1860,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except BenchError as error:
                 progress(f"janus failed: {error}")
                 results.cpu["janus"] = RelayCpu(relay="janus", reason=str(error)[:300])
+        if "e" in args.parts:
+            progress("(e) station cameras")
+            results.station = station.run(args.seconds, trials=10)
     except BenchError as error:
         print(f"bench/relay.py: {error}", file=sys.stderr)
         code = 1
