@@ -117,6 +117,7 @@ def test_sign_in_watch_export_with_approval_and_audit(
     # 1. the inspector signs in and watches the room live, over HTTPS
     inspector = signed_in(chromium, server, "li", errors)
     inspector.goto(f"{server.url}/wall/?cameras={CAMERA}&layout=1x1")
+    inspector.wait_for_function("document.body.dataset.ready === 'true'")
     wait_for(
         lambda: any(entry.get("framesDecoded", 0) > 25 for entry in tile_stats(inspector)),
         timeout=20,
