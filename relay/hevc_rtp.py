@@ -10,14 +10,28 @@ decoding order is the transmission order: ``sprop-max-don-diff`` 0), parameter s
 * a NAL unit larger than the payload size is cut into fragmentation units (FU, type 49, §4.4.3):
   the FU header's start/end bits and the unit's own type, its payload split across packets.
 
-``depacketize`` reverses it (Annex B out), for tests and tools; the RTP marker bit (last packet
-of an access unit) is the sender's to set.
+``depayload`` reverses one payload (Annex B out, a fragment's bytes to be joined with the next
+ones), ``depacketize`` a whole access unit; the RTP marker bit (last packet of an access unit) is
+the sender's to set.
+
+``install`` teaches aiortc the codec for sending: ``video/H265`` among its video codecs (so an
+offer with H.265 can be answered with it) and a passthrough "encoder" that only packetizes. The
+relay sends it only to viewers whose offer has H.265, and only H.265 cameras' packets as they
+are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+import aiortc.rtcrtpsender as rtcrtpsender
+from aiortc.codecs import CODECS
+from aiortc.codecs.base import Encoder
+from aiortc.mediastreams import VIDEO_TIME_BASE, convert_timebase
+from aiortc.rtcrtpparameters import RTCRtcpFeedback, RTCRtpCodecParameters
+
+MIME = "video/H265"
 PAYLOAD_MAX = 1200
 """Bytes of RTP payload at most (within a 1280-byte path MTU with RTP, SRTP and UDP headers)."""
 AP_TYPE = 48
@@ -106,26 +120,74 @@ def _fragment(unit: bytes, payload_max: int) -> list[bytes]:
     return out
 
 
+def depayload(payload: bytes) -> bytes:
+    """One payload as Annex B bytes; a fragmentation unit's continue the unit its start began,
+    so the payloads of an access unit, depayloaded in order and joined, are the access unit."""
+    if len(payload) < 3:
+        return b""
+    kind = nal_type(payload)
+    if kind == AP_TYPE:
+        out = bytearray()
+        at = 2
+        while at + 2 <= len(payload):
+            size = int.from_bytes(payload[at : at + 2], "big")
+            out += START_CODE + payload[at + 2 : at + 2 + size]
+            at += 2 + size
+        return bytes(out)
+    if kind == FU_TYPE:
+        fu = payload[2]
+        if fu & 0x80:  # start: the unit's own header, rebuilt
+            header = bytes([(payload[0] & 0x81) | ((fu & 0x3F) << 1), payload[1]])
+            return START_CODE + header + payload[3:]
+        return payload[3:]
+    return START_CODE + payload
+
+
 def depacketize(payloads: Iterable[bytes]) -> bytes:
     """An Annex B access unit from its RTP payloads (in order, none missing)."""
-    out = bytearray()
-    fragment = bytearray()
-    for payload in payloads:
-        kind = nal_type(payload)
-        if kind == AP_TYPE:
-            at = 2
-            while at + 2 <= len(payload):
-                size = int.from_bytes(payload[at : at + 2], "big")
-                out += START_CODE + payload[at + 2 : at + 2 + size]
-                at += 2 + size
-        elif kind == FU_TYPE:
-            fu = payload[2]
-            if fu & 0x80:  # start: rebuild the unit's own header
-                fragment = bytearray([(payload[0] & 0x81) | ((fu & 0x3F) << 1), payload[1]])
-            fragment += payload[3:]
-            if fu & 0x40:
-                out += START_CODE + fragment
-                fragment = bytearray()
-        else:
-            out += START_CODE + payload
-    return bytes(out)
+    return b"".join(depayload(payload) for payload in payloads)
+
+
+class HevcPassthrough(Encoder):
+    """aiortc's sender side of H.265: packets are packetized as they are, never encoded."""
+
+    def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
+        raise NotImplementedError("H.265 is passed through from the camera, never encoded")
+
+    def pack(self, packet: Any) -> tuple[list[bytes], int]:
+        timestamp = convert_timebase(packet.pts, packet.time_base, VIDEO_TIME_BASE)
+        return packetize(bytes(packet)), timestamp
+
+
+def install() -> None:
+    """Add H.265 to aiortc's video codecs and its sender's encoders (once)."""
+    video = CODECS["video"]
+    if any(codec.mimeType.lower() == MIME.lower() for codec in video):
+        return
+    payload_type = max(codec.payloadType or 0 for codec in video) + 1
+    video += [
+        RTCRtpCodecParameters(
+            mimeType=MIME,
+            clockRate=90_000,
+            payloadType=payload_type,
+            rtcpFeedback=[
+                RTCRtcpFeedback(type="nack"),
+                RTCRtcpFeedback(type="nack", parameter="pli"),
+            ],
+        ),
+        RTCRtpCodecParameters(
+            mimeType="video/rtx",
+            clockRate=90_000,
+            payloadType=payload_type + 1,
+            parameters={"apt": payload_type},
+        ),
+    ]
+    original = rtcrtpsender.get_encoder  # type: ignore[attr-defined]
+
+    def get_encoder(codec: RTCRtpCodecParameters) -> Encoder:
+        if codec.mimeType.lower() == MIME.lower():
+            return HevcPassthrough()
+        return original(codec)
+
+    # the sender looks its encoder up by this module-level name
+    rtcrtpsender.get_encoder = get_encoder  # type: ignore[attr-defined]

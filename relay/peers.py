@@ -22,6 +22,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSession
 
 from configs.schema import RelaySettings
 from ingest.runtime import CameraRuntime
+from relay import hevc_rtp
 from relay.audio import WEBRTC_G711, LiveAudioTrack, live_codec
 from relay.errors import CapacityError, OfferError, SessionNotFound, UnsupportedStream
 from relay.sdp import check_offer
@@ -34,6 +35,7 @@ LIVE_CODECS = PLAYABLE_CODECS | {"hevc"}
 logger = logging.getLogger(__name__)
 
 REAP_INTERVAL_SECONDS = 1.0
+hevc_rtp.install()
 
 
 @dataclass
@@ -63,6 +65,7 @@ class LiveSession:
             "audio": self.audio,
             "audio_codec": self.audio_track.codec if self.audio_track is not None else None,
             "transcoded": self.transcoded,
+            "video_codec": self.video.codec,
             "state": self.pc.connectionState,
             "age_seconds": round(time.monotonic() - self.created, 1),
             "packets_sent": self.video.packets_sent,
@@ -144,9 +147,20 @@ class PeerRegistry:
                 "over WebRTC; use recorded playback"
             )
         stream = self._sources.acquire(runtime, choice)
-        hub, transcoded = self._sources.video_hub(stream)
+        live_info = stream.hub.stream_info
+        as_sent = (  # H.265 to a browser that takes it: as the camera sent it
+            live_info is not None
+            and live_info.video_codec == "hevc"
+            and hevc_rtp.MIME.lower() in offer.video_codecs
+        )
+        if not as_sent and "video/h264" not in offer.video_codecs:
+            self._sources.release(stream)
+            raise OfferError("sdp: this camera is relayed as H.264, which the offer does not take")
+        hub, transcoded = (stream.hub, False) if as_sent else self._sources.video_hub(stream)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        video = PassthroughVideoTrack(hub, queue_packets=self._settings.queue_packets)
+        video = PassthroughVideoTrack(
+            hub, queue_packets=self._settings.queue_packets, codec="hevc" if as_sent else "h264"
+        )
         session = LiveSession(
             secrets.token_urlsafe(16),
             camera_id,
@@ -160,8 +174,9 @@ class PeerRegistry:
         try:
             transceiver = pc.addTransceiver(video, direction="sendonly")
             capabilities = RTCRtpSender.getCapabilities("video")
+            wanted = hevc_rtp.MIME.lower() if as_sent else "video/h264"
             transceiver.setCodecPreferences(
-                [c for c in capabilities.codecs if c.mimeType.lower() == "video/h264"]
+                [c for c in capabilities.codecs if c.mimeType.lower() == wanted]
             )
             if session.audio:
                 source = stream.hub.stream_info.audio_codec if stream.hub.stream_info else None

@@ -28,6 +28,8 @@ class Offer:
     removed_candidates: int
     audio_codecs: frozenset[str] = frozenset()
     """The audio codecs the viewer takes (lower-case MIME types, e.g. ``audio/pcma``)."""
+    video_codecs: frozenset[str] = frozenset()
+    """The video codecs the viewer takes (lower-case MIME types, e.g. ``video/h265``)."""
 
 
 def _usable_candidate(line: str) -> bool:
@@ -64,8 +66,12 @@ def check_offer(text: str) -> Offer:
     video = videos[0]
     if video.direction not in (None, "recvonly", "sendrecv"):
         raise OfferError(f"sdp: the video section must be recvonly (got {video.direction})")
-    if not any(codec.mimeType.lower() == "video/h264" for codec in video.rtp.codecs):
-        raise OfferError("sdp: the offer has no H.264 video codec (cameras are relayed as H.264)")
+    relayable = ("video/h264", "video/h265")
+    if not any(codec.mimeType.lower() in relayable for codec in video.rtp.codecs):
+        raise OfferError(
+            "sdp: the offer has neither H.264 nor H.265 video (cameras are relayed as H.264, "
+            "H.265 cameras as they are to a viewer that takes H.265)"
+        )
     for media in description.media:
         if media.kind not in ("audio", "video"):
             continue
@@ -81,5 +87,9 @@ def check_offer(text: str) -> Offer:
     ]  # fmt: skip
     codecs = frozenset(c.mimeType.lower() for m in audio[:1] for c in m.rtp.codecs)
     return Offer(
-        sdp=cleaned, has_audio=bool(audio), removed_candidates=removed, audio_codecs=codecs
+        sdp=cleaned,
+        has_audio=bool(audio),
+        removed_candidates=removed,
+        audio_codecs=codecs,
+        video_codecs=frozenset(c.mimeType.lower() for c in video.rtp.codecs),
     )

@@ -40,9 +40,11 @@ class PassthroughVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, hub: Hub, *, queue_packets: int) -> None:
+    def __init__(self, hub: Hub, *, queue_packets: int, codec: str = "h264") -> None:
         super().__init__()
         self._hub = hub
+        self.codec = codec
+        """``h264``, or ``hevc`` for a viewer that took H.265 (parameter sets in band)."""
         self._queue_packets = queue_packets
         self._subscription: Subscription | None = None
         self._timeline = Timeline()
@@ -76,7 +78,7 @@ class PassthroughVideoTrack(MediaStreamTrack):
 
     def _stream_started(self, item: StreamStarted) -> None:
         info = item.info
-        if info.video_codec not in PLAYABLE_CODECS:
+        if info.video_codec != self.codec:
             logger.warning(
                 "[%s] %s cannot be relayed over WebRTC; ending the live view",
                 self._hub.camera_id,
@@ -85,7 +87,11 @@ class PassthroughVideoTrack(MediaStreamTrack):
             self.stop()
             raise MediaStreamError
         self._connection = info.connection
-        self._parameter_sets = annexb_parameter_sets(info.video_stream.codec_context.extradata)
+        self._parameter_sets = (
+            annexb_parameter_sets(info.video_stream.codec_context.extradata)
+            if self.codec == "h264"
+            else b""  # H.265 cameras send their parameter sets before every keyframe
+        )
         self._timeline.new_connection()
 
     def _packet(self, item: MediaPacket) -> Packet:

@@ -42,7 +42,7 @@ def test_a_good_offer_keeps_only_candidates_on_the_relays_networks() -> None:
         ("", "empty"),
         ("hello", "must start with 'v=0'"),
         (HEAD, "no video section"),
-        (HEAD + VIDEO.replace("H264", "VP8"), "no H.264"),
+        (HEAD + VIDEO.replace("H264", "VP8"), "neither H.264 nor H.265"),
         (HEAD + VIDEO.replace("a=recvonly", "a=sendonly"), "must be recvonly"),
         (HEAD + VIDEO.replace("a=ice-ufrag:abcd\r\n", ""), "no ICE credentials"),
         (HEAD + VIDEO.replace("a=fingerprint", "a=x-fingerprint"), "no DTLS fingerprint"),

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import hevc_client
 import httpx
 import pytest
 from servers import AUTH, http
@@ -254,3 +255,31 @@ def test_station_cameras_h265_transcoded_once_and_g711_as_sent(
     assert after == ""  # stopped after the last
     for viewer in (first, other):  # the room's voice, as the camera sent it
         assert viewer.received.audio_frames > 20 and viewer.received.audio_peak > 1000
+
+
+def test_a_viewer_that_takes_h265_gets_the_cameras_h265_as_sent(
+    station_sim: Any, make_server: Any
+) -> None:
+    """Passthrough of H.265 (RFC 7798 payloads, parameter sets in band) to a viewer whose offer
+    has it: no rendition starts."""
+    hevc_client.install()
+    server = make_server([camera("hik-main", station_sim, id="hik")], relay=RELAY).start()
+    wait_live(server, "hik")
+    time.sleep(1.0)
+
+    async def scenario() -> tuple[WhepViewer, dict[str, Any]]:
+        viewer = WhepViewer(server.url, "hik", video_codec="video/h265")
+        response = await viewer.start()
+        assert response.status_code == 201, response.text
+        assert "H265/90000" in response.text
+        assert await viewer.wait_frames(50, within=15)
+        session = server.get("/api/v1/live/sessions")["data"][0]
+        await viewer.delete()
+        await viewer.close()
+        return viewer, session
+
+    viewer, session = asyncio.run(scenario())
+    assert session["video_codec"] == "hevc" and session["transcoded"] is False
+    assert viewer.received.sizes == {(640, 360)}
+    assert viewer.received.first_frame_at is not None
+    assert viewer.received.first_frame_at - viewer.posted_at < 1.0  # from the cached GOP

@@ -43,12 +43,14 @@ class WhepViewer:
         audio: bool = False,
         stream: str = "main",
         headers: dict[str, str] | None = None,
+        video_codec: str = "video/h264",
     ):
         restrict_host_addresses(["127.0.0.1"])  # type: ignore[list-item]
         self.base_url = base_url
         self.camera_id = camera_id
         self.audio = audio
         self.stream = stream
+        self.video_codec = video_codec
         self.headers = AUTH if headers is None else headers
         """Sent with every request (default: the test servers' admin token)."""
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -58,10 +60,10 @@ class WhepViewer:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def offer(self) -> str:
-        """The SDP offer (video H.264 recvonly, audio recvonly when asked)."""
+        """The SDP offer (video recvonly in ``video_codec``, audio recvonly when asked)."""
         video = self.pc.addTransceiver("video", direction="recvonly")
         codecs = RTCRtpReceiver.getCapabilities("video").codecs
-        video.setCodecPreferences([c for c in codecs if c.mimeType.lower() == "video/h264"])
+        video.setCodecPreferences([c for c in codecs if c.mimeType.lower() == self.video_codec])
         if self.audio:
             self.pc.addTransceiver("audio", direction="recvonly")
 

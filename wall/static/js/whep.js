@@ -23,6 +23,17 @@ const STALL_MS = 12000; // camera live but no frame decoded this long: reconnect
 const WATCH_INTERVAL_MS = 2000;
 const DELETE_WAIT_MS = 2000; // a torn-down peer is closed when its DELETE is answered, or after this
 
+/** The codecs the wall takes, in our order of preference: H.264 (what every camera can be
+ *  relayed as), then H.265 where the browser decodes it over WebRTC — then an H.265 camera is
+ *  sent as it is, with no transcode on the server. [] if the browser has no H.264. */
+export function preferredCodecs() {
+  const h264 = preferredH264();
+  if (h264.length === 0) return [];
+  const caps = RTCRtpReceiver.getCapabilities("video");
+  const h265 = caps.codecs.filter((codec) => codec.mimeType.toLowerCase() === "video/h265");
+  return [...h264, ...h265];
+}
+
 /** Sender-side H.264 codecs in our order of preference, or [] if the browser has none. */
 export function preferredH264() {
   const caps = RTCRtpReceiver.getCapabilities ? RTCRtpReceiver.getCapabilities("video") : null;
@@ -49,7 +60,7 @@ export async function negotiate(cameraId, { stream, audio }) {
   pc.ontrack = (event) => mediaStream.addTrack(event.track);
   try {
     const video = pc.addTransceiver("video", { direction: "recvonly" });
-    const codecs = preferredH264();
+    const codecs = preferredCodecs();
     if (codecs.length === 0) throw new ApiError("this browser cannot decode H.264 over WebRTC");
     video.setCodecPreferences(codecs);
     if (audio) pc.addTransceiver("audio", { direction: "recvonly" });
