@@ -55,6 +55,7 @@ from ingest.events import StateChange
 from monitor.alarms import AlarmMonitor
 from monitor.events import Event, EventBus, camera_event
 from monitor.screens import ScreenRegistry
+from playback.renditions import RenditionCache
 from playback.stream import POOL as PLAYBACK_POOL
 from recorder.db import make_engine, migrate, session_factory
 from recorder.lock import storage_lock
@@ -239,6 +240,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 access,
                 audit,
                 revocations,
+                RenditionCache(
+                    settings.playback.rendition_cache,
+                    int(settings.playback.rendition_cache_gb * 1024**3),
+                ),
             )
             await asyncio.to_thread(service.start)
             await case_sessions.start()

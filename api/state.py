@@ -16,6 +16,7 @@ from ingest.clock import Clock
 from monitor.alarms import AlarmMonitor
 from monitor.events import EventBus
 from monitor.screens import ScreenRegistry
+from playback.renditions import RenditionCache
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
 from relay.peers import PeerRegistry
@@ -38,3 +39,4 @@ class AppState:
     access: AccessService
     audit: AuditTrail
     revocations: RevocationWatch
+    renditions: RenditionCache

@@ -484,6 +484,19 @@ class LoggingSettings(Strict):
     )
 
 
+class PlaybackSettings(Strict):
+    """Recorded playback."""
+
+    rendition_cache: Path = Field(
+        default=Path("data/renditions"),
+        description="where H.264 renditions of H.265 segments are kept for browsers that cannot "
+        "decode H.265 (never evidence: exports use the recorded files)",
+    )
+    rendition_cache_gb: float = Field(
+        default=20.0, ge=0, le=100_000, description="their size at most (0: keep none)"
+    )
+
+
 class Settings(Strict):
     """The whole configuration of one casewatch node."""
 
@@ -496,6 +509,7 @@ class Settings(Strict):
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     cases: CaseSettings = Field(default_factory=CaseSettings)
     export: ExportSettings = Field(default_factory=ExportSettings)
+    playback: PlaybackSettings = Field(default_factory=PlaybackSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     sites: list[SiteSettings] = Field(default_factory=list, description="stations and cameras")
@@ -522,7 +536,8 @@ class Settings(Strict):
         return [(site, camera) for site in self.sites for camera in site.cameras]
 
     def relative_to(self, base: Path) -> Settings:
-        """Resolve the relative storage path and SQLite path against ``base``."""
+        """Resolve the relative paths (storage, SQLite, exports, keys, TLS, renditions) against
+        ``base``."""
         storage = self.storage.model_copy(update={"path": _resolve(base, self.storage.path)})
         url = self.database.url
         prefix = "sqlite:///"
@@ -541,8 +556,17 @@ class Settings(Strict):
                 cert=_resolve(base, server.tls.cert), key=_resolve(base, server.tls.key)
             )
             server = server.model_copy(update={"tls": tls})
+        playback = self.playback.model_copy(
+            update={"rendition_cache": _resolve(base, self.playback.rendition_cache)}
+        )
         return self.model_copy(
-            update={"storage": storage, "database": database, "export": export, "server": server}
+            update={
+                "storage": storage,
+                "database": database,
+                "export": export,
+                "server": server,
+                "playback": playback,
+            }
         )
 
 

@@ -130,6 +130,9 @@ class Plan:
     """When ``requested_start_us`` lay in a gap: the gaps up to where the stream starts."""
     transcode: bool = False
     """The video is H.265 turned into H.264 on its way (a browser that cannot decode H.265)."""
+    video: str = "recorded"
+    """What the video is: ``recorded`` (as recorded), ``h264-now`` (made on the way) or
+    ``h264-kept`` (renditions made before, ``playback.renditions``)."""
 
     @property
     def hevc(self) -> bool:
@@ -155,6 +158,7 @@ class Plan:
             "X-Playback-Codecs": self.codecs,
             "X-Playback-Fps": f"{self.fps:g}",
             "X-Playback-Stop": self.stop_reason,
+            "X-Playback-Video": self.video,
         }
         if self.next_us is not None:
             result["X-Playback-Next"] = isoformat_us(self.next_us)

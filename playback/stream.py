@@ -237,7 +237,8 @@ def as_h264(plan: Plan) -> Plan:
     if not plan.hevc:
         return plan
     audio = plan.codecs.split(",")[1:]
-    return replace(plan, transcode=True, codecs=",".join([H264_RENDITION_CODEC, *audio]))
+    codecs = ",".join([H264_RENDITION_CODEC, *audio])
+    return replace(plan, transcode=True, codecs=codecs, video="h264-now")
 
 
 async def start_stream(plan: Plan, *, pool: WarmPool | None = None) -> PlaybackStream:

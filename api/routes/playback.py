@@ -166,7 +166,13 @@ async def play(
         planned = plan_playback(
             footage, state.settings.storage.path, start_us=start_us, end_us=end_us, now_us=now_us
         )
-        return as_h264(planned) if video is VideoChoice.H264 else planned
+        if video is not VideoChoice.H264 or not planned.hevc:
+            return planned
+        kept = state.renditions.cached(planned)  # made before: stream copy, at once
+        if kept is not None:
+            return kept
+        state.renditions.want(planned)  # for the next time; now it is made on the way
+        return as_h264(planned)
 
     try:
         chosen = await asyncio.to_thread(plan)

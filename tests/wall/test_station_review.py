@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from browser import CONTEXT, launch, sign_in, wait_for
 from playwright.sync_api import Page, sync_playwright
@@ -35,7 +37,7 @@ def stats(page: Page) -> dict[str, Any]:
     return result
 
 
-def test_an_h265_interrogation_plays_in_review(server: Server) -> None:
+def test_an_h265_interrogation_plays_in_review(server: Server, tmp_path: Path) -> None:
     assert http.post(
         f"{server.url}/api/v1/cases", json={"number": CASE, "title": "周某案"}
     ).is_success
@@ -71,3 +73,25 @@ def test_an_h265_interrogation_plays_in_review(server: Server) -> None:
     assert player["stream"]["codecs"] == "avc1.640029,flac"  # H.264 made for it; G.711 as FLAC
     assert "video=h264" in player["stream"]["url"]
     assert player["error"] is None and errors == []
+    # meanwhile each segment it played got a rendition, kept: the same footage again is a copy
+    report = server.get(f"/api/v1/sessions/{session}/report")
+    span = {"start": report["cameras"][0]["start"], "end": report["cameras"][0]["end"]}
+    kept = server.workdir / "data" / "renditions"
+    again = None
+    for _ in range(60):
+        again = http.get(f"{server.url}/api/v1/playback/hik", params={**span, "video": "h264"})
+        if again.headers.get("x-playback-video") == "h264-kept":
+            break
+        time.sleep(1.0)
+    assert again is not None and again.headers["x-playback-video"] == "h264-kept", list(
+        kept.glob("*")
+    )
+    assert again.headers["x-playback-codecs"] == "avc1.640029,flac"
+    played = tmp_path / "again.mp4"
+    played.write_bytes(again.content)
+    with av.open(str(played)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.audio[0].codec_context.name == "flac"
+        assert sum(1 for _ in container.decode(video=0)) > 100  # the 8 s session, and more
+    recorded = http.get(f"{server.url}/api/v1/playback/hik", params=span)
+    assert recorded.headers["x-playback-video"] == "recorded"  # as recorded, for H.265 browsers
