@@ -290,22 +290,34 @@ def test_flap_comes_back(sim: SimulatorProcess) -> None:
     assert ffprobe(sim.rtsp_url(NOMIC)).returncode == 0
 
 
-def test_a_stall_sends_nothing_while_the_session_stays_up(sim: SimulatorProcess) -> None:
-    container = open_rtsp(sim.rtsp_url(NOMIC))
+def arrivals_around_a_stall(
+    sim: SimulatorProcess, mount: str, kind: str, *, after: int, seconds: float, watch: float
+) -> tuple[list[float], float]:
+    """Arrival times of ``mount``'s ``kind`` packets over one connection, stalled for
+    ``seconds`` after ``after`` packets and watched ``watch`` s past the stall; and when it
+    stalled."""
+    container = open_rtsp(sim.rtsp_url(mount))
     try:
         arrivals: list[float] = []
         stalled_at = 0.0
-        for packet in container.demux(video=0):
+        for packet in container.demux(**{kind: 0}):
             if packet.size == 0:
                 continue
             arrivals.append(time.monotonic())
-            if len(arrivals) == 25:
-                assert sim.stall(NOMIC, 2.0)["stalled"] is True
+            if len(arrivals) == after:
+                assert sim.stall(mount, seconds)["stalled"] is True
                 stalled_at = time.monotonic()
-            if stalled_at and time.monotonic() - stalled_at > 3.5:
+            if stalled_at and time.monotonic() - stalled_at > watch:
                 break
     finally:
         container.close()
+    return arrivals, stalled_at
+
+
+def test_a_stall_sends_nothing_while_the_session_stays_up(sim: SimulatorProcess) -> None:
+    arrivals, stalled_at = arrivals_around_a_stall(
+        sim, NOMIC, "video", after=25, seconds=2.0, watch=3.5
+    )
     pauses = [b - a for a, b in itertools.pairwise(arrivals)]
     # one pause of about the stall, on the same connection, then the stream went on
     assert 1.5 <= max(pauses) <= 2.6, max(pauses)
@@ -558,21 +570,9 @@ def test_g711_packets_level_and_an_aperiodic_tone_then_silence(cams: SimulatorPr
 
 
 def test_g711_mount_stalls_and_resumes(cams: SimulatorProcess) -> None:
-    container = open_rtsp(cams.rtsp_url(DAHUA))
-    try:
-        arrivals: list[float] = []
-        stalled_at = 0.0
-        for packet in container.demux(audio=0):
-            if packet.size == 0:
-                continue
-            arrivals.append(time.monotonic())
-            if len(arrivals) == 50:
-                assert cams.stall(DAHUA, 1.0)["stalled"] is True
-                stalled_at = time.monotonic()
-            if stalled_at and time.monotonic() - stalled_at > 2.0:
-                break
-    finally:
-        container.close()
+    arrivals, stalled_at = arrivals_around_a_stall(
+        cams, DAHUA, "audio", after=50, seconds=1.0, watch=2.0
+    )
     pauses = [b - a for a, b in itertools.pairwise(arrivals)]
     assert 0.7 <= max(pauses) <= 1.6, max(pauses)
     assert arrivals[-1] - stalled_at > 1.5

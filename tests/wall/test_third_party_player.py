@@ -85,11 +85,15 @@ def server(
     running.stop()
 
 
-def open_player(chromium: Browser, origin: str) -> tuple[Page, list[str]]:
+def playing(chromium: Browser, server: Server, origin: str) -> tuple[Page, list[str]]:
+    """The player's page on ``origin``, asked to play the camera with the user's token; the page
+    and what its console said."""
     page = chromium.new_context(**CONTEXT).new_page()
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     page.goto(f"{origin}/index.html")
+    whep = f"{server.url}/api/v1/live/room-7/whep"
+    page.evaluate("([url, token]) => window.play(url, token)", [whep, token_for("player")])
     return page, console
 
 
@@ -100,9 +104,7 @@ def live_sessions(server: Server) -> int:
 def test_a_third_party_player_on_an_allowed_origin_plays_and_hangs_up(
     chromium: Browser, server: Server, player_origin: str
 ) -> None:
-    whep = f"{server.url}/api/v1/live/room-7/whep"
-    page, console = open_player(chromium, player_origin)
-    page.evaluate("([url, token]) => window.play(url, token)", [whep, token_for("player")])
+    page, console = playing(chromium, server, player_origin)
     wait_for(
         lambda: page.evaluate("window.frames()") > 50,
         timeout=20,
@@ -118,9 +120,7 @@ def test_a_third_party_player_on_an_allowed_origin_plays_and_hangs_up(
 def test_a_player_on_an_origin_not_in_the_list_is_refused(
     chromium: Browser, server: Server, stranger_origin: str
 ) -> None:
-    whep = f"{server.url}/api/v1/live/room-7/whep"
-    page, console = open_player(chromium, stranger_origin)
-    page.evaluate("([url, token]) => window.play(url, token)", [whep, token_for("player")])
+    page, console = playing(chromium, server, stranger_origin)
     wait_for(
         lambda: (
             page.evaluate("window.frames()") == 0  # (lets the console events in)
