@@ -154,7 +154,8 @@ def test_a_resolution_change_mid_stream_starts_a_new_segment(sim: Any, make_serv
             lambda: (c := server.camera("resize"))["video"]["width"] == 320 and c, timeout=5
         )
         assert camera["video"] == {"codec": "h264", "width": 320, "height": 180}
-        assert camera["recording"]
+        # the run of the old stream ended; the new one starts at the keyframe that changed it
+        wait_for(lambda: server.camera("resize")["recording"], timeout=2)
         time.sleep(3)
     finally:
         sim.set_video("resize", "normal")

@@ -168,7 +168,9 @@ def test_tour_switches_the_grid(context: BrowserContext, server: Server) -> None
     }
     http.put(f"{server.url}/api/v1/wall/tours/巡查-测试", json=tour, timeout=10).raise_for_status()
     page = open_page(context, server, "/wall/")
-    assert tile_cameras(page) == MOUNTS[0:4]
+    # a fresh wall fills its first four tiles once the camera list has loaded
+    wait_for(lambda: tile_cameras(page) == MOUNTS[0:4], timeout=10, what="the first four cameras",
+             last=lambda: tile_cameras(page))  # fmt: skip
     page.locator("#tours-panel > summary").click()
     row = page.locator(".tour-row[data-tour-name='巡查-测试']")
     row.locator(".tour-start").click()
