@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from playback.index import Plan, PlaySegment
-from playback.stream import H264_RENDITION, H264_RENDITION_CODEC
+from playback.stream import H264_RENDITION, h264_codecs
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +65,13 @@ class RenditionCache:
         for path in renditions:  # used: kept longer than what was not
             with contextlib.suppress(OSError):
                 os.utime(path, (now, now))
-        audio = plan.codecs.split(",")[1:]
         return dataclasses.replace(
             plan,
             segments=tuple(
                 dataclasses.replace(segment, path=path)
                 for segment, path in zip(plan.segments, renditions, strict=True)
             ),
-            codecs=",".join([H264_RENDITION_CODEC, *audio]),
+            codecs=h264_codecs(plan),
             video="h264-kept",
         )
 

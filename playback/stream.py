@@ -231,14 +231,17 @@ POOL = WarmPool()
 """The node's pool of waiting ffmpeg processes."""
 
 
+def h264_codecs(plan: Plan) -> str:
+    """``plan``'s codecs (RFC 6381) with its video as the H.264 rendition, its audio as it is."""
+    return ",".join([H264_RENDITION_CODEC, *plan.codecs.split(",")[1:]])
+
+
 def as_h264(plan: Plan) -> Plan:
     """``plan`` for a browser that cannot decode H.265: its video made H.264 on the way (the
     recording itself is untouched); other plans as they are."""
     if not plan.hevc:
         return plan
-    audio = plan.codecs.split(",")[1:]
-    codecs = ",".join([H264_RENDITION_CODEC, *audio])
-    return replace(plan, transcode=True, codecs=codecs, video="h264-now")
+    return replace(plan, transcode=True, codecs=h264_codecs(plan), video="h264-now")
 
 
 async def start_stream(plan: Plan, *, pool: WarmPool | None = None) -> PlaybackStream:

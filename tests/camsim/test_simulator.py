@@ -382,16 +382,21 @@ def test_control_accepts_raw_slash_and_encoded_names(sim: SimulatorProcess) -> N
 def test_bad_config_exits_2_naming_the_field(tmp_path: Path, yaml_text: str, expected: str) -> None:
     config = tmp_path / "sim.yaml"
     config.write_text(yaml_text)
+    assert expected in refused("--config", str(config), "--port", "0")
+
+
+def refused(*args: str) -> str:
+    """What ``camsim`` says when it refuses ``args``: exit 2, a message, no traceback."""
     result = subprocess.run(
-        [sys.executable, "-m", "camsim", "--config", str(config), "--port", "0"],
+        [sys.executable, "-m", "camsim", *args],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     assert result.returncode == 2, result.stderr
-    assert expected in result.stderr
     assert "Traceback" not in result.stderr
+    return result.stderr
 
 
 def test_no_ident_mounts_share_one_file_and_sigterm_exits_0(tmp_path: Path) -> None:
@@ -730,16 +735,7 @@ def test_mount_spec_rejects_bad_camera_fields(fields: dict[str, Any], field: str
     ],
 )
 def test_bad_cli_camera_options_exit_2(args: list[str], expected: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "camsim", "--port", "0", "--control-port", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 2, result.stderr
-    assert expected in result.stderr
-    assert "Traceback" not in result.stderr
+    assert expected in refused("--port", "0", "--control-port", "0", *args)
 
 
 def test_cli_credentials_go_only_to_mounts_with_auth(tmp_path: Path) -> None:
