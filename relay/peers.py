@@ -27,9 +27,9 @@ from relay.audio import WEBRTC_G711, LiveAudioTrack, live_codec
 from relay.errors import CapacityError, OfferError, SessionNotFound, UnsupportedStream
 from relay.sdp import check_offer
 from relay.sources import LiveSources, LiveStream, StreamChoice
-from relay.video import PLAYABLE_CODECS, PassthroughVideoTrack
+from relay.video import PassthroughVideoTrack
 
-LIVE_CODECS = PLAYABLE_CODECS | {"hevc"}
+LIVE_CODECS = frozenset({"h264", "hevc"})
 """What a camera may send for live view: H.264 as it is, H.265 through an H.264 rendition."""
 
 logger = logging.getLogger(__name__)

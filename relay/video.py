@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 Packet: TypeAlias = "AnyPacket[Any]"
 
 RTP_TIME_BASE = Fraction(1, RTP_VIDEO_CLOCK)
-PLAYABLE_CODECS = frozenset({"h264"})
 
 
 class PassthroughVideoTrack(MediaStreamTrack):
