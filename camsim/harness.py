@@ -211,6 +211,22 @@ class SimulatorProcess:
         """True while the child runs."""
         return self._proc is not None and self._proc.poll() is None
 
+    def death_report(self) -> str | None:
+        """None while the child runs (or was never started); once it has died unasked, how it
+        ended ("killed by SIGSEGV", "exit code 1") and the end of its log."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return None
+        code = proc.returncode
+        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+        return f"simulator {how}; its log ends:\n{self.stderr_text()[-4000:]}"
+
+    def restart(self) -> SimulatorProcess:
+        """Stop the child if it still runs and start a fresh one with the same mounts, on the
+        ports the last one had."""
+        self.stop()
+        return self.start()
+
     def stderr_text(self) -> str:
         """The child's log so far."""
         path = self._log_path("stderr.log")
@@ -306,3 +322,7 @@ class SimulatorProcess:
     def set_clock_rate(self, mount: str, ppm: float) -> dict[str, Any]:
         """Make `mount`'s media clock run `ppm` parts per million fast (negative: slow)."""
         return self._call(mount, "clock", {"ppm": ppm})
+
+    def set_clock_offset(self, mount: str, seconds: float) -> dict[str, Any]:
+        """Set `mount`'s wall clock (its RTCP sender reports) `seconds` off."""
+        return self._call(mount, "time", {"offset_seconds": seconds})

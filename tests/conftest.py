@@ -48,6 +48,17 @@ def station_sim() -> Iterator[SimulatorProcess]:
         yield process
 
 
+@pytest.fixture(autouse=True)
+def _simulators_outlive_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A simulator that dies during a test fails that test with how it died and its log, and
+    is started again, so the tests after it still have cameras."""
+    yield
+    for value in list(request.node.funcargs.values()):
+        if isinstance(value, SimulatorProcess) and (report := value.death_report()):
+            value.restart()
+            pytest.fail(f"the camera simulator died during this test: {report}")
+
+
 @pytest.fixture
 def make_server(tmp_path: Path) -> Iterator[Any]:
     servers: list[Server] = []
