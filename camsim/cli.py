@@ -114,6 +114,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stream.add_argument("--user", default=None, help="RTSP user name of the mounts with auth")
     stream.add_argument("--password", default=None, help="RTSP password of the mounts with auth")
     stream.add_argument(
+        "--picture-faults",
+        action="store_true",
+        help="also encode the patrol's picture faults (blurred, covered, dark, …) so they can "
+        "be switched on with the control API",
+    )
+    stream.add_argument(
         "--loop-seconds",
         type=_positive_float,
         default=10.0,
@@ -156,6 +162,7 @@ def mounts_from_args(args: argparse.Namespace) -> list[MountSpec]:
         "bframes": args.bframes,
         "audio_codec": args.audio_codec,
         "auth": args.auth,
+        "picture_faults": args.picture_faults,
     }
     for key in ("user", "password"):
         if getattr(args, key) is not None:

@@ -9,9 +9,12 @@ Routes (mount names may contain '/'; they may also be sent URL-encoded, e.g. `a%
 - `POST /mounts/{name}/start`    → serve again
 - `POST /mounts/{name}/flap`     body `{"seconds": 5}`
 - `POST /mounts/{name}/stall`    body `{"seconds": 5}` (no media; the RTSP session stays up)
-- `POST /mounts/{name}/video`    body `{"mode": "normal" | "black" | "frozen" | "resized"}`
+- `POST /mounts/{name}/video`    body `{"mode": "normal" | "black" | "frozen" | "resized"}`, or
+                                 with `picture_faults` "blurred" | "covered" | "dark" |
+                                 "overexposed" | "colour_cast" | "noisy" | "turned"
 - `POST /mounts/{name}/audio`    body `{"mode": "tone" | "silent"}`
 - `POST /mounts/{name}/clock`    body `{"ppm": 500}` (the media clock runs fast; negative: slow)
+- `POST /mounts/{name}/time`     body `{"offset_seconds": 3600}` (the wall clock in RTCP is off)
 
 Errors are JSON `{"error": message}` with 400 (bad body), 404 (unknown mount or route), 405
 (wrong method), 409 (fault that does not apply to the mount).
@@ -52,6 +55,7 @@ class ControlBackend(Protocol):
     def set_video(self, name: str, mode: VideoMode) -> dict[str, object]: ...
     def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]: ...
     def set_clock_rate(self, name: str, ppm: float) -> dict[str, object]: ...
+    def set_clock_offset(self, name: str, seconds: float) -> dict[str, object]: ...
 
 
 class _Body(BaseModel):
@@ -83,6 +87,19 @@ class ClockBody(_Body):
             ge=-100_000,
             le=100_000,
             description="How fast (positive) or slow the mount's media clock runs, in ppm.",
+        ),
+    ]
+
+
+class TimeBody(_Body):
+    """Body of `time`."""
+
+    offset_seconds: Annotated[
+        float,
+        Field(
+            ge=-10 * 365 * 86_400,
+            le=10 * 365 * 86_400,
+            description="How far the mount's wall clock (RTCP sender reports) is off, in s.",
         ),
     ]
 
@@ -149,6 +166,9 @@ def _actions(backend: ControlBackend) -> dict[str, Callable[[str, bytes], dict[s
     def clock(name: str, raw: bytes) -> dict[str, object]:
         return backend.set_clock_rate(name, _parse_body(ClockBody, raw).ppm)
 
+    def time(name: str, raw: bytes) -> dict[str, object]:
+        return backend.set_clock_offset(name, _parse_body(TimeBody, raw).offset_seconds)
+
     return {
         "stop": stop,
         "start": start,
@@ -157,6 +177,7 @@ def _actions(backend: ControlBackend) -> dict[str, Callable[[str, bytes], dict[s
         "video": video,
         "audio": audio,
         "clock": clock,
+        "time": time,
     }
 
 

@@ -2,7 +2,8 @@
 
 Each file is an MPEG-TS holding, with fixed PIDs (see `spec.VIDEO_PIDS` / `spec.AUDIO_PIDS`):
 four H.264 or H.265 variants with identical GOP structure and timestamps (test pattern with
-ident and clock, black, a frozen still frame, the pattern at half size) and two AAC variants
+ident and clock, black, a frozen still frame, the pattern at half size; seven more picture
+faults for a mount with `picture_faults`, see `spec.VideoMode`) and two AAC variants
 (1 kHz tone, silence). The server switches between them at run time without re-encoding. Files
 are cached under a directory keyed by a hash of the parameters and published with an atomic
 rename, so concurrent simulator processes never read half-written files.
@@ -25,6 +26,7 @@ import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 
@@ -38,12 +40,15 @@ from .spec import (
     ToneKind,
     VideoCodec,
     VideoMode,
+    video_modes,
 )
 
 logger = logging.getLogger(__name__)
 
 FROZEN_QP = 23
 """Constant QP for the frozen variant, so every decoded frame of it is (nearly) identical."""
+NOISY_BITRATE_FACTOR = 4
+"""The noisy variant's bitrate, in multiples of the mount's (see `_video_options`)."""
 AUDIO_BITRATE = "64k"
 SINE_HZ = 1000
 TONE_AMPLITUDE = 0.125
@@ -141,23 +146,39 @@ def build_ffmpeg_args(params: EncodeParams, output: Path, textfile: Path | None)
         "pes_payload_size": 0,
     }
 
-    out = ffmpeg.output(
-        normal, black, frozen, resized, tone.audio, silent.audio, str(output), **options
-    ).global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+    videos = [normal, black, frozen, resized]
+    if params.picture_faults:
+        videos += _picture_faults(shown[3], params)
+    out = ffmpeg.output(*videos, tone.audio, silent.audio, str(output), **options).global_args(
+        "-hide_banner", "-nostdin", "-loglevel", "error"
+    )
     args: list[str] = list(ffmpeg.get_args(out, overwrite_output=True))
     # ffmpeg-python cannot repeat an option, so insert the per-stream PIDs by hand.
-    pids = [
-        VIDEO_PIDS[VideoMode.NORMAL],
-        VIDEO_PIDS[VideoMode.BLACK],
-        VIDEO_PIDS[VideoMode.FROZEN],
-        VIDEO_PIDS[VideoMode.RESIZED],
-        AUDIO_PIDS[AudioMode.TONE],
-        AUDIO_PIDS[AudioMode.SILENT],
-    ]
+    pids = [VIDEO_PIDS[mode] for mode in video_modes(picture_faults=params.picture_faults)]
+    pids += [AUDIO_PIDS[AudioMode.TONE], AUDIO_PIDS[AudioMode.SILENT]]
     at = args.index(str(output))
     streamids = [item for i, pid in enumerate(pids) for item in ("-streamid", f"{i}:{pid}")]
     args[at:at] = streamids
     return args
+
+
+def _picture_faults(shown: Any, params: EncodeParams) -> list[Any]:
+    """The patrol's picture faults, in `VideoMode` order after the base variants, each made
+    from the moving picture (a fault is not a freeze): out of focus, the left 65 % covered by
+    something dark and close, too dark and over-exposed (light scaled in RGB, as an exposure
+    is, so colours darken or wash out with it), a warm colour cast, heavy snow, and the camera
+    turned (panned and zoomed onto another part of its view)."""
+    branches = shown.split()
+    width, height = params.width, params.height
+    return [
+        branches[0].filter("gblur", sigma=max(3.0, width / 100)),
+        branches[1].drawbox(0, 0, "iw*0.65", "ih", color="0x2a2826", thickness="fill"),
+        branches[2].filter("lutrgb", **dict.fromkeys("rgb", "val*0.15")),
+        branches[3].filter("lutrgb", **dict.fromkeys("rgb", "clip(val*1.2+200,0,255)")),
+        branches[4].filter("colorchannelmixer", rr=1.0, gg=0.5, bb=0.15),
+        branches[5].filter("noise", c0s=60, c0f="t"),
+        branches[6].crop("iw*0.55", "ih*0.55", "iw*0.45", "ih*0.45").filter("scale", width, height),
+    ]
 
 
 def _tone_source(params: EncodeParams, duration: str) -> str:
@@ -175,8 +196,7 @@ def _tone_source(params: EncodeParams, duration: str) -> str:
 
 
 def _video_options(params: EncodeParams) -> dict[str, str | int]:
-    """Encoder options for the four video outputs (normal, black, frozen, resized)."""
-    rate = f"{params.bitrate_kbps}k"
+    """Encoder options for the video outputs (see `spec.video_modes`)."""
     options: dict[str, str | int]
     if params.video_codec is VideoCodec.H264:
         x264_params = "sliced-threads=0"
@@ -220,11 +240,17 @@ def _video_options(params: EncodeParams) -> dict[str, str | int]:
             "profile:v": "main",
             "pix_fmt": "yuv420p",
         }
-    for index in (0, 1, 3):  # normal, black and resized: CBR-ish
-        options[f"b:v:{index}"] = rate
-        options[f"maxrate:v:{index}"] = rate
-        options[f"bufsize:v:{index}"] = rate
-    options["qp:v:2"] = FROZEN_QP  # frozen: constant QP, so repeated frames decode identically
+    frozen = video_modes(picture_faults=params.picture_faults).index(VideoMode.FROZEN)
+    for index, mode in enumerate(video_modes(picture_faults=params.picture_faults)):
+        if index == frozen:
+            continue  # every other variant: CBR-ish
+        # Snow takes bits: a camera's VBR encoder spends NOISY_BITRATE_FACTOR × on it, where
+        # CBR at the normal rate would smooth most of it away.
+        kbps = params.bitrate_kbps * (NOISY_BITRATE_FACTOR if mode is VideoMode.NOISY else 1)
+        for option in ("b", "maxrate", "bufsize"):
+            options[f"{option}:v:{index}"] = f"{kbps}k"
+    # frozen: constant QP, so repeated frames decode identically
+    options[f"qp:v:{frozen}"] = FROZEN_QP
     return options
 
 

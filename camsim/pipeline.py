@@ -54,6 +54,7 @@ from .spec import (
     AudioMode,
     VideoCodec,
     VideoMode,
+    video_modes,
 )
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class LoopPipeline:
         audio: AudioMode | None,
         video_codec: VideoCodec = VideoCodec.H264,
         audio_codec: AudioCodec = AudioCodec.AAC,
+        picture_faults: bool = False,
     ) -> None:
         self.name = name
         self._loop_ns = loop_ns
@@ -213,8 +215,8 @@ class LoopPipeline:
         """While set, no media leaves the pipeline; the RTSP session stays up (a stalled camera)."""
 
         self._pid_map: dict[int, tuple[_Selector, str]] = {}
-        for mode, pid in VIDEO_PIDS.items():
-            self._add_variant(self._video, mode.value, pid)
+        for mode in video_modes(picture_faults=picture_faults):
+            self._add_variant(self._video, mode.value, VIDEO_PIDS[mode])
         if self._audio is not None:
             for amode, pid in AUDIO_PIDS.items():
                 self._add_variant(self._audio, amode.value, pid)

@@ -71,6 +71,8 @@ class _Mount:
     """The mount's own clock (``Gst.SystemClock``): its media are paced by it, so a clock
     calibrated N ppm fast is a camera whose media clock runs N ppm fast."""
     clock_ppm: float = 0.0
+    clock_offset_ns: int = 0
+    """How far the camera's wall clock (its RTCP sender reports) is off, in nanoseconds."""
 
     @property
     def spec(self) -> MountSpec:
@@ -95,11 +97,13 @@ class _Mount:
             "label": spec.ident_text,
             "medias": len(self.pipelines),
             "clock_ppm": self.clock_ppm,
+            "clock_offset_seconds": self.clock_offset_ns / 1e9,
             "video_codec": spec.video_codec.value,
             "bframes": spec.bframes,
             "audio_codec": spec.audio_codec.value if spec.audio else None,
             "auth": spec.auth.value,
             "user": spec.user,
+            "picture_faults": spec.picture_faults,
         }
 
 
@@ -204,6 +208,7 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
             audio=mount.audio if spec.audio else None,
             video_codec=spec.video_codec,
             audio_codec=spec.audio_codec,
+            picture_faults=spec.picture_faults,
         )
         mount.pipelines[name] = pipeline
         logger.info("%s: new media %s", mount.spec.name, name)
@@ -218,6 +223,22 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
         if mount.clock is not None:  # only a mount given a clock rate leaves the system clock
             media.set_clock(mount.clock)
         media.connect("unprepared", self._on_media_unprepared, name)
+        media.connect("prepared", self._on_media_prepared)
+
+    def _on_media_prepared(self, media: Any) -> None:
+        """Every RTCP packet the media sends passes `_shift_sender_report` first."""
+        for index in range(media.n_streams()):
+            session = media.get_stream(index).get_rtpsession()
+            if session is not None:
+                session.connect("on-sending-rtcp", self._shift_sender_report)
+
+    def _shift_sender_report(self, _session: Any, buffer: Any, _early: bool) -> bool:
+        """Write the mount's clock offset into the NTP timestamp of a sender report: the
+        camera's wall clock as RTCP carries it (RFC 3550 §6.4.1), where receivers read it."""
+        offset_ns = self.mount.clock_offset_ns
+        if offset_ns:
+            rewrite_sender_report(buffer, offset_ns)
+        return False
 
     def _on_media_unprepared(self, _media: Any, name: str) -> None:
         mount = self.mount
@@ -226,6 +247,21 @@ class _LoopFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
         if pipeline is not None:
             pipeline.close()
             logger.info("%s: media %s ended", mount.spec.name, name)
+
+
+NTP_FRACTION = 1 << 32
+"""An NTP timestamp is seconds and 2⁻³² fractions of a second, in 64 bits."""
+
+
+def rewrite_sender_report(buffer: Any, offset_ns: int) -> None:
+    """Shift the NTP timestamp of the sender report that starts a compound RTCP ``buffer``
+    (still being built, so writable)."""
+    head = buffer.extract_dup(0, 16)
+    if len(head) < 16 or head[1] != 200:  # RTCP packet type SR
+        return
+    ntp = int.from_bytes(head[8:16], "big")
+    shifted = (ntp + offset_ns * NTP_FRACTION // 1_000_000_000) % (1 << 64)
+    buffer.fill(8, shifted.to_bytes(8, "big"))
 
 
 class SimulatorServer:
@@ -381,6 +417,10 @@ class SimulatorServer:
     def set_video(self, name: str, mode: VideoMode) -> dict[str, object]:
         """Switch the mount's video variant (at the next keyframe)."""
         mount = self._mount(name)
+        if mode.is_picture_fault and not mount.spec.picture_faults:
+            raise MountConflictError(
+                f"mount {name!r} has no {mode.value!r} variant (start it with picture_faults)"
+            )
         mount.video = mode
         for pipeline in list(mount.pipelines.values()):
             pipeline.set_video(mode)
@@ -399,6 +439,14 @@ class SimulatorServer:
         )
         mount.clock_ppm = ppm
         logger.info("%s: media clock %+g ppm", name, ppm)
+        return mount.status()
+
+    def set_clock_offset(self, name: str, seconds: float) -> dict[str, object]:
+        """Set the mount's wall clock ``seconds`` off (its RTCP sender reports, from the next
+        one on); media timing is untouched, as when a camera's clock is set wrong."""
+        mount = self._mount(name)
+        mount.clock_offset_ns = round(seconds * 1_000_000_000)
+        logger.info("%s: wall clock %+g s", name, seconds)
         return mount.status()
 
     def set_audio(self, name: str, mode: AudioMode) -> dict[str, object]:
@@ -492,3 +540,6 @@ class LoopBackend:
 
     def set_clock_rate(self, name: str, ppm: float) -> dict[str, object]:
         return self._server.call(lambda: self._server.set_clock_rate(name, ppm))
+
+    def set_clock_offset(self, name: str, seconds: float) -> dict[str, object]:
+        return self._server.call(lambda: self._server.set_clock_offset(name, seconds))

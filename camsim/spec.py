@@ -48,12 +48,28 @@ ENCODER_VERSION = 7  # bumped: a half-size variant (a camera whose resolution wa
 class VideoMode(StrEnum):
     """Which video variant a mount sends: the test pattern, a black picture, a still frame, or
     the test pattern at half the size (a camera whose resolution was changed mid-stream: new
-    SPS/PPS in band, as when an installer changes its settings)."""
+    SPS/PPS in band, as when an installer changes its settings).
+
+    A mount with ``picture_faults`` also has what a patrol must catch in a picture that still
+    streams: out of focus, partly covered, too dark, over-exposed, a colour cast, snow (noise),
+    and the camera turned away from its scene."""
 
     NORMAL = "normal"
     BLACK = "black"
     FROZEN = "frozen"
     RESIZED = "resized"
+    BLURRED = "blurred"
+    COVERED = "covered"
+    DARK = "dark"
+    OVEREXPOSED = "overexposed"
+    COLOUR_CAST = "colour_cast"
+    NOISY = "noisy"
+    TURNED = "turned"
+
+    @property
+    def is_picture_fault(self) -> bool:
+        """True for the variants only a mount with ``picture_faults`` has."""
+        return self not in BASE_VIDEO_MODES
 
 
 class AudioMode(StrEnum):
@@ -112,12 +128,18 @@ class ToneKind(StrEnum):
     VARYING = "varying"
 
 
-VIDEO_PIDS: dict[VideoMode, int] = {
-    VideoMode.NORMAL: 0x100,
-    VideoMode.BLACK: 0x101,
-    VideoMode.FROZEN: 0x102,
-    VideoMode.RESIZED: 0x103,
-}
+BASE_VIDEO_MODES = (VideoMode.NORMAL, VideoMode.BLACK, VideoMode.FROZEN, VideoMode.RESIZED)
+"""The variants every loop file has."""
+
+VIDEO_PIDS: dict[VideoMode, int] = {mode: 0x100 + index for index, mode in enumerate(VideoMode)}
+"""The MPEG-TS PID of each video variant (0x100 normal, 0x101 black, …, in declaration order)."""
+
+
+def video_modes(*, picture_faults: bool) -> tuple[VideoMode, ...]:
+    """The video variants in a loop file, in PID order."""
+    return tuple(VideoMode) if picture_faults else BASE_VIDEO_MODES
+
+
 AUDIO_PIDS: dict[AudioMode, int] = {
     AudioMode.TONE: 0x110,
     AudioMode.SILENT: 0x111,
@@ -200,6 +222,13 @@ class MountSpec(BaseModel):
             description="RTSP password when auth is not 'none'.",
         ),
     ] = None
+    picture_faults: Annotated[
+        bool,
+        Field(
+            description="Also encode the picture faults a patrol must catch (blurred, covered, "
+            "dark, overexposed, colour_cast, noisy, turned), switchable like black and frozen."
+        ),
+    ] = False
 
     @field_validator("name")
     @classmethod
@@ -280,6 +309,7 @@ class EncodeParams:
     video_codec: VideoCodec = VideoCodec.H264
     bframes: int = 0
     tone: ToneKind = ToneKind.SINE
+    picture_faults: bool = False
 
     @classmethod
     def for_mount(cls, spec: MountSpec, *, loop_seconds: float, ident: bool) -> EncodeParams:
@@ -297,6 +327,7 @@ class EncodeParams:
             bframes=spec.bframes,
             # Only what is heard decides: pcma and pcmu mounts share one loop file.
             tone=ToneKind.VARYING if spec.audio and spec.audio_codec.is_g711 else ToneKind.SINE,
+            picture_faults=spec.picture_faults,
         )
 
     @property
