@@ -45,6 +45,13 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit_read"
     """The audit trail: search, export, verify."""
     METRICS_READ = "metrics_read"
+    PATROL_READ = "patrol_read"
+    """Patrol plans, runs, findings, bulletins and reference pictures."""
+    PATROL_RUN = "patrol_run"
+    """Run checks and patrols, record and verify findings, edit plans, take reference
+    pictures."""
+    FINDINGS_RECTIFY = "findings_rectify"
+    """A station's answer to a finding: what was rectified, with evidence."""
 
 
 _ALL_READ = {Permission.SIGNED_IN, Permission.CAMERAS_READ}
@@ -61,11 +68,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASES_WRITE,
             Permission.EXPORTS_CREATE,
             Permission.APPROVE,
+            Permission.PATROL_READ,
+            Permission.FINDINGS_RECTIFY,
         }
     ),
-    Role.PATROL: frozenset(_ALL_READ | {Permission.LIVE_VIEW, Permission.FOOTAGE_READ}),
+    Role.PATROL: frozenset(
+        _ALL_READ
+        | {
+            Permission.LIVE_VIEW,
+            Permission.FOOTAGE_READ,
+            Permission.PATROL_READ,
+            Permission.PATROL_RUN,
+        }
+    ),
     Role.AUDITOR: frozenset(
-        _ALL_READ | {Permission.FOOTAGE_READ, Permission.CASES_READ, Permission.AUDIT_READ}
+        _ALL_READ
+        | {
+            Permission.FOOTAGE_READ,
+            Permission.CASES_READ,
+            Permission.AUDIT_READ,
+            Permission.PATROL_READ,
+        }
     ),
     Role.ADMIN: frozenset(Permission),
 }

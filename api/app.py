@@ -40,6 +40,7 @@ from api.routes import (
     health,
     live,
     metrics,
+    patrol,
     playback,
     recordings,
     users,
@@ -55,6 +56,7 @@ from ingest.events import StateChange
 from monitor.alarms import AlarmMonitor
 from monitor.events import Event, EventBus, camera_event
 from monitor.screens import ScreenRegistry
+from patrol.checker import CameraChecker
 from playback.renditions import RenditionCache
 from playback.stream import POOL as PLAYBACK_POOL
 from recorder.db import make_engine, migrate, session_factory
@@ -86,6 +88,7 @@ ROUTERS = tuple(
         events,
         alarms,
         wall,
+        patrol,
         metrics,
     )
 )
@@ -244,6 +247,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     settings.playback.rendition_cache,
                     int(settings.playback.rendition_cache_gb * 1024**3),
                 ),
+                CameraChecker(settings, service, sessions, clock),
             )
             await asyncio.to_thread(service.start)
             await case_sessions.start()

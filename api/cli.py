@@ -1,4 +1,5 @@
-"""The ``casewatch`` command: serve, demo, sim, check, migrate, user, token, audit, verify.
+"""The ``casewatch`` command: serve, demo, sim, check, migrate, user, token, audit, patrol,
+verify.
 
 Bad input is a message on stderr and exit status 2, never a traceback.
 """
@@ -160,9 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(migrate)
     migrate.set_defaults(func=cmd_migrate)
 
-    from api import access_cli
+    from api import access_cli, patrol_cli
 
     access_cli.add_commands(commands, with_config)
+    patrol_cli.add_commands(commands, with_config)
 
     verify = commands.add_parser("verify", help="check an export package offline")
     verify.add_argument("file", type=Path, help="the export package (.zip)")

@@ -16,6 +16,7 @@ from ingest.clock import Clock
 from monitor.alarms import AlarmMonitor
 from monitor.events import EventBus
 from monitor.screens import ScreenRegistry
+from patrol.checker import CameraChecker
 from playback.renditions import RenditionCache
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
@@ -40,3 +41,4 @@ class AppState:
     audit: AuditTrail
     revocations: RevocationWatch
     renditions: RenditionCache
+    checker: CameraChecker

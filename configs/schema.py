@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -296,6 +297,92 @@ class AlarmSettings(Strict):
     )
 
 
+class CheckThresholds(Strict):
+    """What a patrol's automatic checks hold each camera to (DOMAIN.md: the equipment works).
+
+    Given per camera, only the keys set there replace the node's (``patrol.thresholds``). A
+    *reference picture* is the camera's view as it should be, kept from its first passing
+    patrol; the comparisons with it are stricter than the absolute checks without one."""
+
+    recording_max_age_seconds: float = Field(
+        default=60.0, ge=5.0, le=86_400.0, description="recording: newest footage at most this old"
+    )
+    coverage_min_percent: float = Field(
+        default=99.0, ge=0.0, le=100.0, description="coverage: share of the window recorded"
+    )
+    coverage_window_hours: float = Field(
+        default=24.0, gt=0.0, le=24.0 * 31, description="coverage: the window, back from now"
+    )
+    audio_min_dbfs: float = Field(
+        default=-60.0, ge=-120.0, le=0.0, description="audio: RMS level of the room at least"
+    )
+    clock_max_offset_seconds: float = Field(
+        default=10.0, gt=0.0, le=86_400.0, description="clock: camera clock vs server at most"
+    )
+    black_min_bright_luma: float = Field(
+        default=20.0, ge=0.0, le=255.0, description="black: the brightest 1 % at least this luma"
+    )
+    dark_min_mean_luma: float = Field(
+        default=25.0, ge=0.0, le=255.0, description="dark: mean luma at least"
+    )
+    overexposed_max_mean_luma: float = Field(
+        default=215.0, ge=0.0, le=255.0, description="overexposed: mean luma at most"
+    )
+    blur_min_sharpness: float = Field(
+        default=6.0, ge=0.0, le=100_000.0, description="blurred: Laplacian variance at least"
+    )
+    blur_min_ratio: float = Field(
+        default=0.3, gt=0.0, le=1.0, description="blurred: sharpness vs the reference at least"
+    )
+    covered_max_share: float = Field(
+        default=0.75, gt=0.0, le=1.0, description="covered: flat share of the picture at most"
+    )
+    covered_max_share_vs_reference: float = Field(
+        default=0.25, gt=0.0, le=1.0, description="covered: detail lost vs the reference at most"
+    )
+    colour_cast_max_from_grey: float = Field(
+        default=0.3, gt=0.0, le=1.0, description="colour cast: mean colour's distance from grey"
+    )
+    colour_cast_max_shift: float = Field(
+        default=0.08, gt=0.0, le=1.0, description="colour cast: its shift from the reference's"
+    )
+    noise_max_sigma: float = Field(
+        default=8.0, gt=0.0, le=128.0, description="noisy: noise σ in luma levels at most"
+    )
+    frozen_max_difference: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=255.0,
+        description="frozen: pictures this close (mean luma difference) are identical",
+    )
+    frozen_min_span_seconds: float = Field(
+        default=2.0, gt=0.0, le=3600.0, description="frozen: pictures at least this far apart"
+    )
+    scene_min_similarity: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="scene changed: structure vs reference at least"
+    )
+
+    def overridden_by(self, overrides: CheckThresholds | None) -> CheckThresholds:
+        """These thresholds with the keys set in ``overrides`` (a camera's) replacing them."""
+        if overrides is None or not overrides.model_fields_set:
+            return self
+        return self.model_copy(
+            update={key: getattr(overrides, key) for key in overrides.model_fields_set}
+        )
+
+
+class PatrolSettings(Strict):
+    """Spot-check patrols (巡查)."""
+
+    thresholds: CheckThresholds = Field(
+        default_factory=CheckThresholds, description="the automatic checks' thresholds"
+    )
+    path: Path = Field(
+        default=Path("data/patrol"),
+        description="snapshots, clips and reference pictures (relative to the config file)",
+    )
+
+
 CRIMINAL_PATTERN = r"^A(?P<unit>\d{12})(?P<year>\d{4})(?P<month>\d{2})(?P<serial>\d{4})$"
 ADMINISTRATIVE_PATTERN = r"^B(?P<unit>\d{12})(?P<year>\d{4})(?P<month>\d{2})(?P<serial>\d{4})$"
 INCIDENT_PATTERN = r"^J(?P<unit>\d{12})(?P<year>\d{4})(?P<month>\d{2})(?P<serial>\d{4})$"
@@ -379,6 +466,9 @@ class CameraSettings(Strict):
     )
     enabled: bool = Field(default=True, description="read this camera at all")
     record: bool = Field(default=True, description="record this camera continuously")
+    patrol: CheckThresholds | None = Field(
+        default=None, description="this camera's own patrol thresholds (only the keys given)"
+    )
 
     @field_validator("url", "substream_url")
     @classmethod
@@ -512,7 +602,26 @@ class Settings(Strict):
     playback: PlaybackSettings = Field(default_factory=PlaybackSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    patrol: PatrolSettings = Field(default_factory=PatrolSettings)
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the branch's time zone (IANA name): schedules, periods, days and every "
+        "time shown; storage stays UTC",
+    )
     sites: list[SiteSettings] = Field(default_factory=list, description="stations and cameras")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value
+
+    def zone(self) -> ZoneInfo:
+        """The branch's time zone."""
+        return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
@@ -536,8 +645,8 @@ class Settings(Strict):
         return [(site, camera) for site in self.sites for camera in site.cameras]
 
     def relative_to(self, base: Path) -> Settings:
-        """Resolve the relative paths (storage, SQLite, exports, keys, TLS, renditions) against
-        ``base``."""
+        """Resolve the relative paths (storage, SQLite, exports, keys, TLS, renditions, patrol)
+        against ``base``."""
         storage = self.storage.model_copy(update={"path": _resolve(base, self.storage.path)})
         url = self.database.url
         prefix = "sqlite:///"
@@ -559,6 +668,7 @@ class Settings(Strict):
         playback = self.playback.model_copy(
             update={"rendition_cache": _resolve(base, self.playback.rendition_cache)}
         )
+        patrol = self.patrol.model_copy(update={"path": _resolve(base, self.patrol.path)})
         return self.model_copy(
             update={
                 "storage": storage,
@@ -566,6 +676,7 @@ class Settings(Strict):
                 "export": export,
                 "server": server,
                 "playback": playback,
+                "patrol": patrol,
             }
         )
 

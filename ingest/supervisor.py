@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from configs.schema import CameraSettings, IngestSettings
 from ingest.backoff import Backoff
@@ -102,6 +103,20 @@ class ParameterSetWatch:
         return changed
 
 
+def camera_clock_offset(source: RtspSource, raw: Any, arrival_us: int) -> int | None:
+    """The camera's wall clock minus ours at a packet, from its RTCP sender reports.
+
+    libavformat takes the wall time of the first sender report as ``start_time_realtime`` and,
+    once reports arrive on a connection with more than one stream, times packets from it: the
+    camera's clock at a packet is that start plus the packet's pts. (With video alone the pts
+    stay RTP-based, so the caller asks only when there is audio.) The network's delay makes the
+    figure a little negative; what a patrol looks for is seconds or hours."""
+    realtime = source.container.start_time_realtime
+    if not realtime or raw.pts is None:
+        return None
+    return int(realtime + raw.pts * raw.time_base * 1_000_000) - arrival_us
+
+
 class CameraWorker:
     """Reads one camera on its own named thread and publishes into its hub."""
 
@@ -133,6 +148,9 @@ class CameraWorker:
         self.detail = ""
         self.since_us = clock.wall_us()
         self._connection = 0
+        self.camera_clock_offset_us: int | None = None
+        """The camera's wall clock minus ours, measured at its last keyframe (None: unknown).
+        See `camera_clock_offset`."""
 
     def start(self) -> None:
         self._thread.start()
@@ -262,6 +280,8 @@ class CameraWorker:
                     self._set_state(CameraState.LIVE)
                 if packet.keyframe and is_video:
                     info = watch.keyframe(packet, info)
+                    if audio is not None:
+                        self.camera_clock_offset_us = camera_clock_offset(source, raw, arrival)
                 self.stats.count(packet, now)
                 self.hub.publish(packet)
         except Exception as error:
@@ -273,6 +293,7 @@ class CameraWorker:
             else:
                 cause, detail = Cause.READ_ERROR, failure.detail
         finally:
+            self.camera_clock_offset_us = None
             self.hub.stream_ended(cause, detail)
             source.close()
         return cause, redact_text(detail)

@@ -47,6 +47,19 @@ def make_directories(directory: Path) -> None:
         fsync_directory(new.parent)
 
 
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: written beside it, fsynced, renamed over it,
+    its directory fsynced. A reader sees the old file or the new one, never half of one."""
+    make_directories(path.parent)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    partial.replace(path)
+    fsync_directory(path.parent)
+
+
 def sha256_stream(
     stream: IO[bytes], *, each_chunk: Callable[[], None] | None = None
 ) -> tuple[int, str]:

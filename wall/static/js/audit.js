@@ -11,6 +11,7 @@ const ACTIONS = [
   "session_close", "hold_release", "hold_release_request", "hold_release_approve",
   "camera_change", "alarm_ack", "user_add", "user_change", "password_change", "token_create",
   "token_revoke", "token_use", "catalog_checkpoint", "audit_export", "audit_verify",
+  "patrol_check", "patrol_reference", "patrol_reference_forget",
 ];
 let before = null;
 

@@ -1,0 +1,108 @@
+"""The automatic checks of running cameras, as the server runs them (API, scheduled patrols).
+
+Per camera: its thresholds (the node's, with the camera's own keys over them), its reference
+picture, the facts gathered from its Hub, recorder and the catalog, and the judgement. Cameras
+are checked on a small pool of threads: decoding and the picture measures run in C and release
+the GIL, so two threads use two cores, and the camera threads are never waited on (the Hub hands
+out references under its lock and nothing else).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from configs.schema import CheckThresholds, Settings
+from ingest.clock import Clock
+from patrol.frames import decode_recent
+from patrol.references import ReferenceStore
+from patrol.results import Check, CheckResult
+from patrol.runner import gather, judge, picture_checks_pass
+from recorder.service import RecordingService
+
+logger = logging.getLogger(__name__)
+
+CHECK_THREADS = 2
+"""Cameras checked at once."""
+
+
+class NoPicture(Exception):
+    """The camera has no picture to take (offline, or nothing decodes)."""
+
+
+class CameraChecker:
+    """Runs the checks of the cameras of one node."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: RecordingService,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._service = service
+        self._sessions = sessions
+        self._clock = clock
+        self.references = ReferenceStore(settings.patrol.path / "references")
+
+    def thresholds(self, camera_id: str) -> CheckThresholds:
+        """The node's thresholds with the camera's own keys over them."""
+        runtime = self._service.cameras[camera_id]
+        return self._settings.patrol.thresholds.overridden_by(runtime.camera.patrol)
+
+    def check(
+        self,
+        camera_id: str,
+        checks: Collection[Check] = tuple(Check),
+        *,
+        keep_reference: bool = True,
+    ) -> list[CheckResult]:
+        """Check one camera now (blocking). With ``keep_reference``, a camera without a
+        reference picture whose picture passes every check keeps it as its reference."""
+        runtime = self._service.cameras[camera_id]
+        recorder = runtime.recorder
+        thresholds = self.thresholds(camera_id)
+        with self._sessions() as session:
+            facts = gather(
+                runtime.camera,
+                runtime.hub,
+                runtime.worker,
+                session,
+                now_us=self._clock.wall_us(),
+                records=recorder is not None and not recorder.paused,
+                live_span=recorder.live_span if recorder is not None else None,
+                newest_footage_us=self._service.last_recorded.get(camera_id),
+                thresholds=thresholds,
+            )
+        reference = self.references.load(camera_id)
+        results = judge(facts, thresholds, reference=reference, checks=checks)
+        if keep_reference and reference is None and facts.media is not None:
+            everything = judge(facts, thresholds) if set(checks) != set(Check) else results
+            if picture_checks_pass(everything):
+                self.references.save(camera_id, facts.media.latest)
+                logger.info("[%s] reference picture kept", camera_id)
+        return results
+
+    def check_many(
+        self, camera_ids: Sequence[str], checks: Collection[Check] = tuple(Check)
+    ) -> list[CheckResult]:
+        """Check several cameras (blocking), results in the order of ``camera_ids``."""
+        with ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="patrol-check") as pool:
+            per_camera = list(pool.map(lambda camera_id: self.check(camera_id, checks), camera_ids))
+        return [result for results in per_camera for result in results]
+
+    def take_reference(self, camera_id: str) -> None:
+        """Keep the camera's current picture as its reference (blocking); raises NoPicture."""
+        runtime = self._service.cameras[camera_id]
+        recent = runtime.hub.recent_media()
+        if recent is None:
+            raise NoPicture(f"camera {camera_id!r} sends no picture")
+        try:
+            media = decode_recent(recent)
+        except ValueError as error:
+            raise NoPicture(f"camera {camera_id!r}: {error}") from None
+        self.references.save(camera_id, media.latest)

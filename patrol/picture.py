@@ -1,0 +1,290 @@
+"""Picture checks: pure functions on decoded pictures, each a measured value against a threshold.
+
+A patrol judges whether a camera's picture is *usable* — not black, frozen, out of focus,
+covered, badly exposed, tinted, snowy, or turned away from the room it should show. Every check
+here is a pure function of one or more `Picture`s (and, for the comparisons, the camera's stored
+reference picture) that returns a `Measurement`: the value, the threshold it was held against and
+whether it passes. Nothing here decodes video or touches the catalog; `patrol.frames` produces the
+pictures from the Hub's cached keyframes and `patrol.runner` puts the results together.
+
+Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
+- **black** — the 99th percentile of luma: a picture with nothing brighter than a few levels
+  above black is no signal, whatever the mean of a dim but real scene.
+- **dark / overexposed** — the mean luma, too low or too high.
+- **blurred** — the variance of the Laplacian (the usual focus measure). Absolute values depend
+  on the scene, so with a reference picture the value is the ratio to the reference's.
+- **covered** — the share of the picture in blocks that are flat (almost no luma variation and
+  no edges). Against a reference, only blocks that had detail there count, so a plain wall is
+  not a cover.
+- **colour cast** — the chromaticity of the mean colour (its blue, green and red shares): how
+  far it moved from the reference's. Unlike CIELAB's a*/b*, it does not shrink when the light
+  dims. Without a reference it is held against grey, with a looser threshold (a warm room is
+  not a fault).
+- **noisy** — the noise σ in luma levels (Immerkær's Laplacian-difference operator on
+  native-resolution luma, taken robustly: its median response, so that edges are not noise).
+- **frozen** — the largest mean absolute difference between consecutive samples whose stream
+  times advance: decoded pictures that stay *identical* while time goes on. A still room is not
+  frozen: its sensor noise changes every re-encoded keyframe.
+- **scene changed** — the best normalised cross-correlation of the picture's gradient magnitude
+  with the reference's over small shifts: light going on or off keeps the edges, a camera turned
+  away does not.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+ANALYSIS_WIDTH = 640
+"""Pictures are judged at this width (smaller ones as they are)."""
+
+BLOCK = 32
+"""Side of the blocks of the covered check, in analysis pixels."""
+
+FLAT_BLOCK_STD = 4.0
+"""A block whose luma varies less than this (standard deviation) is flat…"""
+FLAT_BLOCK_EDGES = 0.01
+"""…when also fewer than this share of its pixels lie on an edge."""
+EDGE_GRADIENT = 24.0
+"""Gradient magnitude (Sobel, luma levels) from which a pixel lies on an edge."""
+SCENE_SIZE = (160, 90)
+"""The scene comparison works on gradients at this size: turned cameras, not details, matter."""
+SCENE_SHIFT = 0.06
+"""Shifts up to this share of each side are tolerated (a camera bumped, not turned)."""
+MAD_TO_SIGMA = 1.4826
+"""The median absolute deviation of a normal distribution times this is its σ."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One check's outcome: ``ok`` is None when the check could not judge (``detail`` says why)."""
+
+    value: float | str | None
+    threshold: float
+    ok: bool | None
+    detail: str = ""
+
+
+@dataclass
+class Picture:
+    """One decoded picture, prepared once for every check."""
+
+    luma_full: np.ndarray
+    """Native-resolution luma (uint8, H×W)."""
+    bgr: np.ndarray
+    """Colour at analysis size (uint8, h×w×3)."""
+    pts_seconds: float = 0.0
+    """The picture's stream time (frozen needs time to advance)."""
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_bgr(cls, bgr: np.ndarray, *, pts_seconds: float = 0.0) -> Picture:
+        """A picture from a BGR image of any size (tests, snapshots, the bench)."""
+        import cv2
+
+        luma = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        return cls(luma_full=luma, bgr=_to_analysis_size(bgr), pts_seconds=pts_seconds)
+
+    @property
+    def luma(self) -> np.ndarray:
+        """Luma at analysis size."""
+        if "luma" not in self._cache:
+            self._cache["luma"] = _to_analysis_size(self.luma_full)
+        result: np.ndarray = self._cache["luma"]
+        return result
+
+    @property
+    def gradient(self) -> np.ndarray:
+        """Sobel gradient magnitude of the analysis luma (float32)."""
+        if "gradient" not in self._cache:
+            self._cache["gradient"] = _gradient(self.luma)
+        result: np.ndarray = self._cache["gradient"]
+        return result
+
+    def sharpness(self) -> float:
+        """Variance of the Laplacian of the analysis luma."""
+        if "sharpness" not in self._cache:
+            import cv2
+
+            self._cache["sharpness"] = float(cv2.Laplacian(self.luma, cv2.CV_32F).var())
+        result: float = self._cache["sharpness"]
+        return result
+
+    def chromaticity(self) -> np.ndarray:
+        """The mean colour's share of blue, green and red (sums to 1; grey is ⅓ each)."""
+        mean = self.bgr.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+        total = float(mean.sum())
+        result: np.ndarray = mean / total if total > 0 else np.full(3, 1.0 / 3.0)
+        return result
+
+    def flat_blocks(self) -> np.ndarray:
+        """Boolean grid: which `BLOCK`-sized blocks are flat (no variation, no edges)."""
+        if "flat" not in self._cache:
+            luma = self.luma.astype(np.float32)
+            edges = (self.gradient >= EDGE_GRADIENT).astype(np.float32)
+            rows, cols = luma.shape[0] // BLOCK, luma.shape[1] // BLOCK
+            crop = (slice(0, rows * BLOCK), slice(0, cols * BLOCK))
+            shape = (rows, BLOCK, cols, BLOCK)
+            std = luma[crop].reshape(shape).std(axis=(1, 3))
+            edge_share = edges[crop].reshape(shape).mean(axis=(1, 3))
+            self._cache["flat"] = (std < FLAT_BLOCK_STD) & (edge_share < FLAT_BLOCK_EDGES)
+        result: np.ndarray = self._cache["flat"]
+        return result
+
+
+def _to_analysis_size(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = image.shape[:2]
+    if width <= ANALYSIS_WIDTH:
+        return image
+    size = (ANALYSIS_WIDTH, max(1, round(height * ANALYSIS_WIDTH / width)))
+    resized: np.ndarray = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return resized
+
+
+def _gradient(luma: np.ndarray) -> np.ndarray:
+    import cv2
+
+    gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3)
+    magnitude: np.ndarray = cv2.magnitude(gx, gy) / 4.0  # Sobel's 3×3 weights sum to 4
+    return magnitude
+
+
+def _at_most(value: float, threshold: float, detail: str = "") -> Measurement:
+    return Measurement(value, threshold, value <= threshold, detail)
+
+
+def _at_least(value: float, threshold: float, detail: str = "") -> Measurement:
+    return Measurement(value, threshold, value >= threshold, detail)
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def black(picture: Picture, *, min_bright_luma: float) -> Measurement:
+    """No signal: the brightest 1 % of the picture is still at black (value: p99 luma)."""
+    value = float(np.percentile(picture.luma, 99))
+    return _at_least(value, min_bright_luma)
+
+
+def dark(picture: Picture, *, min_mean_luma: float) -> Measurement:
+    """Under-exposed: the mean luma is too low to make out people (value: mean luma)."""
+    return _at_least(float(picture.luma.mean()), min_mean_luma)
+
+
+def overexposed(picture: Picture, *, max_mean_luma: float) -> Measurement:
+    """Over-exposed: the picture is washed out towards white (value: mean luma)."""
+    return _at_most(float(picture.luma.mean()), max_mean_luma)
+
+
+def blurred(
+    picture: Picture,
+    *,
+    reference: Picture | None,
+    min_sharpness: float,
+    min_sharpness_ratio: float,
+) -> Measurement:
+    """Out of focus: Laplacian variance below an absolute floor or, with a reference picture,
+    below a share of the reference's (value: the variance, or the ratio)."""
+    sharpness = picture.sharpness()
+    if reference is not None and reference.sharpness() >= min_sharpness:
+        ratio = sharpness / reference.sharpness()
+        return _at_least(ratio, min_sharpness_ratio, "relative to the reference picture")
+    return _at_least(sharpness, min_sharpness)
+
+
+def covered(
+    picture: Picture, *, reference: Picture | None, max_covered_share: float
+) -> Measurement:
+    """Covered or occluded: a large part of the picture is flat (value: that share). With a
+    reference picture, only what had detail in the reference counts as covered now."""
+    flat = picture.flat_blocks()
+    if reference is not None and reference.flat_blocks().shape == flat.shape:
+        detailed_before = ~reference.flat_blocks()
+        if not detailed_before.any():
+            return Measurement(None, max_covered_share, None, "the reference picture is flat")
+        share = float(np.count_nonzero(flat & detailed_before)) / flat.size
+        return _at_most(share, max_covered_share, "detail lost since the reference picture")
+    return _at_most(float(np.count_nonzero(flat)) / flat.size, max_covered_share)
+
+
+def colour_cast(
+    picture: Picture, *, reference: Picture | None, max_shift: float, max_shift_from_grey: float
+) -> Measurement:
+    """A colour cast: the mean colour's chromaticity moved away from the reference picture's
+    or, without one, from grey (value: the distance, 0 = the same hue balance)."""
+    now = picture.chromaticity()
+    if reference is not None:
+        value = float(np.linalg.norm(now - reference.chromaticity()))
+        return _at_most(value, max_shift, "relative to the reference picture")
+    return _at_most(float(np.linalg.norm(now - 1.0 / 3.0)), max_shift_from_grey)
+
+
+def noisy(picture: Picture, *, max_noise_sigma: float) -> Measurement:
+    """Snow: noise σ of native-resolution luma (value: σ in luma levels).
+
+    Immerkær's operator (the difference of two Laplacians) cancels smooth shading and answers
+    white noise of σ with 6σ; its median absolute response, unlike its mean, is not carried off
+    by the edges and textures of the scene (fewer than half of all pixels)."""
+    import cv2
+
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+    response = cv2.filter2D(picture.luma_full, cv2.CV_32F, kernel)[1:-1, 1:-1]
+    sigma = float(np.median(np.abs(response))) * MAD_TO_SIGMA / 6.0 if response.size else 0.0
+    return _at_most(sigma, max_noise_sigma)
+
+
+def frozen(
+    samples: Sequence[Picture], *, max_difference: float, min_span_seconds: float
+) -> Measurement:
+    """Frozen: pictures taken while the stream's time advanced stay identical (value: the
+    largest mean absolute luma difference between consecutive samples)."""
+    if len(samples) < 2:
+        return Measurement(None, max_difference, None, "fewer than two pictures to compare")
+    ordered = sorted(samples, key=lambda p: p.pts_seconds)
+    span = ordered[-1].pts_seconds - ordered[0].pts_seconds
+    if span < min_span_seconds:
+        return Measurement(
+            None, max_difference, None, f"pictures span {span:.1f} s of stream time only"
+        )
+    largest = 0.0
+    for before, after in itertools.pairwise(ordered):
+        if before.luma.shape != after.luma.shape:
+            return Measurement(None, max_difference, True, "the picture size changed")
+        difference = np.abs(before.luma.astype(np.int16) - after.luma.astype(np.int16))
+        largest = max(largest, float(difference.mean()))
+    return Measurement(
+        largest,
+        max_difference,
+        largest > max_difference,
+        f"{len(ordered)} pictures over {span:.1f} s of stream time",
+    )
+
+
+def scene_changed(
+    picture: Picture, *, reference: Picture | None, min_similarity: float
+) -> Measurement:
+    """Turned or moved: the picture's structure no longer matches the reference picture's
+    (value: the best gradient correlation over small shifts, 1 = the same view)."""
+    if reference is None:
+        return Measurement(None, min_similarity, None, "no reference picture yet")
+    import cv2
+
+    def structure(p: Picture) -> np.ndarray:
+        small = cv2.resize(p.luma, SCENE_SIZE, interpolation=cv2.INTER_AREA)
+        gradient = _gradient(cv2.GaussianBlur(small, (3, 3), 0))
+        return cv2.GaussianBlur(gradient, (5, 5), 0)
+
+    now, then = structure(picture), structure(reference)
+    dx, dy = round(SCENE_SIZE[0] * SCENE_SHIFT), round(SCENE_SIZE[1] * SCENE_SHIFT)
+    template = then[dy:-dy, dx:-dx]
+    if float(template.std()) < 1e-3 or float(now.std()) < 1e-3:
+        return Measurement(0.0, min_similarity, False, "no structure left to compare")
+    scores = cv2.matchTemplate(now, template, cv2.TM_CCOEFF_NORMED)
+    return _at_least(float(scores.max()), min_similarity)

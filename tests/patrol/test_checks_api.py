@@ -1,0 +1,202 @@
+"""Automatic checks of running cameras, asked of a real server watching real RTSP cameras:
+the faults switched on in the simulator are found by their checks, the command line gives the
+same verdicts (from the server, or with --direct from the cameras), bad input names its field."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from servers import Server, auth_for, token_for
+
+from camsim.harness import SimulatorProcess
+from camsim.spec import MountSpec
+
+pytestmark = pytest.mark.media
+
+SMALL = {"width": 640, "height": 360, "fps": 25, "gop": 1.0, "bitrate": 600}
+MOUNTS = [
+    MountSpec(name="room", picture_faults=True, **SMALL),
+    MountSpec(name="fault", picture_faults=True, **SMALL),
+    MountSpec(name="clock", **SMALL),
+]
+CLOCK_OFFSET_SECONDS = 3600.0
+
+
+@pytest.fixture(scope="module")
+def patrol_sim() -> Iterator[SimulatorProcess]:
+    with SimulatorProcess(MOUNTS, ident=True, loop_seconds=10) as process:
+        process.set_clock_offset("clock", CLOCK_OFFSET_SECONDS)  # before anyone connects
+        yield process
+
+
+@pytest.fixture(scope="module")
+def server(
+    patrol_sim: SimulatorProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("patrol")
+    cameras = [
+        {"id": f"p-{m.name}", "name": f"讯问室 {m.name}", "area": "interrogation",
+         "url": patrol_sim.rtsp_url(m.name)}
+        for m in MOUNTS
+    ]  # fmt: skip
+    running = Server(
+        workdir,
+        cameras,
+        users=[("xuncha", "patrol", []), ("zhanli", "inspector", ["test"]),
+               ("other", "patrol", ["other"])],
+        more_sites=[{"id": "other", "name": "其他派出所", "cameras": []}],
+        storage={"segment_seconds": 4},
+        # seconds-old cameras: the moments before their first connection weigh heavily
+        patrol={"thresholds": {"coverage_min_percent": 60}},
+    ).start()  # fmt: skip
+    for camera in cameras:
+        running.wait_recording(camera["id"])
+    yield running
+    running.stop()
+
+
+def check(server: Server, *cameras: str, user: str = "xuncha", **body: Any) -> httpx.Response:
+    payload = {"cameras": list(cameras), **body} if cameras else body
+    return httpx.post(
+        f"{server.url}/api/v1/patrol/checks", json=payload, headers=auth_for(user), timeout=60
+    )
+
+
+def verdicts(server: Server, camera: str) -> dict[str, dict[str, Any]]:
+    response = check(server, camera)
+    assert response.status_code == 200, response.text
+    return {r["check"]: r for r in response.json()["data"]}
+
+
+def wait_until_failing(
+    server: Server, camera: str, name: str, timeout: float = 20
+) -> dict[str, Any]:
+    """The results of the first check in which ``name`` fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        results = verdicts(server, camera)
+        if results[name]["ok"] is False or time.monotonic() > deadline:
+            return results
+        time.sleep(1)
+
+
+def failing(results: dict[str, dict[str, Any]]) -> set[str]:
+    return {name for name, result in results.items() if result["ok"] is False}
+
+
+def test_healthy_cameras_pass_and_keep_a_reference(server: Server) -> None:
+    time.sleep(5)  # three keyframes two seconds apart in the Hub
+    results = verdicts(server, "p-room")
+    assert failing(results) == set(), results
+    assert results["audio"]["value"] > -30 and results["audio"]["unit"] == "dBFS"
+    assert results["online"]["value"] == "live" and results["recording"]["value"] < 10
+    coverage = results["coverage"]
+    assert coverage["threshold"] == 60 and coverage["value"] < 100, coverage
+    assert [gap["cause"] for gap in coverage["gaps"]] == ["not_recording"], coverage
+    assert results["frozen"]["ok"] is True and "pictures over" in results["frozen"]["detail"]
+    assert abs(results["clock"]["value"]) < 2
+    reference = httpx.get(
+        f"{server.url}/api/v1/patrol/cameras/p-room/reference", headers=auth_for("xuncha")
+    )
+    assert reference.status_code == 200 and reference.content[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("mode", "check_name"),
+    [("blurred", "blurred"), ("covered", "covered"), ("frozen", "frozen"),
+     ("turned", "scene_changed"), ("black", "black"), ("dark", "dark")],
+)  # fmt: skip
+def test_a_fault_switched_on_is_found_by_its_check(
+    server: Server, patrol_sim: SimulatorProcess, mode: str, check_name: str
+) -> None:
+    forget = httpx.delete(
+        f"{server.url}/api/v1/patrol/cameras/p-fault/reference", headers=auth_for("xuncha")
+    )
+    assert forget.status_code == 204
+    reference = f"{server.url}/api/v1/patrol/cameras/p-fault/reference"
+    deadline = time.monotonic() + 20
+    # the last test's fault gone from the Hub's keyframes, the normal picture kept as reference
+    while time.monotonic() < deadline:
+        kept = httpx.get(reference, headers=auth_for("xuncha")).status_code == 200
+        if kept and not failing(verdicts(server, "p-fault")):
+            break
+        time.sleep(1)
+    assert failing(verdicts(server, "p-fault")) == set()
+    patrol_sim.set_video("fault", mode)
+    try:
+        results = wait_until_failing(server, "p-fault", check_name)
+        assert failing(results) == {check_name}, json.dumps(results, ensure_ascii=False)
+        found = results[check_name]
+        assert found["value"] is not None and found["threshold"] is not None
+    finally:
+        patrol_sim.set_video("fault", "normal")
+
+
+def test_a_silent_microphone_and_a_wrong_camera_clock_are_found(
+    server: Server, patrol_sim: SimulatorProcess
+) -> None:
+    clock = verdicts(server, "p-clock")["clock"]
+    assert clock["ok"] is False and abs(clock["value"] - CLOCK_OFFSET_SECONDS) < 5, clock
+    patrol_sim.set_audio("room", "silent")
+    try:
+        audio = wait_until_failing(server, "p-room", "audio")["audio"]
+        assert audio["ok"] is False and audio["value"] < -90, audio
+    finally:
+        patrol_sim.set_audio("room", "tone")
+
+
+def test_bad_requests_name_the_field_and_scope_hides_other_stations(server: Server) -> None:
+    unknown = check(server, "p-room", "no-such-camera")
+    assert unknown.status_code == 422 and unknown.json()["field"] == "cameras[1]"
+    bad_check = check(server, "p-room", checks=["sharpness"])
+    assert bad_check.status_code == 422 and "checks" in bad_check.json()["field"]
+    malformed = check(server, "Not An Id")
+    assert malformed.status_code == 422 and "cameras" in malformed.json()["field"]
+    empty = check(server, checks=[])
+    assert empty.status_code == 422
+    # another station's patrol does not see this station's cameras: the same answer as unknown
+    hidden = check(server, "p-room", user="other")
+    assert hidden.status_code == 422 and hidden.json()["field"] == "cameras[0]"
+    assert check(server, user="other").json()["data"] == []
+    # a station's inspector reads patrol data but runs no checks
+    assert check(server, "p-room", user="zhanli").status_code == 403
+
+
+def run_cli(
+    server: Server, *args: str, token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CASEWATCH_TOKEN"}
+    if token is not None:
+        env["CASEWATCH_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "patrol", "check", "--config", str(server.config), *args],
+        cwd=server.workdir, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_command_line_asks_the_server_or_the_cameras(server: Server) -> None:
+    asked = run_cli(server, "--json", "--camera", "p-clock", token=token_for("xuncha"))
+    assert asked.returncode == 1, asked.stderr  # the clock is an hour off
+    lines = [json.loads(line) for line in asked.stdout.splitlines()]
+    assert {line["camera"] for line in lines} == {"p-clock"}
+    assert {"camera", "check", "ok", "value", "threshold"} <= set(lines[0])
+    assert [line["check"] for line in lines if line["ok"] is False] == ["clock"]
+
+    direct = run_cli(server, "--direct", "--camera", "p-room")
+    assert direct.returncode == 0, direct.stdout + direct.stderr
+    assert "p-room" in direct.stdout and " ok " in direct.stdout
+    assert "FAIL" not in direct.stdout
+
+    no_token = run_cli(server, "--camera", "p-room")
+    assert no_token.returncode == 2 and "CASEWATCH_TOKEN" in no_token.stderr
+    unknown = run_cli(server, "--camera", "nope", token=token_for("xuncha"))
+    assert unknown.returncode == 2 and "--camera" in unknown.stderr
+    assert "Traceback" not in unknown.stderr + no_token.stderr

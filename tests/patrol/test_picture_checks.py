@@ -1,0 +1,142 @@
+"""The picture checks on the simulator's own fault modes: each fault is caught by its check and by
+no other, the normal picture passes every check, with and without a reference picture."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from camsim.encode import default_cache_dir, ensure_loop
+from camsim.spec import VIDEO_PIDS, EncodeParams, VideoMode, video_modes
+from configs.schema import CheckThresholds
+from patrol import picture
+from patrol.frames import CameraMedia
+from patrol.picture import Picture
+from patrol.results import Check
+from patrol.runner import CameraFacts, judge
+
+SIZES = [(640, 360, 600), (1280, 720, 2000)]
+
+CAUGHT_BY = {
+    VideoMode.NORMAL: set(),
+    VideoMode.RESIZED: set(),
+    VideoMode.BLACK: {Check.BLACK},
+    VideoMode.FROZEN: {Check.FROZEN},
+    VideoMode.BLURRED: {Check.BLURRED},
+    VideoMode.COVERED: {Check.COVERED},
+    VideoMode.DARK: {Check.DARK},
+    VideoMode.OVEREXPOSED: {Check.OVEREXPOSED},
+    VideoMode.COLOUR_CAST: {Check.COLOUR_CAST},
+    VideoMode.NOISY: {Check.NOISY},
+    VideoMode.TURNED: {Check.SCENE_CHANGED},
+}
+"""Which checks fail on each variant, judged against the normal picture as reference."""
+
+
+Keyframes = dict[VideoMode, list[tuple[Picture, np.ndarray]]]
+
+
+@pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def keyframes(request: pytest.FixtureRequest) -> Iterator[Keyframes]:
+    """The first five keyframes of every variant of a loop encoded as the simulator does."""
+    width, height, kbps = request.param
+    params = EncodeParams(
+        width=width, height=height, fps=25, gop_frames=25, bitrate_kbps=kbps,
+        loop_frames=250, ident="讯问室1", picture_faults=True,
+    )  # fmt: skip
+    path = ensure_loop(params, default_cache_dir())
+    yield {mode: _keyframes(path, mode) for mode in video_modes(picture_faults=True)}
+
+
+def _keyframes(path: Path, mode: VideoMode) -> list[tuple[Picture, np.ndarray]]:
+    with av.open(str(path)) as container:
+        (stream,) = [s for s in container.streams.video if s.id == VIDEO_PIDS[mode]]
+        found = []
+        for frame in container.decode(stream):
+            if frame.key_frame:
+                bgr = frame.to_ndarray(format="bgr24")
+                found.append((Picture.from_bgr(bgr, pts_seconds=float(frame.time)), bgr))
+            if len(found) == 5:
+                return found
+    raise AssertionError(f"{mode}: fewer than five keyframes")
+
+
+def facts_of(frames: list[tuple[Picture, np.ndarray]]) -> CameraFacts:
+    """A live, recording camera whose Hub holds these keyframes (two seconds apart)."""
+    media = CameraMedia(
+        pictures=[p for p, _ in frames[::2]], latest_bgr=frames[-1][1], has_audio=True,
+        audio_dbfs=-20.0,
+    )  # fmt: skip
+    return CameraFacts("int-1", "live", "", True, 0, 0, None, media)
+
+
+@pytest.mark.parametrize("mode", list(CAUGHT_BY), ids=str)
+@pytest.mark.parametrize("with_reference", [True, False], ids=["reference", "no-reference"])
+def test_each_fault_is_caught_by_its_own_check(
+    keyframes: Keyframes, mode: VideoMode, with_reference: bool
+) -> None:
+    reference = keyframes[VideoMode.NORMAL][0][0] if with_reference else None
+    expected = CAUGHT_BY[mode]
+    if mode is VideoMode.TURNED and not with_reference:
+        expected = set()  # a turned camera is only known against its old view
+    results = judge(facts_of(keyframes[mode]), CheckThresholds(), reference=reference)
+    failed = {r.check for r in results if r.ok is False}
+    found = [(r.check.value, r.value, r.detail) for r in results if r.ok is False]
+    assert failed == expected, found
+    for result in results:
+        assert result.snapshot is not None and result.snapshot[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_a_failing_check_reports_value_threshold_and_why_others_were_not_judged(
+    keyframes: Keyframes,
+) -> None:
+    results = {r.check: r for r in judge(facts_of(keyframes[VideoMode.BLACK]), CheckThresholds())}
+    black = results[Check.BLACK]
+    assert (black.ok, black.value, black.threshold, black.unit) == (False, 0.0, 20.0, "luma")
+    assert results[Check.DARK].ok is None and results[Check.DARK].detail == "the picture is black"
+    assert results[Check.ONLINE].ok is True and results[Check.AUDIO].ok is True
+    assert black.as_json() == {
+        "camera": "int-1", "check": "black", "ok": False, "value": 0.0, "threshold": 20.0,
+        "unit": "luma", "detail": "",
+    }  # fmt: skip
+
+
+def test_thresholds_decide(keyframes: Keyframes) -> None:
+    """A per-camera threshold moves the verdict: the same blurred picture passes when the
+    camera is allowed to be soft."""
+    blurred = facts_of(keyframes[VideoMode.BLURRED])
+    lenient = CheckThresholds().overridden_by(CheckThresholds(blur_min_sharpness=0.5))
+    verdict = {r.check: r.ok for r in judge(blurred, lenient, checks=[Check.BLURRED])}
+    assert verdict == {Check.BLURRED: True}
+
+
+def test_a_still_room_is_not_frozen_but_identical_pictures_are() -> None:
+    """An empty room where nothing moves still has sensor noise: re-encoded keyframes differ a
+    little. A frozen encoder repeats the same decoded picture exactly."""
+    rng = np.random.default_rng(7)
+    room = rng.integers(60, 200, size=(360, 640, 3), dtype=np.uint8)
+    room = np.repeat(np.repeat(room[::8, ::8], 8, axis=0), 8, axis=1)  # large flat patches
+
+    def with_noise(seconds: float) -> Picture:
+        noisy = room.astype(np.float32) + rng.normal(0, 1.5, room.shape)
+        return Picture.from_bgr(np.clip(noisy, 0, 255).astype(np.uint8), pts_seconds=seconds)
+
+    still = [with_noise(t) for t in (0.0, 2.0, 4.0)]
+    verdict = picture.frozen(still, max_difference=0.1, min_span_seconds=2.0)
+    assert verdict.ok is True and isinstance(verdict.value, float) and verdict.value > 0.5
+    same = [Picture.from_bgr(room, pts_seconds=t) for t in (0.0, 2.0, 4.0)]
+    assert picture.frozen(same, max_difference=0.1, min_span_seconds=2.0).ok is False
+    too_close = [Picture.from_bgr(room, pts_seconds=t) for t in (0.0, 0.5)]
+    assert picture.frozen(too_close, max_difference=0.1, min_span_seconds=2.0).ok is None
+
+
+def test_thresholds_out_of_range_are_refused_naming_the_field() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        CheckThresholds.model_validate({"blur_min_ratio": 3})
+    assert error.value.errors()[0]["loc"] == ("blur_min_ratio",)
