@@ -57,6 +57,7 @@ from monitor.alarms import AlarmMonitor
 from monitor.events import Event, EventBus, camera_event
 from monitor.screens import ScreenRegistry
 from patrol.checker import CameraChecker
+from patrol.service import PatrolService
 from playback.renditions import RenditionCache
 from playback.stream import POOL as PLAYBACK_POOL
 from recorder.db import make_engine, migrate, session_factory
@@ -227,6 +228,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 overdue_sessions=case_sessions.overdue,
             )
             retention.on_shortfall = alarm_monitor.storage_shortfall
+            checker = CameraChecker(settings, service, sessions, clock)
+            patrol_service = PatrolService(
+                settings,
+                sessions,
+                clock,
+                checker,
+                audit,
+                publish=lambda kind, data: loop.call_soon_threadsafe(
+                    bus.publish, Event(kind, data)
+                ),
+                session_cameras=case_sessions.open_cameras,
+            )
+            alarm_monitor.overdue_findings = patrol_service.overdue
             app.state.casewatch = AppState(
                 settings,
                 sessions,
@@ -247,7 +261,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     settings.playback.rendition_cache,
                     int(settings.playback.rendition_cache_gb * 1024**3),
                 ),
-                CameraChecker(settings, service, sessions, clock),
+                checker,
+                patrol_service,
             )
             await asyncio.to_thread(service.start)
             await case_sessions.start()
@@ -256,6 +271,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             live_views.start()
             revocations.start()
             await alarm_monitor.start()
+            await patrol_service.start()
             # what start-up loaded lives as long as the process: keep the collector off it, so
             # full collections stay short while requests build many catalog rows
             gc.freeze()
@@ -269,6 +285,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 checkpoints.cancel()
                 PLAYBACK_POOL.discard()
                 await asyncio.to_thread(export_service.stop)
+                await patrol_service.stop()
                 await alarm_monitor.stop()
                 await revocations.stop()
                 await live_views.stop()

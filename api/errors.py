@@ -26,6 +26,7 @@ from evidence.export_request import ExportRequestError
 from evidence.export_service import ExportsUnavailable
 from monitor.alarms import AlarmNotFound
 from monitor.screens import TooManyScreens
+from patrol.service import PatrolConflict, PatrolError
 from relay.errors import CapacityError, OfferError, RelayError, SessionNotFound, UnsupportedStream
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ DOMAIN_ERRORS: tuple[type[Exception], ...] = (
     ExportsUnavailable,
     TooManyScreens,
     AlarmNotFound,
+    PatrolError,
     OperationalError,
 )
 """The domain errors that reach a client, each mapped by ``from_domain``."""
@@ -173,6 +175,12 @@ def from_domain(error: Exception) -> ApiError:
             return NotFound(error.message, field="alarm_id")
         case TooManyScreens():
             return Unavailable(error.message, field="screen", retry_after=RETRY_AFTER_SECONDS)
+        case PatrolError() if error.missing:
+            return NotFound(str(error), field=error.field)
+        case PatrolConflict():
+            return Conflict(str(error), field=error.field)
+        case PatrolError():
+            return Unprocessable(str(error), field=error.field)
     raise TypeError(f"no HTTP mapping for {type(error).__name__}")
 
 

@@ -17,6 +17,7 @@ from monitor.alarms import AlarmMonitor
 from monitor.events import EventBus
 from monitor.screens import ScreenRegistry
 from patrol.checker import CameraChecker
+from patrol.service import PatrolService
 from playback.renditions import RenditionCache
 from recorder.retention import RetentionTask
 from recorder.service import RecordingService
@@ -42,3 +43,4 @@ class AppState:
     revocations: RevocationWatch
     renditions: RenditionCache
     checker: CameraChecker
+    patrol: PatrolService

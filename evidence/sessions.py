@@ -93,6 +93,10 @@ class SessionService:
                 return open_session
         return None
 
+    def open_cameras(self) -> set[str]:
+        """The cameras of the interrogation sessions open now."""
+        return {camera for opened in self._open.values() for camera in opened.camera_ids}
+
     def overdue(self, now_us: int) -> dict[str, str]:
         """Cameras of sessions open longer than ``cases.session_max_hours``, with a detail."""
         limit = int(self._settings.cases.session_max_hours * HOUR_US)

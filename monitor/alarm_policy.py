@@ -9,6 +9,7 @@
   itself is down only ``camera_offline`` is raised: one cause, one alarm.
 * ``session_overdue``: a camera's interrogation session is open longer than
   ``cases.session_max_hours`` (forgotten to close, or a session that must be split).
+* ``finding_overdue``: a camera has a patrol finding past its rectification deadline.
 * ``storage_full``: retention needs space but only held footage is left; nothing held is
   deleted, so recording will stop when the disk fills.
 * ``catalog_unavailable``: catalog writes wait (the database is locked, stopped or unreachable);
@@ -29,6 +30,7 @@ class AlarmKind(enum.StrEnum):
     CAMERA_OFFLINE = "camera_offline"
     RECORDING_STOPPED = "recording_stopped"
     SESSION_OVERDUE = "session_overdue"
+    FINDING_OVERDUE = "finding_overdue"
     STORAGE_FULL = "storage_full"
     CATALOG_UNAVAILABLE = "catalog_unavailable"
 
@@ -61,6 +63,7 @@ def wanted_alarms(
     now: float,
     *,
     overdue_sessions: dict[str, str] | None = None,
+    overdue_findings: dict[str, str] | None = None,
     storage_problem: str | None = None,
     catalog_problem: str | None = None,
 ) -> dict[AlarmKey, str]:
@@ -68,6 +71,8 @@ def wanted_alarms(
     wanted: dict[AlarmKey, str] = {}
     for camera_id, detail in (overdue_sessions or {}).items():
         wanted[(AlarmKind.SESSION_OVERDUE, camera_id)] = detail
+    for camera_id, detail in (overdue_findings or {}).items():
+        wanted[(AlarmKind.FINDING_OVERDUE, camera_id)] = detail
     if storage_problem:
         wanted[(AlarmKind.STORAGE_FULL, STORAGE)] = storage_problem
     if catalog_problem:

@@ -63,9 +63,11 @@ class AlarmMonitor:
         clock: Clock,
         *,
         overdue_sessions: Callable[[int], dict[str, str]] = lambda now_us: {},
+        overdue_findings: Callable[[int], dict[str, str]] = lambda now_us: {},
     ) -> None:
         self._settings = settings
         self._overdue_sessions = overdue_sessions
+        self.overdue_findings = overdue_findings
         self._storage_problem: str | None = None
         self._service = service
         self._sessions = sessions
@@ -172,6 +174,7 @@ class AlarmMonitor:
             self._settings,
             now,
             overdue_sessions=self._overdue_sessions(wall),
+            overdue_findings=self.overdue_findings(wall),
             storage_problem=self._storage_problem,
             catalog_problem=self._catalog_problem(),
         )

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from configs.schema import CheckThresholds, Settings
 from ingest.clock import Clock
+from ingest.events import CameraState
+from ingest.hub import KEYFRAME_SAMPLES
 from patrol.frames import decode_recent
 from patrol.references import ReferenceStore
 from patrol.results import Check, CheckResult
@@ -49,23 +51,49 @@ class CameraChecker:
         self._clock = clock
         self.references = ReferenceStore(settings.patrol.path / "references")
 
-    def thresholds(self, camera_id: str) -> CheckThresholds:
-        """The node's thresholds with the camera's own keys over them."""
+    def cameras(self) -> list[str]:
+        """The ids of the cameras this node runs."""
+        return list(self._service.cameras)
+
+    def settled(self) -> bool:
+        """True once every camera is either down or live with `KEYFRAME_SAMPLES` keyframes
+        sampled: a patrol started earlier (just after a restart) would find every camera
+        offline, or could not tell frozen from still."""
+        for runtime in self._service.cameras.values():
+            worker = runtime.worker
+            if worker is None:
+                continue
+            if worker.state is CameraState.CONNECTING:
+                return False
+            recent = runtime.hub.recent_media()
+            if worker.state is CameraState.LIVE and (
+                recent is None or len(recent.keyframes) < KEYFRAME_SAMPLES
+            ):
+                return False
+        return True
+
+    def thresholds(
+        self, camera_id: str, overrides: CheckThresholds | None = None
+    ) -> CheckThresholds:
+        """The node's thresholds, a plan's keys (``overrides``) over them, the camera's own keys
+        over those."""
         runtime = self._service.cameras[camera_id]
-        return self._settings.patrol.thresholds.overridden_by(runtime.camera.patrol)
+        node = self._settings.patrol.thresholds
+        return node.overridden_by(overrides).overridden_by(runtime.camera.patrol)
 
     def check(
         self,
         camera_id: str,
         checks: Collection[Check] = tuple(Check),
         *,
+        overrides: CheckThresholds | None = None,
         keep_reference: bool = True,
     ) -> list[CheckResult]:
         """Check one camera now (blocking). With ``keep_reference``, a camera without a
         reference picture whose picture passes every check keeps it as its reference."""
         runtime = self._service.cameras[camera_id]
         recorder = runtime.recorder
-        thresholds = self.thresholds(camera_id)
+        thresholds = self.thresholds(camera_id, overrides)
         with self._sessions() as session:
             facts = gather(
                 runtime.camera,
@@ -88,11 +116,17 @@ class CameraChecker:
         return results
 
     def check_many(
-        self, camera_ids: Sequence[str], checks: Collection[Check] = tuple(Check)
+        self,
+        camera_ids: Sequence[str],
+        checks: Collection[Check] = tuple(Check),
+        *,
+        overrides: CheckThresholds | None = None,
     ) -> list[CheckResult]:
         """Check several cameras (blocking), results in the order of ``camera_ids``."""
         with ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="patrol-check") as pool:
-            per_camera = list(pool.map(lambda camera_id: self.check(camera_id, checks), camera_ids))
+            per_camera = list(
+                pool.map(lambda camera: self.check(camera, checks, overrides=overrides), camera_ids)
+            )
         return [result for results in per_camera for result in results]
 
     def take_reference(self, camera_id: str) -> None:

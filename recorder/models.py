@@ -487,3 +487,127 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str] = mapped_column(String(128))
     """Hex Ed25519 signature of ``access.audit.checkpoint_statement``."""
+
+
+# -- spot-check patrols (巡查) ---------------------------------------------------------------------
+
+
+class PatrolPlan(Base):
+    """What to patrol, when and how: a schedule (cron, in the branch's time zone), a scope, a
+    way to sample it, the checklist and how long a station has to rectify what is found."""
+
+    __tablename__ = "patrol_plans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    schedule: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """A cron expression; none: the plan runs only on demand."""
+    scope: Mapped[str] = mapped_column(Text)  # JSON {sites, areas, cameras}
+    sampling: Mapped[str] = mapped_column(Text)  # JSON {mode, per_site}
+    checks: Mapped[str] = mapped_column(Text)  # JSON list of automatic check names
+    conduct_items: Mapped[str] = mapped_column(Text)  # JSON list of {key, label}
+    due_hours: Mapped[float] = mapped_column(Float)
+    thresholds: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the plan's own keys
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+    last_fire_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The scheduled time of the newest run the scheduler made (missed ones are made late)."""
+
+
+class PatrolRun(Base):
+    """One patrol of a plan's sample: automatic checks at once, the manual part by a user."""
+
+    __tablename__ = "patrol_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("patrol_plans.id"))
+    trigger: Mapped[str] = mapped_column(String(16))  # scheduled | on_demand
+    scheduled_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A scheduled run made after its time (the server was down): run late and marked so."""
+    state: Mapped[str] = mapped_column(String(16))  # checking | open | done
+    started_us: Mapped[int] = mapped_column(BigInteger)
+    checked_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    finished_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    started_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    finished_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (Index("ix_patrol_runs_started", "started_us"),)
+
+
+class PatrolItem(Base):
+    """One room (camera) of a run's sample: its automatic results and its manual visit."""
+
+    __tablename__ = "patrol_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("patrol_runs.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    camera_id: Mapped[str] = mapped_column(String(63))
+    site_id: Mapped[str] = mapped_column(String(63))
+    results: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of check results
+    snapshot: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    conduct: Mapped[str] = mapped_column(Text, default="{}")  # JSON {item key: ok | problem}
+    note: Mapped[str] = mapped_column(Text, default="")
+    visited_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    visited_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        Index("ix_patrol_items_run", "run_id", "position"),
+        Index("ix_patrol_items_camera", "camera_id"),
+    )
+
+
+class Finding(Base):
+    """A problem a patrol found, which the station must rectify (整改) by ``due_us``:
+    open → assigned → rectified → verified, or back to reopened (patrol/DESIGN.md)."""
+
+    __tablename__ = "patrol_findings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_runs.id"), nullable=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_items.id"), nullable=True)
+    camera_id: Mapped[str] = mapped_column(String(63))
+    site_id: Mapped[str] = mapped_column(String(63))
+    source: Mapped[str] = mapped_column(String(16))  # automatic | manual
+    kind: Mapped[str] = mapped_column(String(16))  # equipment | conduct
+    item: Mapped[str] = mapped_column(String(64))  # a check name or a conduct item key
+    severity: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    due_us: Mapped[int] = mapped_column(BigInteger)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    updated_us: Mapped[int] = mapped_column(BigInteger)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of evidence entries
+    rectification: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rectified_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rectified_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    verified_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (
+        Index("ix_findings_state", "state", "due_us"),
+        Index("ix_findings_site", "site_id", "created_us"),
+        Index("ix_findings_camera_item", "camera_id", "item", "state"),
+    )
+
+
+class FindingEvent(Base):
+    """Each transition of a finding, with who made it and why (the finding's history; the audit
+    trail has the same step as an entry)."""
+
+    __tablename__ = "patrol_finding_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("patrol_findings.id"))
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_finding_events_finding", "finding_id", "at_us"),)

@@ -106,8 +106,14 @@ async def _visible(state: AppState, viewer: Principal, event: Event) -> bool:
     station and camera an event names must be in scope (an unknown camera cannot be placed, so
     it hides the event); events that name none (the catalog is down) are for everyone. Four-eyes
     requests (``approval``) name a case: they reach only users who read cases, of that case's
-    stations."""
+    stations. Patrol runs (``patrol``) reach users who read patrols across stations, findings
+    (``finding``) those of the finding's station."""
     data = event.data
+    if event.kind in ("patrol", "finding"):
+        if not viewer.can(Permission.PATROL_READ):
+            return False
+        if event.kind == "patrol" and viewer.sites is not None:
+            return False  # a run spans stations; a station follows its findings
     if event.kind == "approval":
         if not viewer.can(Permission.CASES_READ):
             return False

@@ -1,20 +1,25 @@
-"""Spot-check patrols (巡查): automatic checks of cameras now, and their reference pictures."""
+"""Spot-check patrols (巡查): checks of cameras now, reference pictures, plans, runs, findings."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as FastPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from access.principal import Principal
 from access.roles import Permission
 from api.audit import audit_async
 from api.auth import needs
-from api.deps import CameraId, CameraIdField, Empty, State, camera_runtime
+from api.deps import MAX_ID, CameraId, CameraIdField, Empty, State, camera_runtime
 from api.errors import NotFound, Unavailable, Unprocessable
+from configs.schema import IDENTIFIER_PATTERN
+from ingest.snapshot import decode_keyframe, jpeg
 from patrol.checker import NoPicture
+from patrol.findings import Action, FindingState
+from patrol.plans import PlanSpec
 from patrol.results import Check
 
 router = APIRouter(prefix="/api/v1/patrol", tags=["patrol"])
@@ -56,7 +61,7 @@ async def run_checks(
         for index, camera_id in enumerate(body.cameras):
             runtime = cameras.get(camera_id)
             if runtime is None or not principal.sees(runtime.site.id):
-                raise Unprocessable(f"unknown camera {camera_id!r}", field=f"cameras[{index}]")
+                raise Unprocessable(f"unknown camera {camera_id!r}", field=f"cameras.{index}")
         ids = list(dict.fromkeys(body.cameras))
     checks = body.checks or list(Check)
     results = await asyncio.to_thread(state.checker.check_many, ids, checks)
@@ -114,3 +119,242 @@ async def forget_reference(
         site_id=runtime.site.id,
     )  # fmt: skip
     return Response(status_code=204)
+
+
+# -- plans ----------------------------------------------------------------------------------------
+
+PlanId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+RunId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+FindingId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+
+
+@router.get("/plans")
+async def list_plans(state: State, viewer: Reader) -> dict[str, Any]:
+    """Every plan, with its next scheduled run."""
+    data = await asyncio.to_thread(state.patrol.plans)
+    return {"data": data, "count": len(data)}
+
+
+@router.post("/plans", status_code=201)
+async def create_plan(
+    spec: PlanSpec, request: Request, response: Response, state: State, principal: Patroller
+) -> dict[str, Any]:
+    """A new plan: schedule (cron in the branch's time zone), scope, sampling, checklist."""
+    plan = await asyncio.to_thread(state.patrol.save_plan, spec, principal.name)
+    await audit_async(
+        request, "patrol_plan_create", principal, object_type="patrol_plan",
+        object_id=str(plan["id"]), details={"name": spec.name, "schedule": spec.schedule},
+    )  # fmt: skip
+    response.headers["Location"] = f"/api/v1/patrol/plans/{plan['id']}"
+    return plan
+
+
+@router.get("/plans/{plan_id}")
+async def get_plan(plan_id: PlanId, state: State, viewer: Reader) -> dict[str, Any]:
+    return await asyncio.to_thread(state.patrol.plan, plan_id)
+
+
+@router.put("/plans/{plan_id}")
+async def replace_plan(
+    plan_id: PlanId, spec: PlanSpec, request: Request, state: State, principal: Patroller
+) -> dict[str, Any]:
+    """Replace a plan (a changed schedule counts from now: no runs for the past)."""
+    plan = await asyncio.to_thread(state.patrol.save_plan, spec, principal.name, plan_id)
+    await audit_async(
+        request, "patrol_plan_change", principal, object_type="patrol_plan",
+        object_id=str(plan_id), details={"name": spec.name, "schedule": spec.schedule,
+                                         "enabled": spec.enabled},
+    )  # fmt: skip
+    return plan
+
+
+@router.delete("/plans/{plan_id}", status_code=204)
+async def delete_plan(
+    plan_id: PlanId, request: Request, state: State, principal: Patroller
+) -> Response:
+    """Delete a plan that never ran (one with runs is disabled instead: 409)."""
+    await asyncio.to_thread(state.patrol.delete_plan, plan_id)
+    await audit_async(
+        request, "patrol_plan_delete", principal, object_type="patrol_plan",
+        object_id=str(plan_id),
+    )  # fmt: skip
+    return Response(status_code=204)
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+
+@router.post("/plans/{plan_id}/runs", status_code=201)
+async def run_plan(
+    plan_id: PlanId, request: Request, response: Response, state: State, principal: Patroller,
+    _body: Empty = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Run a plan now: its sample is drawn and checked before this answers."""
+    run_id = await asyncio.to_thread(state.patrol.run_now, plan_id, principal.name)
+    await audit_async(
+        request, "patrol_run", principal, object_type="patrol_run", object_id=str(run_id),
+        details={"plan_id": plan_id},
+    )  # fmt: skip
+    response.headers["Location"] = f"/api/v1/patrol/runs/{run_id}"
+    return await asyncio.to_thread(state.patrol.run, run_id, principal.sees)
+
+
+@router.get("/runs")
+async def list_runs(
+    state: State,
+    viewer: Reader,
+    plan: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this plan's")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Newest first; a station's user sees the runs that sampled their rooms."""
+    data = await asyncio.to_thread(state.patrol.runs, plan, limit, viewer.sees)
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: RunId, state: State, viewer: Reader) -> dict[str, Any]:
+    """A run with its rooms, their check results and manual visits (the run's report)."""
+    return await asyncio.to_thread(state.patrol.run, run_id, viewer.sees)
+
+
+@router.get(
+    "/runs/{run_id}/items/{item_id}/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def item_snapshot(
+    run_id: RunId, item_id: Annotated[int, FastPath(ge=1, le=MAX_ID)], state: State, viewer: Reader
+) -> Response:
+    """The picture a run's check of a room was judged on (JPEG)."""
+    path = await asyncio.to_thread(state.patrol.item_snapshot, run_id, item_id, viewer.sees)
+    body = await asyncio.to_thread(path.read_bytes)
+    return Response(
+        body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+# -- findings -------------------------------------------------------------------------------------
+
+
+@router.get("/findings")
+async def list_findings(
+    state: State,
+    viewer: Reader,
+    finding_state: Annotated[
+        list[FindingState] | None, Query(alias="state", description="only these states")
+    ] = None,
+    site: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    camera: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    overdue: Annotated[bool, Query(description="only those past their deadline")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Newest first, within the viewer's stations."""
+    data = await asyncio.to_thread(
+        state.patrol.findings,
+        states=finding_state, site=site, camera=camera, overdue=overdue, limit=limit,
+        visible=viewer.sees,
+    )  # fmt: skip
+    return {"data": data, "count": len(data)}
+
+
+@router.get("/findings/{finding_id}")
+async def get_finding(finding_id: FindingId, state: State, viewer: Reader) -> dict[str, Any]:
+    """A finding with its history."""
+    return await asyncio.to_thread(state.patrol.finding, finding_id, viewer.sees)
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    owner: str | None = Field(
+        default=None, min_length=1, max_length=100, description="who rectifies (default: you)"
+    )
+    note: str = Field(default="", max_length=2000)
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str = Field(default="", max_length=2000, description="what was done, or why")
+
+
+async def _step(
+    request: Request, state: State, principal: Principal, finding_id: int, action: Action,
+    note: str, owner: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    def evidence(camera_id: str) -> bytes | None:
+        runtime = state.service.cameras.get(camera_id)
+        latest = runtime.hub.latest_keyframe() if runtime is not None else None
+        if latest is None:
+            return None
+        try:
+            return jpeg(decode_keyframe(*latest))
+        except ValueError:
+            return None
+
+    step = await asyncio.to_thread(
+        state.patrol.transition, finding_id, action, principal.name, note=note, owner=owner,
+        visible=principal.sees, evidence=evidence,
+    )  # fmt: skip
+    finding = step.finding
+    await audit_async(
+        request, f"finding_{action.value}", principal, object_type="finding",
+        object_id=str(finding_id), site_id=finding["site"],
+        details={"camera": finding["camera"], "item": finding["item"],
+                 "from": step.from_state.value, "to": finding["state"], "note": note[:200]},
+    )  # fmt: skip
+    return finding
+
+
+@router.post("/findings/{finding_id}/assign")
+async def assign_finding(
+    finding_id: FindingId, body: AssignBody, request: Request, state: State, principal: Patroller
+) -> dict[str, Any]:
+    """Name who at the station rectifies it (open, assigned or reopened findings)."""
+    return await _step(request, state, principal, finding_id, Action.ASSIGN, body.note, body.owner)
+
+
+@router.post("/findings/{finding_id}/rectify")
+async def rectify_finding(
+    finding_id: FindingId, body: NoteBody, request: Request, state: State,
+    principal: Annotated[Principal, needs(Permission.FINDINGS_RECTIFY)],
+) -> dict[str, Any]:  # fmt: skip
+    """The station's answer: what was done (a note is required); the camera's picture now is
+    attached as evidence."""
+    return await _step(request, state, principal, finding_id, Action.RECTIFY, body.note)
+
+
+@router.post("/findings/{finding_id}/verify")
+async def verify_finding(
+    finding_id: FindingId, request: Request, state: State, principal: Patroller,
+    body: NoteBody | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The center confirms a rectification."""
+    return await _step(
+        request, state, principal, finding_id, Action.VERIFY, body.note if body else ""
+    )
+
+
+@router.post("/findings/{finding_id}/reopen")
+async def reopen_finding(
+    finding_id: FindingId, body: NoteBody, request: Request, state: State, principal: Patroller
+) -> dict[str, Any]:
+    """The center sends a rectification back, saying why (a note is required)."""
+    return await _step(request, state, principal, finding_id, Action.REOPEN, body.note)
+
+
+@router.get(
+    "/findings/{finding_id}/evidence/{index}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def finding_evidence(
+    finding_id: FindingId, index: Annotated[int, FastPath(ge=0, le=10_000)], state: State,
+    viewer: Reader,
+) -> Response:  # fmt: skip
+    """A finding's evidence picture ``index`` (in the order of its ``evidence`` list)."""
+    path = await asyncio.to_thread(state.patrol.evidence_path, finding_id, index, viewer.sees)
+    body = await asyncio.to_thread(path.read_bytes)
+    return Response(
+        body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )

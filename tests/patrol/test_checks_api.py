@@ -155,7 +155,7 @@ def test_a_silent_microphone_and_a_wrong_camera_clock_are_found(
 
 def test_bad_requests_name_the_field_and_scope_hides_other_stations(server: Server) -> None:
     unknown = check(server, "p-room", "no-such-camera")
-    assert unknown.status_code == 422 and unknown.json()["field"] == "cameras[1]"
+    assert unknown.status_code == 422 and unknown.json()["field"] == "cameras.1"
     bad_check = check(server, "p-room", checks=["sharpness"])
     assert bad_check.status_code == 422 and "checks" in bad_check.json()["field"]
     malformed = check(server, "Not An Id")
@@ -164,7 +164,7 @@ def test_bad_requests_name_the_field_and_scope_hides_other_stations(server: Serv
     assert empty.status_code == 422
     # another station's patrol does not see this station's cameras: the same answer as unknown
     hidden = check(server, "p-room", user="other")
-    assert hidden.status_code == 422 and hidden.json()["field"] == "cameras[0]"
+    assert hidden.status_code == 422 and hidden.json()["field"] == "cameras.0"
     assert check(server, user="other").json()["data"] == []
     # a station's inspector reads patrol data but runs no checks
     assert check(server, "p-room", user="zhanli").status_code == 403
