@@ -28,9 +28,9 @@ Stalls: a buffer probe after each payloader drops everything while `stalled` is 
 `identity sync=true` before it keeps the graph paced by the clock meanwhile, so what follows a
 stall is live, not media that raced ahead while nothing reached the sinks.
 
-Threads: the constructor and `set_video` / `set_audio` / `set_stalled` / `close` run on the GLib
-main loop thread; probes run on tsdemux's streaming thread; the re-seek is scheduled back onto the
-main loop.
+Threads: the constructor and `close` run on an RTSP client's thread, `set_video` / `set_audio` /
+`set_stalled` on the GLib main loop thread; probes run on tsdemux's streaming thread; the re-seek
+is scheduled onto the main loop. Switch requests and probes share `_lock`.
 """
 
 from __future__ import annotations
