@@ -33,13 +33,21 @@ from patrol.findings import (
     UNVERIFIED,
     Action,
     FindingState,
+    Severity,
     TransitionError,
     next_state,
 )
 from patrol.plans import Plan, PlanSpec
 from patrol.results import CheckResult
 from recorder.files import write_durably
-from recorder.models import Finding, FindingEvent, PatrolItem, PatrolPlan, PatrolRun
+from recorder.models import (
+    EvidenceHold,
+    Finding,
+    FindingEvent,
+    PatrolItem,
+    PatrolPlan,
+    PatrolRun,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -300,6 +308,103 @@ class PatrolService:
             if item.snapshot is None:
                 raise PatrolError(f"room {item_id} has no picture", "item_id", missing=True)
             return self.snapshot_path(item.snapshot)
+
+    def item_camera(self, run_id: int, item_id: int, visible: Callable[[str], bool]) -> str:
+        """The camera of a run's room; raises PatrolError."""
+        with self._sessions() as session:
+            item = session.get(PatrolItem, item_id)
+            if item is None or item.run_id != run_id or not visible(item.site_id):
+                raise PatrolError(f"no room {item_id} in run {run_id}", "item_id", missing=True)
+            return item.camera_id
+
+    def visit(
+        self,
+        run_id: int,
+        item_id: int,
+        by: str,
+        *,
+        conduct: dict[str, str],
+        note: str,
+        severity: Severity,
+        picture: bytes | None,
+        clip_seconds: float,
+        visible: Callable[[str], bool],
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A patrol user's visit of a room: each conduct item ``ok`` or ``problem``, a note, and
+        the room's picture now (and a clip of the last ``clip_seconds`` of its footage, held)
+        as evidence. Every problem opens a manual finding. Returns the room and the findings
+        opened; raises PatrolError."""
+        now = self._clock.wall_us()
+        opened: list[dict[str, Any]] = []
+        with self._sessions.begin() as session:
+            item = session.get(PatrolItem, item_id)
+            if item is None or item.run_id != run_id or not visible(item.site_id):
+                raise PatrolError(f"no room {item_id} in run {run_id}", "item_id", missing=True)
+            run = session.get_one(PatrolRun, run_id)
+            if run.state != "open":
+                raise PatrolConflict(
+                    f"run {run_id} is {run.state}: rooms are visited while it is open", "run_id"
+                )
+            plan = Plan.from_row(session.get_one(PatrolPlan, run.plan_id))
+            labels = {i.key: i.label for i in plan.spec.conduct_items}
+            for key in conduct:
+                if key not in labels:
+                    raise PatrolError(f"the plan has no conduct item {key!r}", f"conduct.{key}")
+            problems = [key for key, verdict in conduct.items() if verdict == "problem"]
+            if problems and not note.strip():
+                raise PatrolError("a problem needs a note saying what was seen", "note")
+            evidence: list[dict[str, Any]] = []
+            if picture is not None:
+                path = self._keep_snapshot(picture, f"visit-{run_id}-{item.camera_id}", now)
+                evidence.append(
+                    {"type": "snapshot", "at": isoformat_us(now), "by": by, "snapshot": path}
+                )
+            if clip_seconds > 0 and problems:
+                hold = EvidenceHold(
+                    camera_id=item.camera_id, start_us=now - int(clip_seconds * 1_000_000),
+                    end_us=now, created_us=now,
+                    reason=f"巡查发现 patrol run {run_id}: {', '.join(problems)}",
+                )  # fmt: skip
+                session.add(hold)
+                session.flush()
+                evidence.append({
+                    "type": "clip", "at": isoformat_us(now), "by": by, "hold_id": hold.id,
+                    "start": isoformat_us(hold.start_us), "end": isoformat_us(now),
+                    "camera": item.camera_id,
+                })  # fmt: skip
+            item.conduct = json.dumps(conduct, ensure_ascii=False)
+            item.note = note
+            item.visited_by, item.visited_us = by, now
+            for key in problems:
+                finding = Finding(
+                    run_id=run_id, item_id=item.id, camera_id=item.camera_id,
+                    site_id=item.site_id, source="manual", kind="conduct", item=key,
+                    severity=severity.value, description=f"{labels[key]}：{note}".strip("："),
+                    state=FindingState.OPEN.value,
+                    due_us=now + int(plan.spec.due_hours * HOUR_US), created_us=now,
+                    created_by=by, updated_us=now,
+                    evidence=json.dumps(evidence, ensure_ascii=False),
+                )  # fmt: skip
+                session.add(finding)
+                session.flush()
+                self._event(session, finding, None, FindingState.OPEN, by, note, now)
+                opened.append(finding_json(finding))
+            room = item_json(item)
+        self.refresh_overdue()
+        return room, opened
+
+    def finish(self, run_id: int, by: str, visible: Callable[[str], bool]) -> dict[str, Any]:
+        """End a run's manual part (rooms not visited stay so, and the report says it)."""
+        now = self._clock.wall_us()
+        with self._sessions.begin() as session:
+            run = session.get(PatrolRun, run_id)
+            if run is None:
+                raise PatrolError(f"no run {run_id}", "run_id", missing=True)
+            if run.state != "open":
+                raise PatrolConflict(f"run {run_id} is {run.state}, not open", "run_id")
+            run.state, run.finished_us, run.finished_by = "done", now, by
+        self._publish("patrol", {"run_id": run_id, "state": "done"})
+        return self.run(run_id, visible)
 
     def _weights(self, session: Session, now_us: int) -> dict[str, float]:
         weights: dict[str, float] = {}

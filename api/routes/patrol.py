@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as FastPath
@@ -15,10 +16,12 @@ from api.audit import audit_async
 from api.auth import needs
 from api.deps import MAX_ID, CameraId, CameraIdField, Empty, State, camera_runtime
 from api.errors import NotFound, Unavailable, Unprocessable
+from api.state import AppState
 from configs.schema import IDENTIFIER_PATTERN
 from ingest.snapshot import decode_keyframe, jpeg
+from patrol.bulletins import MAX_DAYS, bulletin, bulletin_csv
 from patrol.checker import NoPicture
-from patrol.findings import Action, FindingState
+from patrol.findings import Action, FindingState, Severity
 from patrol.plans import PlanSpec
 from patrol.results import Check
 
@@ -233,6 +236,85 @@ async def item_snapshot(
     )
 
 
+CLIP_SECONDS = 30.0
+"""A clip marked as evidence: the last this many seconds of the room's footage, held."""
+
+
+class VisitBody(BaseModel):
+    """A patrol user's visit of one room of a run."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    conduct: dict[str, Literal["ok", "problem"]] = Field(
+        default_factory=dict,
+        max_length=9,
+        description="each conduct item of the plan: ok or problem",
+    )
+    note: str = Field(
+        default="", max_length=2000, description="what was seen (needed with a problem)"
+    )
+    severity: Severity = Field(
+        default=Severity.MEDIUM, description="of the findings a problem opens"
+    )
+    evidence: Literal["none", "snapshot", "clip"] = Field(
+        default="snapshot",
+        description=f"keep the room's picture now; clip: also hold its last {CLIP_SECONDS:g} s",
+    )
+
+
+@router.put("/runs/{run_id}/items/{item_id}")
+async def visit_room(
+    run_id: RunId, item_id: Annotated[int, FastPath(ge=1, le=MAX_ID)], body: VisitBody,
+    request: Request, state: State, principal: Patroller,
+) -> dict[str, Any]:  # fmt: skip
+    """Record the visit of a room: conduct items, a note, evidence. Every problem opens a
+    finding for the station."""
+    item_camera = await asyncio.to_thread(state.patrol.item_camera, run_id, item_id, principal.sees)
+    picture = None
+    if body.evidence != "none":
+        picture = await asyncio.to_thread(_picture_now, state, item_camera)
+    room, opened = await asyncio.to_thread(
+        state.patrol.visit, run_id, item_id, principal.name, conduct=dict(body.conduct),
+        note=body.note, severity=body.severity, picture=picture,
+        clip_seconds=CLIP_SECONDS if body.evidence == "clip" else 0.0, visible=principal.sees,
+    )  # fmt: skip
+    await audit_async(
+        request, "patrol_visit", principal, object_type="camera", object_id=room["camera"],
+        site_id=room["site"], details={"run_id": run_id, "conduct": dict(body.conduct)},
+    )  # fmt: skip
+    for finding in opened:
+        await audit_async(
+            request, "finding_open", principal, object_type="finding", object_id=str(finding["id"]),
+            site_id=finding["site"], details={"camera": finding["camera"], "item": finding["item"]},
+        )  # fmt: skip
+    return {**room, "findings_opened": opened}
+
+
+@router.post("/runs/{run_id}/finish")
+async def finish_run(
+    run_id: RunId, request: Request, state: State, principal: Patroller, _body: Empty = None
+) -> dict[str, Any]:
+    """End the manual part of a run; its report counts the rooms not visited."""
+    run = await asyncio.to_thread(state.patrol.finish, run_id, principal.name, principal.sees)
+    await audit_async(
+        request, "patrol_finish", principal, object_type="patrol_run", object_id=str(run_id),
+        details={"visited": run["visited"], "cameras": run["cameras"]},
+    )  # fmt: skip
+    return run
+
+
+def _picture_now(state: AppState, camera_id: str) -> bytes | None:
+    """The camera's latest keyframe as JPEG (None when it sends no picture)."""
+    runtime = state.service.cameras.get(camera_id)
+    latest = runtime.hub.latest_keyframe() if runtime is not None else None
+    if latest is None:
+        return None
+    try:
+        return jpeg(decode_keyframe(*latest))
+    except ValueError:
+        return None
+
+
 # -- findings -------------------------------------------------------------------------------------
 
 
@@ -282,19 +364,9 @@ async def _step(
     request: Request, state: State, principal: Principal, finding_id: int, action: Action,
     note: str, owner: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    def evidence(camera_id: str) -> bytes | None:
-        runtime = state.service.cameras.get(camera_id)
-        latest = runtime.hub.latest_keyframe() if runtime is not None else None
-        if latest is None:
-            return None
-        try:
-            return jpeg(decode_keyframe(*latest))
-        except ValueError:
-            return None
-
     step = await asyncio.to_thread(
         state.patrol.transition, finding_id, action, principal.name, note=note, owner=owner,
-        visible=principal.sees, evidence=evidence,
+        visible=principal.sees, evidence=lambda camera: _picture_now(state, camera),
     )  # fmt: skip
     finding = step.finding
     await audit_async(
@@ -358,3 +430,42 @@ async def finding_evidence(
     return Response(
         body, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
     )
+
+
+# -- bulletins ------------------------------------------------------------------------------------
+
+
+@router.get("/bulletin", responses={200: {"content": {"text/csv": {}}}})
+async def get_bulletin(
+    state: State,
+    viewer: Reader,
+    start: Annotated[date, Query(description="first day (YYYY-MM-DD, the branch's time zone)")],
+    end: Annotated[date, Query(description="last day, inclusive")],
+    output: Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv")] = (
+        "json"
+    ),
+) -> Any:
+    """Counts and rates per station for the days ``start`` to ``end`` (the viewer's stations):
+    patrols run, rooms checked, problems found by kind, rectified on time, overdue, online
+    rate, recording completeness and audio presence."""
+    if end < start:
+        raise Unprocessable("the period ends before it starts", field="end")
+    if (end - start).days >= MAX_DAYS:
+        raise Unprocessable(f"a bulletin covers at most {MAX_DAYS} days", field="end")
+
+    def build() -> dict[str, Any]:
+        with state.sessions() as session:
+            return bulletin(
+                session, state.settings, first=start, last=end, now_us=state.clock.wall_us(),
+                visible=viewer.sees,
+            )  # fmt: skip
+
+    data = await asyncio.to_thread(build)
+    if output == "csv":
+        name = f"bulletin-{start.isoformat()}-{end.isoformat()}.csv"
+        return Response(
+            "\ufeff" + bulletin_csv(data),  # a BOM, so spreadsheet programs read UTF-8
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return data

@@ -206,3 +206,54 @@ def wait_for_run(server: Server, match: Any, timeout: float = 60) -> dict[str, A
                 return dict(run)
         time.sleep(0.5)
     raise AssertionError(api(server, "GET", "/runs").json())
+
+
+def test_a_manual_visit_records_a_conduct_problem_and_the_bulletin_counts_it(
+    server: Server,
+) -> None:
+    plan = api(server, "POST", "/plans", json={
+        "name": "讯问室巡查", "scope": {"areas": ["interrogation"], "sites": ["test"]},
+        "checks": ["online", "recording", "black"],
+    }).json()  # fmt: skip
+    run = api(server, "POST", f"/plans/{plan['id']}/runs").json()
+    assert run["state"] == "open" and {i["camera"] for i in run["items"]} == {"c-n1", "c-soft"}
+    room = run["items"][0]
+    problem = {"two_officers": "problem", "never_alone": "ok"}
+    no_note = api(server, "PUT", f"/runs/{run['id']}/items/{room['id']}", json={"conduct": problem})
+    assert no_note.status_code == 422 and no_note.json()["field"] == "note"
+    unknown = api(server, "PUT", f"/runs/{run['id']}/items/{room['id']}",
+                  json={"conduct": {"dancing": "ok"}})  # fmt: skip
+    assert unknown.status_code == 422 and unknown.json()["field"] == "conduct.dancing"
+    visited = api(
+        server, "PUT", f"/runs/{run['id']}/items/{room['id']}",
+        json={"conduct": problem, "note": "仅一名民警在场", "evidence": "clip", "severity": "high"},
+    )  # fmt: skip
+    assert visited.status_code == 200, visited.text
+    (finding,) = visited.json()["findings_opened"]
+    assert finding["kind"] == "conduct" and finding["severity"] == "high"
+    assert finding["source"] == "manual" and finding["created_by"] == "xuncha"
+    kinds = [e["type"] for e in finding["evidence"]]
+    assert kinds == ["snapshot", "clip"], finding["evidence"]
+    assert api(server, "GET", f"/findings/{finding['id']}/evidence/0").content[:2] == b"\xff\xd8"
+    finished = api(server, "POST", f"/runs/{run['id']}/finish")
+    assert finished.status_code == 200 and finished.json()["state"] == "done"
+    assert finished.json()["visited"] == 1 and finished.json()["cameras"] == 2
+    again = api(server, "PUT", f"/runs/{run['id']}/items/{room['id']}", json={"conduct": {}})
+    assert again.status_code == 409
+
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))  # Asia/Shanghai
+    report = api(server, "GET", "/bulletin", params={"start": today, "end": today}).json()
+    stations = {row["site"]: row for row in report["stations"]}
+    test = stations["test"]
+    assert test["findings_by_kind"].get("conduct") == 1
+    assert test["patrol_runs"] >= 2 and test["rooms_checked"] == 2 and test["cameras_checked"] == 2
+    assert test["online_rate"] == 100.0 and test["recording_completeness"] > 50
+    assert report["totals"]["findings"] == sum(row["findings"] for row in report["stations"])
+    own = api(server, "GET", "/bulletin", user="zhanli", params={"start": today, "end": today})
+    assert [row["site"] for row in own.json()["stations"]] == ["test"]
+    csv_text = api(
+        server, "GET", "/bulletin", params={"start": today, "end": today, "format": "csv"}
+    ).text
+    assert csv_text.lstrip("\ufeff").startswith("单位,巡查次数") and "合计" in csv_text
+    backwards = api(server, "GET", "/bulletin", params={"start": today, "end": "2000-01-01"})
+    assert backwards.status_code == 422 and backwards.json()["field"] == "end"
