@@ -143,9 +143,10 @@ async def logout(request: Request, response: Response, state: State) -> None:
 
 
 @router.get("/me")
-def whoami(principal: SignedIn) -> dict[str, Any]:
-    """The signed-in user: roles, permissions, stations (null: all), language."""
-    return me(principal)
+def whoami(principal: SignedIn, state: State) -> dict[str, Any]:
+    """The signed-in user: roles, permissions, stations (null: all), language, and the
+    branch's time zone, in which the pages show every time."""
+    return {**me(principal), "timezone": state.settings.timezone}
 
 
 @router.patch("/me")

@@ -80,6 +80,7 @@ const TABLE = {
     "lang.toggle": "EN",
     "nav.review": "录像审查",
     "nav.audit": "审计",
+    "nav.patrol": "巡查",
     "nav.admin": "用户",
     "lang.toggle.title": "Switch to English",
     "tree.title": "摄像机",
@@ -230,6 +231,7 @@ const TABLE = {
     "lang.toggle": "中文",
     "nav.review": "Review",
     "nav.audit": "Audit",
+    "nav.patrol": "Patrol",
     "nav.admin": "Users",
     "lang.toggle.title": "切换到中文",
     "tree.title": "Cameras",
@@ -347,6 +349,11 @@ export function setLang(lang) {
 
 export function onLangChange(listener) {
   listeners.add(listener);
+}
+
+/** Add a page's own labels ({zh: {...}, en: {...}}) to the table. */
+export function extend(tables) {
+  for (const [lang, entries] of Object.entries(tables)) Object.assign(TABLE[lang], entries);
 }
 
 export function t(key, vars = {}) {
