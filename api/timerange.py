@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
@@ -40,6 +40,26 @@ def _in_range(value: datetime) -> datetime:
 Instant = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_in_range)]
 """A time in an API query or body: ISO 8601 text between 1970 and 2200 (its zone is required
 by ``parse_instant``)."""
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_text(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DAY.match(value.strip()):
+        raise ValueError("give a day as YYYY-MM-DD, e.g. 2026-11-25")
+    return value
+
+
+def _day_in_range(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+BranchDay = Annotated[date, BeforeValidator(_day_text), AfterValidator(_day_in_range)]
+"""A day of the branch's calendar (YYYY-MM-DD, in its ``timezone``)."""
 
 
 def parse_instant(value: datetime, field: str) -> int:

@@ -7,7 +7,8 @@ Wall times are integers of microseconds since the Unix epoch, UTC. Code that nee
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as day_time
 from typing import Protocol
 
 MICROS_PER_SECOND = 1_000_000
@@ -52,3 +53,11 @@ def us_from_datetime(value: datetime) -> int:
 def isoformat_us(value: int) -> str:
     """Epoch microseconds → ``2026-11-25T04:50:43.123456Z``."""
     return datetime_from_us(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def day_bounds_us(first: date, last: date, zone: tzinfo) -> tuple[int, int]:
+    """[start of day ``first``, start of the day after ``last``) in UTC µs, days in ``zone``
+    (the branch's calendar: a day in China starts at 16:00 UTC the day before)."""
+    start = datetime.combine(first, day_time(), zone)
+    end = datetime.combine(last + timedelta(days=1), day_time(), zone)
+    return us_from_datetime(start), us_from_datetime(end)

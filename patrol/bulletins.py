@@ -17,7 +17,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from configs.schema import Settings
-from ingest.clock import isoformat_us
+from ingest.clock import day_bounds_us, isoformat_us
 from patrol.findings import UNRESOLVED, FindingState
 from recorder.models import Camera, Finding, PatrolItem, PatrolRun, Segment, SegmentStatus
 
@@ -82,13 +82,6 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def period_bounds(first: date, last: date, zone: ZoneInfo) -> tuple[int, int]:
-    """[start of ``first``, start of the day after ``last``) in µs, days in ``zone``."""
-    start = datetime.combine(first, time(), zone)
-    end = datetime.combine(last + timedelta(days=1), time(), zone)
-    return int(start.timestamp() * 1_000_000), int(end.timestamp() * 1_000_000)
-
-
 def bulletin(
     session: Session,
     settings: Settings,
@@ -100,7 +93,7 @@ def bulletin(
 ) -> dict[str, Any]:
     """The bulletin of the days ``first`` to ``last`` (inclusive) for the stations ``visible``."""
     zone = settings.zone()
-    start_us, end_us = period_bounds(first, last, zone)
+    start_us, end_us = day_bounds_us(first, last, zone)
     stations = {
         site.id: StationFigures(site.id, site.name) for site in settings.sites if visible(site.id)
     }

@@ -18,12 +18,12 @@ from api.auth import needs
 from api.deps import MAX_ID, CameraIdField, CaseNumberPath, DbSession, Empty, State
 from api.errors import BadRequest, Conflict, Unprocessable
 from api.state import AppState
-from api.timerange import Instant, parse_instant
+from api.timerange import BranchDay, Instant, parse_instant
 from evidence import cases
 from evidence.case_numbers import CaseNumberError, parse_case_number
 from evidence.completeness import footage_summary, tag_footage
 from evidence.sessions import describe_tag
-from ingest.clock import isoformat_us
+from ingest.clock import day_bounds_us, isoformat_us
 from monitor.events import Event
 from recorder.models import Camera, Case, CaseStatus, CaseTag, CaseType, EvidenceHold, TagKind
 
@@ -225,18 +225,15 @@ def search_cases(
     person: Annotated[str | None, Query(max_length=100, description="a person or officer")] = None,
     site: Annotated[str | None, Query(max_length=63, description="station id")] = None,
     date: Annotated[
-        Instant | None, Query(description="cases with footage on this day (UTC, ISO)")
+        BranchDay | None,
+        Query(description="cases with footage on this day of the branch's calendar (YYYY-MM-DD)"),
     ] = None,
     status: CaseStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """Search by number or title, person, station, day."""
-    day = None
-    if date is not None:
-        start = parse_instant(date, "date")
-        start -= start % DAY_US
-        day = (start, start + DAY_US)
+    day = day_bounds_us(date, date, state.settings.zone()) if date is not None else None
     found = cases.search_cases(
         session,
         text=q,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +16,7 @@ from api.auth import needs
 from api.deps import MAX_ID, CameraId, CameraIdField, Empty, State, camera_runtime
 from api.errors import NotFound, Unavailable, Unprocessable
 from api.state import AppState
+from api.timerange import BranchDay
 from configs.schema import IDENTIFIER_PATTERN
 from ingest.snapshot import decode_keyframe, jpeg
 from patrol.bulletins import MAX_DAYS, bulletin, bulletin_csv
@@ -439,8 +439,8 @@ async def finding_evidence(
 async def get_bulletin(
     state: State,
     viewer: Reader,
-    start: Annotated[date, Query(description="first day (YYYY-MM-DD, the branch's time zone)")],
-    end: Annotated[date, Query(description="last day, inclusive")],
+    start: Annotated[BranchDay, Query(description="first day (YYYY-MM-DD, the branch's zone)")],
+    end: Annotated[BranchDay, Query(description="last day, inclusive")],
     output: Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv")] = (
         "json"
     ),

@@ -88,7 +88,11 @@ def test_cases_are_validated_searched_and_closed_in_order(sim: Any, make_server:
     assert [c["number"] for c in found] == [CASE]
     assert server.get("/api/v1/cases", person="王五")["count"] == 0
     assert server.get("/api/v1/cases", site="test", q="盗窃")["count"] == 1
-    assert server.get("/api/v1/cases", date=iso(start))["count"] == 1
+    # a day of the branch's calendar (Asia/Shanghai: UTC+8), not a UTC day
+    branch_day = time.strftime("%Y-%m-%d", time.gmtime(start + 8 * 3600))
+    assert server.get("/api/v1/cases", date=branch_day)["count"] == 1
+    next_day = time.strftime("%Y-%m-%d", time.gmtime(start + 8 * 3600 + 86_400))
+    assert server.get("/api/v1/cases", date=next_day)["count"] == 0
     footage = server.get(f"/api/v1/cases/{CASE}/footage")["footage"]
     assert footage[0]["cameras"][0]["coverage_percent"] > 50
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from browser import CONTEXT, sign_in, wait_for
 from playwright.sync_api import Browser, Page
-from servers import ADMIN_PASSWORD, Server, auth_for
+from servers import ADMIN_PASSWORD, Server, auth_for, parse_iso
 
 pytestmark = [pytest.mark.media, pytest.mark.timeout(180)]
 
@@ -39,7 +39,10 @@ def server(sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 
 
 def page_as(chromium: Browser, server: Server, user: str, path: str) -> Page:
-    context = chromium.new_context(**CONTEXT, viewport={"width": 1400, "height": 900})
+    # a browser far from the branch: the pages still show the branch's (Asia/Shanghai) times
+    context = chromium.new_context(
+        **CONTEXT, viewport={"width": 1400, "height": 900}, timezone_id="America/New_York"
+    )
     sign_in(context, server.url, user, ADMIN_PASSWORD)
     page = context.new_page()
     page.goto(f"{server.url}{path}")
@@ -88,7 +91,13 @@ def test_a_manual_patrol_by_keyboard_records_a_problem_that_the_station_rectifie
     )  # fmt: skip
     page.get_by_role("button", name="结束巡查").click()
     page.wait_for_selector("#tab-runs:not([hidden]) #runs-rows tr")
-    assert "已完成" in page.locator("#runs-rows tr").first.inner_text()
+    row = page.locator("#runs-rows tr").first
+    assert "已完成" in row.inner_text()
+    run = httpx.get(
+        f"{server.url}/api/v1/patrol/runs", headers=auth_for("xuncha"), timeout=10
+    ).json()["data"][0]
+    shanghai = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(parse_iso(run["started"]) + 8 * 3600))
+    assert row.locator("td").first.inner_text() == shanghai
 
     findings = httpx.get(
         f"{server.url}/api/v1/patrol/findings", headers=auth_for("xuncha"), timeout=10

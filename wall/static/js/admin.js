@@ -3,6 +3,7 @@
 
 import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
 import { sessionFetch, startPage } from "./session.js";
+import { formatTime } from "./clock.js";
 
 const $ = (id) => document.getElementById(id);
 const ROLES = ["operator", "inspector", "patrol", "auditor", "admin"];
@@ -132,7 +133,7 @@ async function addUser(event, me) {
 
 async function loadTokens() {
   const { data } = await call("GET", "/api/v1/auth/tokens");
-  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+  const when = (iso) => (iso ? formatTime(iso) : "—");
   $("token-rows").replaceChildren(
     ...data.map((token) => {
       const row = document.createElement("tr");

@@ -7,6 +7,7 @@
 // `data-camera-id`, `data-kind`, `data-active` and `data-acked`.
 
 import { ackAlarm } from "./api.js";
+import { branchDay, formatTime } from "./clock.js";
 import { t } from "./i18n.js";
 
 const KEEP_CLEARED = 50;
@@ -17,14 +18,13 @@ function rank(alarm) {
   return 2;
 }
 
-function formatTime(iso) {
+/** The alarm's time in the branch's zone; the date only when it is not today. */
+function alarmTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const now = new Date();
-  const time = date.toLocaleTimeString("zh-CN", { hour12: false });
-  if (date.toDateString() === now.toDateString()) return time;
-  return `${date.toLocaleDateString("zh-CN")} ${time}`;
+  const shown = formatTime(date);
+  return branchDay(date) === branchDay() ? shown.slice(11) : shown;
 }
 
 export class AlarmPanel {
@@ -97,14 +97,14 @@ export class AlarmPanel {
     row.querySelector(".alarm-kind").textContent = kind === `alarm.${alarm.kind}` ? alarm.kind : kind;
     const time = row.querySelector(".alarm-time");
     time.dateTime = alarm.raised_at || "";
-    time.textContent = formatTime(alarm.raised_at);
+    time.textContent = alarmTime(alarm.raised_at);
     const cameraEl = row.querySelector(".alarm-camera");
     cameraEl.textContent = (camera && camera.name) || alarm.camera_name || alarm.camera_id || "—";
     cameraEl.title = alarm.camera_id || "";
     row.querySelector(".alarm-site").textContent =
       (camera && camera.site_name) || alarm.site_name || alarm.site || "";
     const status = row.querySelector(".alarm-status");
-    const parts = [alarm.active ? t("alarms.active") : `${t("alarms.cleared")} ${formatTime(alarm.cleared_at)}`];
+    const parts = [alarm.active ? t("alarms.active") : `${t("alarms.cleared")} ${alarmTime(alarm.cleared_at)}`];
     if (alarm.acked_at) {
       parts.push(`${t("alarms.acked")}${alarm.acked_by ? ` (${alarm.acked_by})` : ""}`);
     }

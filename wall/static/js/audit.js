@@ -2,6 +2,15 @@
 
 import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
 import { sessionFetch, startPage } from "./session.js";
+import { branchTimeMs, formatTime } from "./clock.js";
+
+/** A datetime-local value ("YYYY-MM-DDTHH:MM") read on the branch's clock. */
+function branchInputMs(text) {
+  const [day, clock = "00:00"] = text.split("T");
+  const [y, mo, d] = day.split("-").map(Number);
+  const [h, mi] = clock.split(":").map(Number);
+  return branchTimeMs(y, mo, d, h, mi);
+}
 
 const $ = (id) => document.getElementById(id);
 const ACTIONS = [
@@ -21,7 +30,7 @@ function filters() {
   for (const [key, value] of form.entries()) {
     const text = String(value).trim();
     if (!text) continue;
-    query.set(key, key === "start" || key === "end" ? new Date(text).toISOString() : text);
+    query.set(key, key === "start" || key === "end" ? new Date(branchInputMs(text)).toISOString() : text);
   }
   return query;
 }
@@ -40,7 +49,7 @@ function show(entries, append) {
     const row = document.createElement("tr");
     row.dataset.entryId = String(entry.id);
     row.dataset.outcome = entry.outcome;
-    cell(row, new Date(entry.at).toLocaleString());
+    cell(row, formatTime(entry.at));
     cell(row, entry.user || "—");
     cell(row, entry.action);
     cell(row, [entry.object_type, entry.object_id].filter(Boolean).join(" "));

@@ -2,10 +2,14 @@
 // Asia/Shanghai by default), whatever the browser's own zone; storage and the API stay UTC.
 
 let zone = "Asia/Shanghai";
+let formatter = null;
 
-/** Use the branch's zone from /api/v1/auth/me (call once the user is known). */
+/** Use the branch's zone from /api/v1/auth/me (`startPage` does, once the user is known). */
 export function setZone(name) {
-  if (name) zone = name;
+  if (name && name !== zone) {
+    zone = name;
+    formatter = null;
+  }
 }
 
 export function branchZone() {
@@ -13,11 +17,30 @@ export function branchZone() {
 }
 
 function parts(date) {
-  const fields = new Intl.DateTimeFormat("en-CA", {
+  formatter ??= new Intl.DateTimeFormat("en-CA", {
     timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
     hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
-  }).formatToParts(date);
+  });
+  const fields = formatter.formatToParts(date);
   return Object.fromEntries(fields.map((part) => [part.type, part.value]));
+}
+
+/** Milliseconds the branch's clock is ahead of UTC at `ms`. */
+export function zoneOffsetMs(ms) {
+  const p = parts(new Date(ms));
+  const shown = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+  return shown - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant (ms) the branch's clock reads y-mo-d h:mi:s.ms (mo is 1-based). */
+export function branchTimeMs(y, mo, d, h = 0, mi = 0, s = 0, ms = 0) {
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  return asUtc - zoneOffsetMs(asUtc - zoneOffsetMs(asUtc));
+}
+
+/** The branch clock's fields of an instant: {year, month, day, hour, minute, second} strings. */
+export function branchParts(ms) {
+  return parts(new Date(ms));
 }
 
 /** "2026-12-07 09:30:05" of an ISO instant (or a Date), in the branch's zone. */
@@ -42,9 +65,6 @@ export function dayBefore(day, days) {
 
 /** The UTC instant (ms) at which branch day `day` ("YYYY-MM-DD") begins. */
 export function dayStartMs(day) {
-  const guess = Date.parse(`${day}T00:00:00Z`);
-  // the zone's offset at that moment: what the branch's clock reads then, minus UTC's
-  const p = parts(new Date(guess));
-  const shown = Date.parse(`${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}Z`);
-  return guess - (shown - guess);
+  const [y, mo, d] = day.split("-").map(Number);
+  return branchTimeMs(y, mo, d);
 }

@@ -6,6 +6,7 @@
 // active alarms, follow the event stream, and expose the test hook `window.casewatch`.
 
 import { landingPage, startPage } from "./session.js";
+import { formatTime } from "./clock.js";
 import { listActiveAlarms, listCameras } from "./api.js";
 import { AlarmPanel } from "./alarms.js";
 import { connectEvents } from "./events.js";
@@ -74,7 +75,7 @@ function startClock() {
   const tick = () => {
     const now = new Date();
     clock.dateTime = now.toISOString();
-    clock.textContent = now.toLocaleString(getLang() === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+    clock.textContent = formatTime(now);
   };
   tick();
   setInterval(tick, 1000);

@@ -5,6 +5,8 @@
 // means the session ended (signed out, timed out, user disabled): go to the sign-in page and
 // come back here afterwards.
 
+import { formatTime, setZone } from "./clock.js";
+
 const CSRF_COOKIE = "casewatch_csrf";
 
 /** Headers a state-changing request must carry (empty when there is no session cookie). */
@@ -81,10 +83,7 @@ export function startWatermark(user) {
   document.body.append(mark);
   const label = `${user.display_name || user.name}${user.display_name && user.display_name !== user.name ? ` (${user.name})` : ""}`;
   const render = () => {
-    const now = new Date();
-    const pad = (n) => String(n).padStart(2, "0");
-    const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}`;
-    const text = `${label} · ${stamp}`;
+    const text = `${label} · ${formatTime(new Date(), { seconds: false })}`;
     mark.replaceChildren(...Array.from({ length: 60 }, () => {
       const span = document.createElement("span");
       span.textContent = text;
@@ -106,7 +105,8 @@ export function saveLanguage(language) {
 
 /**
  * What every page of the wall does first: the language toggle (remembered for the user), the
- * sign-out button, the user's name, permissions and language, and the watermark when asked.
+ * sign-out button, the user's name, permissions and language, the branch's time zone (every
+ * time shown is in it, see clock.js), and the watermark when asked.
  * Resolves to the user (null when the session has ended). `lang` is the page's i18n module.
  */
 export async function startPage({ getLang, setLang }, { watermark = false } = {}) {
@@ -119,6 +119,7 @@ export async function startPage({ getLang, setLang }, { watermark = false } = {}
   const user = await currentUser();
   applyPermissions(user);
   if (!user) return null;
+  setZone(user.timezone);
   $("user-name").textContent = user.display_name || user.name;
   if (user.language !== getLang()) setLang(user.language);
   if (watermark) startWatermark(user);

@@ -8,6 +8,7 @@
 import { eventsUrl } from "../js/api.js";
 import { setLang } from "../js/i18n.js";
 import { startPage } from "../js/session.js";
+import { branchParts, branchTimeMs } from "../js/clock.js";
 import {
   addTag,
   getCase,
@@ -78,7 +79,7 @@ function itemLabel(item) {
 }
 
 /** A time typed by the user: ISO with zone, "YYYY-MM-DD HH:MM:SS[.mmm]" or "HH:MM[:SS[.mmm]]"
- *  (local time; the date of the current position when omitted). */
+ *  (on the branch's clock; the date of the current position when omitted). */
 export function parseUserTime(text, referenceMs) {
   const value = text.trim();
   if (!value) return NaN;
@@ -86,14 +87,13 @@ export function parseUserTime(text, referenceMs) {
   let match = /^(\d{4})-(\d\d)-(\d\d)[ T](\d{1,2}):(\d\d)(?::(\d\d)(?:\.(\d{1,3}))?)?$/.exec(value);
   if (match) {
     const [, y, mo, d, h, mi, s = "0", ms = "0"] = match;
-    return new Date(+y, +mo - 1, +d, +h, +mi, +s, +ms.padEnd(3, "0")).getTime();
+    return branchTimeMs(+y, +mo, +d, +h, +mi, +s, +ms.padEnd(3, "0"));
   }
   match = /^(\d{1,2}):(\d\d)(?::(\d\d)(?:\.(\d{1,3}))?)?$/.exec(value);
   if (match) {
     const [, h, mi, s = "0", ms = "0"] = match;
-    const ref = new Date(referenceMs ?? Date.now());
-    ref.setHours(+h, +mi, +s, +ms.padEnd(3, "0"));
-    return ref.getTime();
+    const day = branchParts(referenceMs ?? Date.now());
+    return branchTimeMs(+day.year, +day.month, +day.day, +h, +mi, +s, +ms.padEnd(3, "0"));
   }
   return NaN;
 }
@@ -123,8 +123,7 @@ async function runSearch(event) {
     q: $("search-q").value.trim(),
     person: $("search-person").value.trim(),
     site: $("search-site").value,
-    // the API's day is a UTC day: ask for the UTC day of the chosen date
-    date: date ? `${date}T12:00:00Z` : "",
+    date, // a day of the branch's calendar (its time zone), as the API takes it
   };
   try {
     const result = await searchCases(params);

@@ -2,6 +2,7 @@
 // the segment being written), a band row of the case's tags and sessions, the playhead and the
 // marked range. Click to seek, wheel to zoom around the pointer, drag to pan.
 
+import { branchParts, zoneOffsetMs } from "../js/clock.js";
 import { causeLabel, t } from "./strings.js";
 
 export const CAUSE_COLORS = {
@@ -33,13 +34,12 @@ const STEPS = [
 
 const pad = (n) => String(n).padStart(2, "0");
 
+/** An instant on the branch's clock (its time zone, whatever the browser's). */
 export function formatClock(ms, withDate = false, withMillis = false) {
-  const d = new Date(ms);
-  let text = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  if (withMillis) text += `.${String(d.getMilliseconds()).padStart(3, "0")}`;
-  if (withDate) {
-    text = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${text}`;
-  }
+  const p = branchParts(ms);
+  let text = `${p.hour}:${p.minute}:${p.second}`;
+  if (withMillis) text += `.${String(((ms % 1000) + 1000) % 1000).padStart(3, "0")}`;
+  if (withDate) text = `${p.year}-${p.month}-${p.day} ${text}`;
   return text;
 }
 
@@ -191,7 +191,7 @@ export class Timeline {
     ctx.fillStyle = "#9aa6b5";
     ctx.strokeStyle = "#2a3442";
     ctx.lineWidth = 1;
-    const offset = new Date(this.view.start).getTimezoneOffset() * 60000;
+    const offset = -zoneOffsetMs(this.view.start); // ticks on the branch clock's round times
     let tick = Math.ceil((this.view.start - offset) / step) * step + offset;
     for (; tick <= this.view.end; tick += step) {
       const px = Math.round(x(tick)) + 0.5;
