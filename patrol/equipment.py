@@ -43,7 +43,7 @@ def recording(
 def coverage(footage: Footage | None, *, min_percent: float) -> Measurement:
     """The window was recorded (value: its share recorded, %); gaps are listed by the caller."""
     if footage is None:
-        return Measurement(None, min_percent, None, "this camera is not recorded")
+        return Measurement(None, min_percent, None, "nothing recorded to cover")
     hours = (footage.end_us - footage.start_us) / 3_600_000_000
     if hours <= 0:
         return Measurement(None, min_percent, None, "the camera is new: nothing to cover yet")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from configs.schema import CameraSettings, CheckThresholds
@@ -29,7 +30,7 @@ from patrol.frames import CameraMedia, decode_recent
 from patrol.picture import Measurement, Picture
 from patrol.results import Check, CheckResult
 from recorder.footage import camera_footage, gap_json
-from recorder.models import Camera
+from recorder.models import RecordingRun
 
 UNITS: dict[Check, str] = {
     Check.RECORDING: "s",
@@ -216,10 +217,13 @@ def gather(
     live_end = live_span[1] if live_span else None
     newest = max(filter(None, [newest_footage_us, live_end]), default=None)
     footage = None
-    if records:
-        row = session.get(Camera, camera.id)
+    first_run_us = session.scalar(
+        select(func.min(RecordingRun.started_us)).where(RecordingRun.camera_id == camera.id)
+    )
+    if records and first_run_us is not None:
+        # from its first recording on: a camera that never recorded is the recording check's
         window_us = int(thresholds.coverage_window_hours * 3_600_000_000)
-        start = max(now_us - window_us, row.first_seen_us if row is not None else now_us)
+        start = max(now_us - window_us, first_run_us)
         result = camera_footage(
             session, camera_id=camera.id, start_us=start, end_us=now_us, now_us=now_us,
             live_span=live_span,
