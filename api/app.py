@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
-from access.audit import AuditTrail, catalog_checkpoint
+from access.audit import AuditTrail, Record, catalog_checkpoint
 from access.roles import Permission
 from access.service import AccessService
 from api import errors
@@ -57,6 +57,7 @@ from monitor.alarms import AlarmMonitor
 from monitor.events import Event, EventBus, camera_event
 from monitor.screens import ScreenRegistry
 from patrol.checker import CameraChecker
+from patrol.service import SYSTEM as SCHEDULER
 from patrol.service import PatrolService
 from playback.renditions import RenditionCache
 from playback.stream import POOL as PLAYBACK_POOL
@@ -234,7 +235,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 sessions,
                 clock,
                 checker,
-                audit,
+                lambda action, kind, object_id, site, details: audit.append(
+                    Record(
+                        action=action,
+                        user=SCHEDULER,
+                        object_type=kind,
+                        object_id=object_id,
+                        site_id=site,
+                        details=details,
+                    )
+                ),
                 publish=lambda kind, data: loop.call_soon_threadsafe(
                     bus.publish, Event(kind, data)
                 ),

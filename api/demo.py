@@ -8,6 +8,8 @@ printed with how to sign in (there is no default password anywhere).
 One room camera of the branch is simulated as station cameras really are (``STATION_CAMERAS``):
 an H.265 main stream with G.711 A-law audio and an H.264 sub-stream, behind RTSP Digest
 authentication whose password the demo makes up at each start (``DEMO_CAMERA_PASSWORD_ENV``).
+Two cameras can show the picture faults a patrol finds; `api.demo_seed` fills the demo with a
+case, sessions, a patrol run and its findings in its first minute.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.demo_seed import FAULTY_CAMERAS, DemoApi, start_seeding
 from camsim.harness import SimulatorProcess
 from camsim.spec import MountSpec
 from configs.loader import ConfigError, load_settings
@@ -45,6 +48,7 @@ class DemoStream:
     station_camera: bool = False
     user: str | None = None
     password: str | None = None
+    picture_faults: bool = False
 
 
 def simulated_mounts(streams: list[DemoStream]) -> tuple[int, list[MountSpec]]:
@@ -69,7 +73,15 @@ def simulated_mounts(streams: list[DemoStream]) -> tuple[int, list[MountSpec]]:
             if stream.user and stream.password:
                 kind |= {"auth": "digest", "user": stream.user, "password": stream.password}
         label = f"{stream.label} (sub)" if stream.sub else stream.label
-        mounts.append(MountSpec(name=parts.path.lstrip("/"), label=label, **size, **kind))
+        mounts.append(
+            MountSpec(
+                name=parts.path.lstrip("/"),
+                label=label,
+                picture_faults=stream.picture_faults,
+                **size,
+                **kind,
+            )
+        )
     if len(ports) != 1:
         raise ConfigError("demo cameras must all use one simulator port")
     return ports.pop(), mounts
@@ -79,10 +91,12 @@ DEMO_STATION = "qingjiang"
 """The station the demo's station user is scoped to (the first station when absent)."""
 
 
-def demo_users(settings: Settings) -> list[tuple[str, str, str, str]]:
-    """Create or reset the demo users: (name, roles, stations, new password) of each."""
+def demo_users(settings: Settings) -> tuple[list[tuple[str, str, str, str]], str]:
+    """Create or reset the demo users: (name, roles, stations, new password) of each, and an
+    API token of the demo admin (a day long) with which the demo seeds its data."""
     from access import users
     from access.roles import parse_roles
+    from access.service import AccessService
     from api.preflight import open_catalog
     from ingest.clock import SystemClock
     from recorder.db import session_factory
@@ -115,9 +129,12 @@ def demo_users(settings: Settings) -> list[tuple[str, str, str, str]]:
                     )
                     user.disabled = False
                 made.append((name, roles, sites or "(all)", password))
+            admin = users.get(session, "admin")
+            access = AccessService(settings.access, session_factory(engine), SystemClock())
+            _, token = access.create_token(session, admin, "demo seeding", expires_days=1)
     finally:
         engine.dispose()
-    return made
+    return made, token
 
 
 def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
@@ -133,14 +150,16 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     configure(settings.logging.level)
     preflight(settings)
     streams = []
+    mount_of: dict[str, str] = {}
     for site, camera in settings.cameras():
         user, password = camera.credentials()
         station = camera.id in STATION_CAMERAS
+        faults = camera.id in FAULTY_CAMERAS
+        mount_of[camera.id] = urlsplit(camera.url).path.lstrip("/")
         for url, sub in ((camera.url, False), (camera.substream_url, True)):
             if url:
-                streams.append(
-                    DemoStream(f"{site.name} {camera.name}", url, sub, station, user, password)
-                )
+                label = f"{site.name} {camera.name}"
+                streams.append(DemoStream(label, url, sub, station, user, password, faults))
     rtsp_port, mounts = simulated_mounts(streams)
     listen_host = host or settings.server.host
     listen_port = port or settings.server.port
@@ -149,8 +168,8 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
         " (the first start encodes their loops, about a minute)",
         flush=True,
     )
-    accounts = demo_users(settings)
-    with SimulatorProcess(mounts, rtsp_port=rtsp_port, ready_timeout=600):
+    accounts, token = demo_users(settings)
+    with SimulatorProcess(mounts, rtsp_port=rtsp_port, ready_timeout=600) as simulator:
         sign_in = "\n".join(
             f"    {name:<10} {password:<22} {roles:<20} {stations}"
             for name, roles, stations, password in accounts
@@ -162,6 +181,8 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
             "start):\n"
             f"    {'user':<10} {'password':<22} {'roles':<20} stations\n{sign_in}\n"
             f"  video wall: http://{listen_host}:{listen_port}/wall/\n"
+            f"  patrol:     http://{listen_host}:{listen_port}/wall/patrol.html\n"
+            f"  bulletin:   http://{listen_host}:{listen_port}/wall/bulletin.html\n"
             f"  cameras:    http://{listen_host}:{listen_port}/api/v1/cameras\n"
             f"  API docs:   http://{listen_host}:{listen_port}/docs\n"
             f"  events:     http://{listen_host}:{listen_port}/api/v1/events\n"
@@ -169,6 +190,9 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
             "  Ctrl-C stops.",
             flush=True,
         )
+        scheme = "https" if settings.server.tls is not None else "http"
+        api = DemoApi(f"{scheme}://127.0.0.1:{listen_port}", token)
+        start_seeding(settings, api, simulator.set_video, mount_of)
         uvicorn.run(
             create_app(settings),
             host=listen_host,

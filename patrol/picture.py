@@ -116,7 +116,9 @@ class Picture:
 
     def chromaticity(self) -> np.ndarray:
         """The mean colour's share of blue, green and red (sums to 1; grey is ⅓ each)."""
-        mean = self.bgr.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+        import cv2
+
+        mean = np.array(cv2.mean(self.bgr)[:3], dtype=np.float64)
         total = float(mean.sum())
         result: np.ndarray = mean / total if total > 0 else np.full(3, 1.0 / 3.0)
         return result
@@ -124,13 +126,18 @@ class Picture:
     def flat_blocks(self) -> np.ndarray:
         """Boolean grid: which `BLOCK`-sized blocks are flat (no variation, no edges)."""
         if "flat" not in self._cache:
-            luma = self.luma.astype(np.float32)
-            edges = (self.gradient >= EDGE_GRADIENT).astype(np.float32)
-            rows, cols = luma.shape[0] // BLOCK, luma.shape[1] // BLOCK
-            crop = (slice(0, rows * BLOCK), slice(0, cols * BLOCK))
-            shape = (rows, BLOCK, cols, BLOCK)
-            std = luma[crop].reshape(shape).std(axis=(1, 3))
-            edge_share = edges[crop].reshape(shape).mean(axis=(1, 3))
+            import cv2
+
+            rows, cols = self.luma.shape[0] // BLOCK, self.luma.shape[1] // BLOCK
+            luma = self.luma[: rows * BLOCK, : cols * BLOCK].astype(np.float32)
+            edges = (self.gradient[: rows * BLOCK, : cols * BLOCK] >= EDGE_GRADIENT).astype(
+                np.float32
+            )
+            # block means by area averaging: the variance is E[x²] − E[x]²
+            mean = cv2.resize(luma, (cols, rows), interpolation=cv2.INTER_AREA)
+            square = cv2.resize(luma * luma, (cols, rows), interpolation=cv2.INTER_AREA)
+            std = np.sqrt(np.maximum(square - mean * mean, 0.0))
+            edge_share = cv2.resize(edges, (cols, rows), interpolation=cv2.INTER_AREA)
             self._cache["flat"] = (std < FLAT_BLOCK_STD) & (edge_share < FLAT_BLOCK_EDGES)
         result: np.ndarray = self._cache["flat"]
         return result
@@ -169,7 +176,8 @@ def _at_least(value: float, threshold: float, detail: str = "") -> Measurement:
 
 def black(picture: Picture, *, min_bright_luma: float) -> Measurement:
     """No signal: the brightest 1 % of the picture is still at black (value: p99 luma)."""
-    value = float(np.percentile(picture.luma, 99))
+    counts = np.bincount(picture.luma.ravel(), minlength=256)
+    value = float(np.searchsorted(np.cumsum(counts), 0.99 * picture.luma.size))
     return _at_least(value, min_bright_luma)
 
 
@@ -235,9 +243,11 @@ def noisy(picture: Picture, *, max_noise_sigma: float) -> Measurement:
     import cv2
 
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
-    response = cv2.filter2D(picture.luma_full, cv2.CV_32F, kernel)[1:-1, 1:-1]
-    sigma = float(np.median(np.abs(response))) * MAD_TO_SIGMA / 6.0 if response.size else 0.0
-    return _at_most(sigma, max_noise_sigma)
+    response = cv2.filter2D(picture.luma_full, cv2.CV_16S, kernel)[1:-1, 1:-1]
+    magnitude = cv2.convertScaleAbs(response)  # |r|, saturated at 255: the median is far below
+    counts = np.bincount(magnitude.ravel(), minlength=256)
+    median = float(np.searchsorted(np.cumsum(counts), magnitude.size / 2))
+    return _at_most(median * MAD_TO_SIGMA / 6.0, max_noise_sigma)
 
 
 def frozen(

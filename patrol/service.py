@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from access.audit import AuditTrail, Record
 from configs.schema import Settings
 from ingest.clock import Clock, isoformat_us
 from patrol import plans
@@ -65,6 +64,11 @@ HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
 
 
+AuditRecorder = Callable[[str, str, str, str | None, dict[str, Any]], object]
+"""Writes an automatic step to the audit trail as the scheduler: (action, object type, object
+id, station, details). The composition root binds it to the node's trail."""
+
+
 class PatrolError(ValueError):
     """A request the patrol service refuses (unknown plan, run or finding; a bad transition)."""
 
@@ -96,7 +100,7 @@ class PatrolService:
         sessions: sessionmaker[Session],
         clock: Clock,
         checker: CameraChecker,
-        audit: AuditTrail,
+        audit: AuditRecorder,
         *,
         publish: Callable[[str, dict[str, Any]], object] = lambda kind, data: None,
         session_cameras: Callable[[], set[str]] = set,
@@ -569,13 +573,10 @@ class PatrolService:
                 with self._sessions.begin() as session:
                     session.get_one(PatrolPlan, plan.id).last_fire_us = fire_us
                 continue
-            self._audit.append(
-                Record(
-                    action="patrol_run", user=SYSTEM, object_type="patrol_run",
-                    object_id=str(run_id),
-                    details={"plan": plan.spec.name, "scheduled": isoformat_us(fire_us),
-                             "late": late, "fire_times": count},
-                )
+            self._audit(
+                "patrol_run", "patrol_run", str(run_id), None,
+                {"plan": plan.spec.name, "scheduled": isoformat_us(fire_us), "late": late,
+                 "fire_times": count},
             )  # fmt: skip
             self._check_run(run_id, plan)
             made.append(run_id)
@@ -728,13 +729,9 @@ class PatrolService:
         )  # fmt: skip
 
     def _audit_system(self, action: str, finding: dict[str, Any]) -> None:
-        self._audit.append(
-            Record(
-                action=action, user=SYSTEM, object_type="finding", object_id=str(finding["id"]),
-                site_id=finding["site"],
-                details={"camera": finding["camera"], "item": finding["item"],
-                         "state": finding["state"]},
-            )
+        self._audit(
+            action, "finding", str(finding["id"]), finding["site"],
+            {"camera": finding["camera"], "item": finding["item"], "state": finding["state"]},
         )  # fmt: skip
 
 
