@@ -123,7 +123,7 @@ def _wait_recording(api: DemoApi, *, timeout: float) -> None:
         except OSError:
             status, cameras = 0, None
         if status == 200 and all(c["recording"] for c in cameras["data"]):
-            time.sleep(6)  # a few keyframes sampled, so frozen can be told from still
+            time.sleep(3)  # a GOP cached, so frozen can be told from still
             return
         time.sleep(1)
     logger.warning("demo: not every camera records after %.0f s; seeding anyway", timeout)

@@ -30,7 +30,7 @@ from configs.schema import CameraSettings, Settings
 
 TOKEN_ENV = "CASEWATCH_TOKEN"  # noqa: S105 - the name of the variable, not a token
 DIRECT_SECONDS = 7.0
-"""How long ``--direct`` reads each camera: three keyframes two seconds apart and then some."""
+"""How long ``--direct`` reads each camera at most: a keyframe and enough of its GOP."""
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -126,34 +126,44 @@ def _direct(
         worker.start()
         running.append((camera, hub, worker))
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not all(
-        (recent := hub.recent_media()) is not None and len(recent.keyframes) >= 3
-        for _, hub, _ in running
-    ):
-        time.sleep(0.2)
     references = ReferenceStore(settings.patrol.path / "references")
     engine = open_catalog(settings, upgrade=False)
-    results: list[dict[str, Any]] = []
+    judged: dict[str, list[dict[str, Any]]] = {}
     try:
         with session_factory(engine)() as session:
-            for camera, hub, worker in running:
-                last = catalog.last_segment(session, camera_id=camera.id)
-                thresholds = settings.patrol.thresholds.overridden_by(camera.patrol)
-                facts = gather(
-                    camera, hub, worker, session, now_us=clock.wall_us(),
-                    records=camera.record, live_span=None,
-                    newest_footage_us=last.end_us if last is not None else None,
-                    thresholds=thresholds,
-                )  # fmt: skip
-                checked = judge(facts, thresholds, reference=references.load(camera.id))
-                results += [result.as_json() for result in checked]
+            # judge each camera once its GOP spans enough (or when time is up)
+            while len(judged) < len(running):
+                late = time.monotonic() >= deadline
+                for camera, hub, worker in running:
+                    thresholds = settings.patrol.thresholds.overridden_by(camera.patrol)
+                    recent = hub.recent_media()
+                    span = _span(recent) if recent is not None else 0.0
+                    ready = recent is not None and span >= thresholds.frozen_min_span_seconds
+                    if camera.id in judged or not (ready or late):
+                        continue
+                    last = catalog.last_segment(session, camera_id=camera.id)
+                    facts = gather(
+                        camera, hub, worker, session, now_us=clock.wall_us(),
+                        records=camera.record, live_span=None,
+                        newest_footage_us=last.end_us if last is not None else None,
+                        thresholds=thresholds,
+                    )  # fmt: skip
+                    checked = judge(facts, thresholds, reference=references.load(camera.id))
+                    judged[camera.id] = [result.as_json() for result in checked]
+                time.sleep(0.05)
     finally:
         engine.dispose()
         for _, _, worker in running:
             worker.stop()
         for _, _, worker in running:
             worker.join(timeout=10)
+    results = [r for camera, _, _ in running for r in judged[camera.id]]
     return results
+
+
+def _span(recent: Any) -> float:
+    video = [p for p in recent.gop if p.is_video]
+    return (video[-1].pts_us - video[0].pts_us) / 1_000_000 if video else 0.0
 
 
 def _positive_seconds(text: str) -> float:

@@ -6,7 +6,7 @@ Natural scenes, not test patterns: the photographs scikit-image ships (people, a
 motorcycle, a café table, a cat, a launch pad, …; ``pip install scikit-image`` — the bench asks
 for it), each framed 16:9 and made into camera footage: sensor noise per frame (σ 1.5 by day,
 σ 4 in a dim room at 35 % light), an H.264 encode at a camera's bitrate (2 Mbit/s 720p, 4 Mbit/s
-1080p, 2 s GOP) through libx264, and the keyframes decoded back — what the Hub holds.
+1080p, 2 s GOP) through libx264, and its GOP decoded back — what the Hub holds.
 
 (a) **Detection and false positives.** For every scene, light and resolution: the normal footage
     (which must pass every check) and the same footage with each fault — black (no signal),
@@ -22,7 +22,7 @@ for it), each framed 16:9 and made into camera footage: sensor noise per frame (
     on decoded pictures) beside the decode of the same keyframe (the baseline, the same run).
     Target: the checks ≤ 10 % of the decode.
 (c) **A patrol of ``--cameras`` cameras** (automatic checks only), on all cores this machine
-    has: per camera three sampled 720p keyframes and two seconds of AAC from a real encode,
+    has: per camera a 2 s GOP of 720p video and its AAC from a real encode (decoded whole),
     decoded and judged on the checker's two threads, with each camera's coverage of 24 h from a
     catalog of 60 s segments (SQLite). Target: ≤ 30 s for 100 cameras on 2 cores.
 """
@@ -139,22 +139,23 @@ def fault(name: str, view: np.ndarray, rng: random.Random) -> np.ndarray:
     return view
 
 
-# -- the camera: sensor noise, H.264, the keyframes back ------------------------------------------
+# -- the camera: sensor noise, H.264, its GOP back ---------------------------------------------
 
 
 @dataclass
 class Encoded:
-    pictures: list[Picture]
+    latest: Picture
     latest_bgr: np.ndarray
+    gop: list[Picture]
     decode_ms: float
 
 
 def camera_footage(
     views: Callable[[int], np.ndarray], *, width: int, height: int, kbps: int, noise: float,
-    frozen: bool, gain: float, snow: bool, rng: np.random.Generator, keyframes: int = 3,
+    frozen: bool, gain: float, snow: bool, rng: np.random.Generator,
 ) -> Encoded:  # fmt: skip
-    """Encode 2 s GOPs of the camera's picture and decode the first keyframe of each GOP (two
-    seconds apart, as the Hub samples them)."""
+    """Encode one 2 s GOP of the camera's picture and decode it back as the Hub's cache does:
+    the keyframe (judged) and the frames at a quarter, the middle and the end (frozen)."""
     codec = av.CodecContext.create("libx264", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.time_base = Fraction(1, FPS)
@@ -163,34 +164,37 @@ def camera_footage(
                      "keyint_min": str(2 * FPS), "sc_threshold": "0"}  # fmt: skip
     packets = []
     still: np.ndarray | None = None
-    for index in range(keyframes * 2 * FPS):
+    for index in range(2 * FPS):
         if frozen and still is not None:
             picture = still
         else:
             scene = views(index).astype(np.float32) * gain
-            sigma = 25.0 if snow else noise
-            scene += rng.normal(0, sigma, scene.shape).astype(np.float32)
+            scene += rng.normal(0, 25.0 if snow else noise, scene.shape).astype(np.float32)
             picture = np.clip(scene, 0, 255).astype(np.uint8)
             still = picture
         frame = av.VideoFrame.from_ndarray(picture, format="bgr24").reformat(format="yuv420p")
         frame.pts = index
-        packets += [p for p in codec.encode(frame) if p.is_keyframe]
-    packets += [p for p in codec.encode(None) if p.is_keyframe]
-    pictures, latest, decode_ms = [], None, 0.0
-    for packet in packets[:keyframes]:
-        decoder = av.CodecContext.create("h264", "r")
-        started = time.perf_counter()
-        frames = list(decoder.decode(packet)) + list(decoder.decode(None))
-        decode_ms = (time.perf_counter() - started) * 1000
-        frame = frames[0]
-        luma = frame.to_ndarray(format="gray")
-        small_w = 640
-        small_h = round(height * small_w / width / 2) * 2
-        bgr = frame.reformat(width=small_w, height=small_h, format="bgr24").to_ndarray()
-        pictures.append(Picture(luma_full=luma, bgr=bgr, pts_seconds=float(packet.pts) / FPS))
-        latest = frame.to_ndarray(format="bgr24")
-    assert latest is not None
-    return Encoded(pictures, latest, decode_ms)
+        packets += list(codec.encode(frame))
+    packets += list(codec.encode(None))
+    decoder = av.CodecContext.create("h264", "r")
+    started = time.perf_counter()
+    frames = list(decoder.decode(packets[0])) + list(decoder.decode(None))
+    decode_ms = (time.perf_counter() - started) * 1000
+    keyframe = frames[0]
+    decoder = av.CodecContext.create("h264", "r")
+    decoded = [f for p in packets for f in decoder.decode(p)] + list(decoder.decode(None))
+    small_h = round(height * 640 / width / 2) * 2
+    latest = Picture(
+        luma_full=keyframe.to_ndarray(format="gray"),
+        bgr=keyframe.reformat(width=640, height=small_h, format="bgr24").to_ndarray(),
+    )
+    n = len(decoded)
+    no_colour = np.zeros((1, 1, 3), np.uint8)
+    gop = [
+        Picture(decoded[i].to_ndarray(format="gray"), no_colour, i / FPS)
+        for i in sorted({n // 4, n // 2, n - 1})
+    ]
+    return Encoded(latest, keyframe.to_ndarray(format="bgr24"), gop, decode_ms)
 
 
 @dataclass
@@ -224,7 +228,7 @@ class Room:
 
 
 def facts(encoded: Encoded) -> CameraFacts:
-    media = CameraMedia(encoded.pictures, encoded.latest_bgr, True, -25.0)
+    media = CameraMedia(encoded.latest, encoded.latest_bgr, True, -25.0, encoded.gop)
     return CameraFacts("bench", "live", "", True, 0, 0, None, media)
 
 
@@ -263,7 +267,7 @@ def detection(images: dict[str, np.ndarray], samples: int, seed: int) -> dict[st
             return room.shoot(transform, frozen=frozen, snow=snow)
 
         normal = footage(lambda v: v)
-        reference = footage(lambda v: v, frozen=False).pictures[0]
+        reference = footage(lambda v: v, frozen=False).latest
         for mode, ref in (("reference", reference), ("no_reference", None)):
             results = judge(facts(normal), thresholds, reference=ref, checks=PICTURE_CHECKS)
             failed = [r.check.value for r in results if r.ok is False]
@@ -276,9 +280,13 @@ def detection(images: dict[str, np.ndarray], samples: int, seed: int) -> dict[st
                 still_frozen[1] += 1
         for kind in FAULTS:
             fault_rng = random.Random(rng.random())
+            if kind == "overexposed":  # the camera's exposure, whatever the room's light
+                room_kind = Room(view, moving, kbps, noise, 1.0, noise_rng)
+            else:
+                room_kind = room
             faulty = footage(
                 lambda v, k=kind, r=fault_rng: fault(k, v, r),
-                frozen=kind == "frozen", snow=kind == "noisy",
+                frozen=kind == "frozen", snow=kind == "noisy", room=room_kind,
             )  # fmt: skip
             for mode, ref in (("reference", reference), ("no_reference", None)):
                 if kind == "turned" and ref is None:
@@ -316,16 +324,16 @@ def cost(images: dict[str, np.ndarray], repeats: int) -> dict[str, Any]:
             lambda i, v=view: v, width=width, height=height, kbps=kbps, noise=1.5, frozen=False,
             gain=1.0, snow=False, rng=noise_rng,
         )  # fmt: skip
-        reference = encoded.pictures[0]
+        reference = encoded.latest
         decode, checks = [], []
         for _ in range(repeats):
             fresh = camera_footage(
                 lambda i, v=view: v, width=width, height=height, kbps=kbps, noise=1.5,
-                frozen=False, gain=1.0, snow=False, rng=noise_rng, keyframes=1,
+                frozen=False, gain=1.0, snow=False, rng=noise_rng,
             )  # fmt: skip
             decode.append(fresh.decode_ms)
-            pictures = [Picture(p.luma_full, p.bgr, p.pts_seconds) for p in encoded.pictures]
-            media = CameraMedia(pictures, encoded.latest_bgr, True, -25.0)
+            latest = Picture(fresh.latest.luma_full, fresh.latest.bgr)
+            media = CameraMedia(latest, fresh.latest_bgr, True, -25.0, fresh.gop)
             started = time.perf_counter()
             judge(CameraFacts("b", "live", "", True, 0, 0, None, media), thresholds,
                   reference=reference, checks=PICTURE_CHECKS)  # fmt: skip
@@ -343,7 +351,7 @@ def cost(images: dict[str, np.ndarray], repeats: int) -> dict[str, Any]:
 
 
 def patrol(images: dict[str, np.ndarray], cameras: int, workdir: Path) -> dict[str, Any]:
-    """Three keyframes and 2 s of AAC per camera through `frames.decode_recent` and `judge`, and
+    """A 2 s GOP and its AAC per camera through `frames.decode_recent` and `judge`, and
     a coverage query of 24 h per camera on a SQLite catalog, on the checker's two threads."""
     from patrol.checker import CHECK_THREADS
     from patrol.equipment import Footage
@@ -378,8 +386,8 @@ def patrol(images: dict[str, np.ndarray], cameras: int, workdir: Path) -> dict[s
 
 
 def _recent_media(images: dict[str, np.ndarray], count: int) -> Iterator[Any]:
-    """`RecentMedia` like a Hub's: three 720p keyframes 2 s apart and the GOP's AAC packets,
-    from a real encode (mp4 in memory, demuxed back)."""
+    """`RecentMedia` like a Hub's: a complete 2 s GOP of 720p video with its AAC packets, from a
+    real encode (mp4 in memory, demuxed back)."""
     import io
 
     from ingest.hub import RecentMedia
@@ -410,7 +418,7 @@ def _recent_media(images: dict[str, np.ndarray], count: int) -> Iterator[Any]:
         container = av.open(buffer)
         v, a = container.streams.video[0], container.streams.audio[0]
         info = StreamInfo(f"cam-{n}", 1, v, a, "h264", 1280, 720, "aac", 48000, 0)
-        keyframes, gop = [], []
+        gop: list[Any] = []
         for packet in container.demux(v, a):
             if packet.size == 0 or packet.pts is None:
                 continue
@@ -419,11 +427,10 @@ def _recent_media(images: dict[str, np.ndarray], count: int) -> Iterator[Any]:
             media = MediaPacket(packet, kind, packet.is_keyframe, pts_us, pts_us, 0, pts_us, 0,
                                 packet.time_base)  # fmt: skip
             if kind is StreamKind.VIDEO and packet.is_keyframe:
-                keyframes.append(media)
-                gop = [media]
+                previous, gop = gop, [media]
             elif gop:
                 gop.append(media)
-        yield RecentMedia(info, keyframes[-3:], gop)
+        yield RecentMedia(info, previous)  # the last complete GOP (2 s, with its audio)
 
 
 def _catalog(sessions: Any, cameras: int, now_us: int) -> None:

@@ -326,7 +326,7 @@ class CheckThresholds(Strict):
         default=25.0, ge=0.0, le=255.0, description="dark: mean luma at least"
     )
     overexposed_max_mean_luma: float = Field(
-        default=215.0, ge=0.0, le=255.0, description="overexposed: mean luma at most"
+        default=200.0, ge=0.0, le=255.0, description="overexposed: mean luma at most"
     )
     blur_min_sharpness: float = Field(
         default=6.0, ge=0.0, le=100_000.0, description="blurred: Laplacian variance at least"
@@ -335,7 +335,7 @@ class CheckThresholds(Strict):
         default=0.3, gt=0.0, le=1.0, description="blurred: sharpness vs the reference at least"
     )
     covered_max_share: float = Field(
-        default=0.75, gt=0.0, le=1.0, description="covered: flat share of the picture at most"
+        default=0.5, gt=0.0, le=1.0, description="covered: largest flat region's share at most"
     )
     covered_max_share_vs_reference: float = Field(
         default=0.25, gt=0.0, le=1.0, description="covered: detail lost vs the reference at most"
@@ -347,16 +347,19 @@ class CheckThresholds(Strict):
         default=0.08, gt=0.0, le=1.0, description="colour cast: its shift from the reference's"
     )
     noise_max_sigma: float = Field(
-        default=8.0, gt=0.0, le=128.0, description="noisy: noise σ in luma levels at most"
+        default=4.0, gt=0.0, le=128.0, description="noisy: noise σ in luma levels at most"
     )
-    frozen_max_difference: float = Field(
-        default=0.1,
+    frozen_max_changed_ppm: float = Field(
+        default=20.0,
         ge=0.0,
-        le=255.0,
-        description="frozen: pictures this close (mean luma difference) are identical",
+        le=1_000_000.0,
+        description="frozen: frames with at most this many changed pixels per million are the same",
     )
     frozen_min_span_seconds: float = Field(
-        default=2.0, gt=0.0, le=3600.0, description="frozen: pictures at least this far apart"
+        default=0.5,
+        gt=0.0,
+        le=60.0,
+        description="frozen: compared frames at least this far apart (within one GOP)",
     )
     scene_min_similarity: float = Field(
         default=0.5, ge=0.0, le=1.0, description="scene changed: structure vs reference at least"

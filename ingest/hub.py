@@ -10,9 +10,8 @@ Two kinds of consumer:
   the next video keyframe (a slow consumer loses its own data and resynchronises at an IDR).
 
 The hub keeps the packets from the last video keyframe on (the GOP cache), so a new subscriber can
-start decoding at once instead of waiting up to a GOP for the next keyframe. It also keeps a few
-keyframes spread over the last seconds, so a patrol can tell a frozen picture from a still room
-without a second connection to the camera or waiting for one.
+start decoding at once instead of waiting up to a GOP for the next keyframe; a patrol's checks
+decode the same cache (no second connection to the camera).
 """
 
 from __future__ import annotations
@@ -29,11 +28,6 @@ from ingest.packets import MediaPacket, StreamInfo
 from ingest.timestamps import Discontinuity
 
 logger = logging.getLogger(__name__)
-
-KEYFRAME_SAMPLES = 3
-"""Keyframes kept for the patrol's frozen check (references to packets; a few hundred kB)."""
-KEYFRAME_SAMPLE_SPACING_US = 2_000_000
-"""At least this much wall time between two kept keyframes."""
 
 
 class PacketSink(Protocol):
@@ -84,8 +78,8 @@ class RecentMedia:
     """What a camera sent lately, for the patrol's checks (see `Hub.recent_media`)."""
 
     info: StreamInfo
-    keyframes: list[MediaPacket]
     gop: list[MediaPacket]
+    """From the last video keyframe on, in arrival order (audio packets included)."""
 
 
 class SubscriptionClosed(Exception):
@@ -166,7 +160,6 @@ class Hub:
         self._gop: list[MediaPacket] = []
         self._gop_complete = False
         self._latest_keyframe: MediaPacket | None = None
-        self._sampled_keyframes: list[MediaPacket] = []
 
     # -- consumers ------------------------------------------------------------------------------
 
@@ -231,17 +224,13 @@ class Hub:
             return self._info, self._latest_keyframe
 
     def recent_media(self) -> RecentMedia | None:
-        """For the patrol's checks: the stream, keyframes sampled over the last seconds (oldest
-        first, the latest last) and the packets of the current GOP. References only: packets
-        are never written after they are published."""
+        """For the patrol's checks: the stream and its current GOP (the last keyframe and every
+        packet since). References only: packets are never written after they are published."""
         with self._lock:
             if self._info is None or self._latest_keyframe is None:
                 return None
-            keyframes = list(self._sampled_keyframes)
-            if keyframes[-1] is not self._latest_keyframe:
-                keyframes.append(self._latest_keyframe)
             gop = list(self._gop) if self._gop_complete else [self._latest_keyframe]
-            return RecentMedia(self._info, keyframes, gop)
+            return RecentMedia(self._info, gop)
 
     # -- producer (camera thread) ------------------------------------------------------------------
 
@@ -251,7 +240,6 @@ class Hub:
             self._gop = []
             self._gop_complete = False
             self._latest_keyframe = None
-            self._sampled_keyframes = []
             sinks = list(self._sinks)
             subscriptions = list(self._subscriptions)
         for sink in sinks:
@@ -266,7 +254,6 @@ class Hub:
                 self._gop = [packet]
                 self._gop_complete = True
                 self._latest_keyframe = packet
-                self._sample_keyframe(packet)
             elif self._gop_complete:
                 if len(self._gop) < self._gop_max:
                     self._gop.append(packet)
@@ -284,13 +271,6 @@ class Hub:
         for subscription in subscriptions:
             subscription.offer(packet)
 
-    def _sample_keyframe(self, packet: MediaPacket) -> None:
-        """Keep a keyframe every `KEYFRAME_SAMPLE_SPACING_US` or more (lock held)."""
-        samples = self._sampled_keyframes
-        if samples and packet.wall_us - samples[-1].wall_us < KEYFRAME_SAMPLE_SPACING_US:
-            return
-        self._sampled_keyframes = [*samples[1 - KEYFRAME_SAMPLES :], packet]
-
     def discontinuity(self, reason: Discontinuity) -> None:
         with self._lock:
             self._gop = []
@@ -304,7 +284,6 @@ class Hub:
             self._info = None
             self._gop = []
             self._gop_complete = False
-            self._sampled_keyframes = []
             sinks = list(self._sinks)
             subscriptions = list(self._subscriptions)
         for sink in sinks:

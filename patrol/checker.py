@@ -10,6 +10,7 @@ out references under its lock and nothing else).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,17 +19,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from configs.schema import CheckThresholds, Settings
 from ingest.clock import Clock
 from ingest.events import CameraState
-from ingest.hub import KEYFRAME_SAMPLES
-from patrol.frames import decode_recent
+from patrol.frames import decode_recent, gop_span_seconds
 from patrol.references import ReferenceStore
 from patrol.results import Check, CheckResult
-from patrol.runner import gather, judge, picture_checks_pass
+from patrol.runner import CameraFacts, gather, judge, picture_checks_pass
 from recorder.service import RecordingService
 
 logger = logging.getLogger(__name__)
 
-CHECK_THREADS = 2
-"""Cameras checked at once."""
+CHECK_THREADS = 4
+"""Cameras checked at once: decoding and measuring use two cores; the other threads cover the
+cameras waiting for their GOP to span enough time."""
+GOP_MARGIN_SECONDS = 0.2
 
 
 class NoPicture(Exception):
@@ -56,19 +58,15 @@ class CameraChecker:
         return list(self._service.cameras)
 
     def settled(self) -> bool:
-        """True once every camera is either down or live with `KEYFRAME_SAMPLES` keyframes
-        sampled: a patrol started earlier (just after a restart) would find every camera
-        offline, or could not tell frozen from still."""
+        """True once every camera is down, or live with a picture in its Hub: a patrol started
+        earlier (just after a restart) would find every camera offline."""
         for runtime in self._service.cameras.values():
             worker = runtime.worker
             if worker is None:
                 continue
             if worker.state is CameraState.CONNECTING:
                 return False
-            recent = runtime.hub.recent_media()
-            if worker.state is CameraState.LIVE and (
-                recent is None or len(recent.keyframes) < KEYFRAME_SAMPLES
-            ):
+            if worker.state is CameraState.LIVE and runtime.hub.recent_media() is None:
                 return False
         return True
 
@@ -91,11 +89,31 @@ class CameraChecker:
     ) -> list[CheckResult]:
         """Check one camera now (blocking). With ``keep_reference``, a camera without a
         reference picture whose picture passes every check keeps it as its reference."""
+        thresholds = self.thresholds(camera_id, overrides)
+        facts = self._gather(camera_id, thresholds)
+        span = gop_span_seconds(facts.media)
+        if (
+            Check.FROZEN in checks
+            and span is not None
+            and span < thresholds.frozen_min_span_seconds
+        ):
+            # a GOP just begun: wait until it spans enough to tell frozen from still
+            time.sleep(thresholds.frozen_min_span_seconds - span + GOP_MARGIN_SECONDS)
+            facts = self._gather(camera_id, thresholds)
+        reference = self.references.load(camera_id)
+        results = judge(facts, thresholds, reference=reference, checks=checks)
+        if keep_reference and reference is None and facts.media is not None:
+            everything = judge(facts, thresholds) if set(checks) != set(Check) else results
+            if picture_checks_pass(everything):
+                self.references.save(camera_id, facts.media.latest)
+                logger.info("[%s] reference picture kept", camera_id)
+        return results
+
+    def _gather(self, camera_id: str, thresholds: CheckThresholds) -> CameraFacts:
         runtime = self._service.cameras[camera_id]
         recorder = runtime.recorder
-        thresholds = self.thresholds(camera_id, overrides)
         with self._sessions() as session:
-            facts = gather(
+            return gather(
                 runtime.camera,
                 runtime.hub,
                 runtime.worker,
@@ -106,14 +124,6 @@ class CameraChecker:
                 newest_footage_us=self._service.last_recorded.get(camera_id),
                 thresholds=thresholds,
             )
-        reference = self.references.load(camera_id)
-        results = judge(facts, thresholds, reference=reference, checks=checks)
-        if keep_reference and reference is None and facts.media is not None:
-            everything = judge(facts, thresholds) if set(checks) != set(Check) else results
-            if picture_checks_pass(everything):
-                self.references.save(camera_id, facts.media.latest)
-                logger.info("[%s] reference picture kept", camera_id)
-        return results
 
     def check_many(
         self,

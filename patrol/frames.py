@@ -1,15 +1,17 @@
 """Pictures and sound for the checks, decoded from what the Hub already holds.
 
 The patrol never opens a second connection to a camera (stations' cameras allow few sessions,
-and a check must not disturb recording): it decodes the keyframes the Hub keeps spread over the
-last seconds and the audio of its current GOP. Decoding a keyframe is independent of every other
-frame, so each is decoded on its own, from the stream's parameter sets.
+and a check must not disturb recording): it decodes the Hub's current GOP — the last keyframe
+and every frame since — and the audio that came with it. The keyframe is the picture judged; the
+GOP's frames at a quarter, the middle and the end show whether the picture changes while time
+runs (frozen).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import av
@@ -21,58 +23,86 @@ from patrol.picture import ANALYSIS_WIDTH, Picture
 
 SILENT_DBFS = -120.0
 """The level reported for digital silence (log of zero)."""
+_MICROSECONDS = Fraction(1, 1_000_000)
+_NO_COLOUR = np.zeros((1, 1, 3), dtype=np.uint8)
+"""The colour of a GOP frame: none (only its luma is compared)."""
 
 
 @dataclass
 class CameraMedia:
-    """One camera's recent pictures (oldest first, the latest last), the full-size latest
-    picture for the snapshot, and the level of its recent audio."""
+    """One camera's latest picture (the GOP's keyframe), the full-size picture for the snapshot,
+    frames spread over the GOP (luma only, for frozen), and the level of its recent audio."""
 
-    pictures: list[Picture]
+    latest: Picture
     latest_bgr: np.ndarray
     has_audio: bool
     audio_dbfs: float | None
     """RMS level of the decoded audio (None: a track, but no audio in the GOP)."""
-
-    @property
-    def latest(self) -> Picture:
-        return self.pictures[-1]
+    gop: list[Picture]
+    """The GOP's decoded frames at a quarter, the middle and the end (luma only)."""
 
 
 def decode_recent(media: RecentMedia) -> CameraMedia:
-    """Decode the pictures and the audio level; raises ValueError if no keyframe decodes."""
-    pictures: list[Picture] = []
-    latest_bgr: np.ndarray | None = None
-    for index, keyframe in enumerate(media.keyframes):
-        frame = _decode_keyframe(media.info, keyframe)
-        if frame is None:
-            continue
-        pictures.append(_picture(frame, keyframe))
-        if index == len(media.keyframes) - 1:
-            latest_bgr = frame.to_ndarray(format="bgr24")
-    if not pictures or latest_bgr is None:
+    """Decode the GOP and the audio level; raises ValueError if its keyframe does not decode."""
+    video = [p for p in media.gop if p.is_video]
+    frames = _decode_video(media.info, video)
+    if not frames:
         raise ValueError("the latest keyframe did not decode")
+    keyframe_packet, keyframe = frames[0]
+    # from a quarter of the GOP on: an encoder's first P-frames after a keyframe still refine
+    # a repeated picture; after them a frozen picture decodes bit for bit the same
+    wanted = sorted({len(frames) // 4, len(frames) // 2, len(frames) - 1})
+    gop = [_luma_picture(frames[i][1], frames[i][0]) for i in wanted]
     audio = [p for p in media.gop if not p.is_video]
     return CameraMedia(
-        pictures=pictures,
-        latest_bgr=latest_bgr,
+        latest=_picture(keyframe, keyframe_packet),
+        latest_bgr=keyframe.to_ndarray(format="bgr24"),
         has_audio=media.info.has_audio,
         audio_dbfs=audio_level(media.info, audio) if media.info.has_audio else None,
+        gop=gop,
     )
 
 
-def _decode_keyframe(info: StreamInfo, keyframe: MediaPacket) -> Any | None:
+def gop_span_seconds(media: CameraMedia | None) -> float | None:
+    """How much stream time the decoded GOP frames span (None without a picture)."""
+    if media is None or not media.gop:
+        return None
+    return media.gop[-1].pts_seconds - media.gop[0].pts_seconds
+
+
+def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[MediaPacket, Any]]:
+    """(packet, frame) of each decoded frame, in presentation order."""
     codec: Any = av.CodecContext.create(info.video_codec, "r")
     codec.thread_count = 1
     extradata = info.video_parameter_sets or info.video_stream.codec_context.extradata
     if extradata:
         codec.extradata = extradata
-    try:
-        frames = list(codec.decode(av.Packet(bytes(keyframe.packet))))
-        frames += list(codec.decode(None))
-    except av.FFmpegError:
-        return None
-    return frames[0] if frames else None
+    by_pts = {packet.pts_us: packet for packet in packets}
+    decoded: list[tuple[MediaPacket, Any]] = []
+    for packet in [*packets, None]:
+        try:
+            if packet is None:
+                frames = codec.decode(None)
+            else:
+                raw = av.Packet(bytes(packet.packet))
+                raw.pts, raw.dts = packet.pts_us, packet.dts_us
+                raw.time_base = _MICROSECONDS
+                frames = codec.decode(raw)
+        except av.FFmpegError:
+            if not decoded:
+                return []  # the keyframe itself is broken
+            continue
+        for frame in frames:
+            source = by_pts.get(frame.pts) if frame.pts is not None else None
+            decoded.append((source or packets[0], frame))
+    decoded.sort(key=lambda pair: pair[0].pts_us)
+    return decoded
+
+
+def _luma_picture(frame: Any, packet: MediaPacket) -> Picture:
+    """A GOP frame for the frozen check: native luma only (no colour is needed)."""
+    luma = frame.to_ndarray(format="gray")
+    return Picture(luma_full=luma, bgr=_NO_COLOUR, pts_seconds=packet.pts_us / 1_000_000)
 
 
 def _picture(frame: Any, packet: MediaPacket) -> Picture:

@@ -5,7 +5,7 @@ covered, badly exposed, tinted, snowy, or turned away from the room it should sh
 here is a pure function of one or more `Picture`s (and, for the comparisons, the camera's stored
 reference picture) that returns a `Measurement`: the value, the threshold it was held against and
 whether it passes. Nothing here decodes video or touches the catalog; `patrol.frames` produces the
-pictures from the Hub's cached keyframes and `patrol.runner` puts the results together.
+pictures from the Hub's cached GOP and `patrol.runner` puts the results together.
 
 Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
 - **black** — the 99th percentile of luma: a picture with nothing brighter than a few levels
@@ -13,18 +13,20 @@ Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
 - **dark / overexposed** — the mean luma, too low or too high.
 - **blurred** — the variance of the Laplacian (the usual focus measure). Absolute values depend
   on the scene, so with a reference picture the value is the ratio to the reference's.
-- **covered** — the share of the picture in blocks that are flat (almost no luma variation and
-  no edges). Against a reference, only blocks that had detail there count, so a plain wall is
-  not a cover.
+- **covered** — the share of the picture in the largest connected region of flat blocks
+  (almost no luma variation and no edges). Against a reference, only blocks that had detail
+  there count, so a plain wall is not a cover. When (nearly) every detailed block went flat, the
+  whole picture lost its detail: that is blur or exposure, not a cover.
 - **colour cast** — the chromaticity of the mean colour (its blue, green and red shares): how
   far it moved from the reference's. Unlike CIELAB's a*/b*, it does not shrink when the light
   dims. Without a reference it is held against grey, with a looser threshold (a warm room is
   not a fault).
 - **noisy** — the noise σ in luma levels (Immerkær's Laplacian-difference operator on
   native-resolution luma, taken robustly: its median response, so that edges are not noise).
-- **frozen** — the largest mean absolute difference between consecutive samples whose stream
-  times advance: decoded pictures that stay *identical* while time goes on. A still room is not
-  frozen: its sensor noise changes every re-encoded keyframe.
+- **frozen** — frames decoded across the GOP (first, middle, last) that stay *identical* while
+  the stream's time goes on: the share of pixels changed between them, per million. A frozen
+  encoder repeats its picture, and skipped blocks decode bit for bit the same; a still room is
+  not frozen: sensor noise and a wall clock's hand change pixels in every frame.
 - **scene changed** — the best normalised cross-correlation of the picture's gradient magnitude
   with the reference's over small shifts: light going on or off keeps the edges, a camera turned
   away does not.
@@ -55,6 +57,8 @@ SCENE_SIZE = (160, 90)
 """The scene comparison works on gradients at this size: turned cameras, not details, matter."""
 SCENE_SHIFT = 0.06
 """Shifts up to this share of each side are tolerated (a camera bumped, not turned)."""
+CHANGED_LEVELS = 2
+"""A pixel changed between two frames when its luma moved by this much or more."""
 MAD_TO_SIGMA = 1.4826
 """The median absolute deviation of a normal distribution times this is its σ."""
 
@@ -210,16 +214,34 @@ def blurred(
 def covered(
     picture: Picture, *, reference: Picture | None, max_covered_share: float
 ) -> Measurement:
-    """Covered or occluded: a large part of the picture is flat (value: that share). With a
-    reference picture, only what had detail in the reference counts as covered now."""
+    """Covered or occluded: one large part of the view is flat (value: the share of the picture
+    in the largest connected region of flat blocks). With a reference picture, only blocks that
+    had detail there count, so a plain wall is not a cover; flat blocks scattered over the view
+    (a turned camera, a soft picture) are no region."""
+    import cv2
+
     flat = picture.flat_blocks()
+    detail = "largest flat region"
     if reference is not None and reference.flat_blocks().shape == flat.shape:
         detailed_before = ~reference.flat_blocks()
         if not detailed_before.any():
             return Measurement(None, max_covered_share, None, "the reference picture is flat")
-        share = float(np.count_nonzero(flat & detailed_before)) / flat.size
-        return _at_most(share, max_covered_share, "detail lost since the reference picture")
-    return _at_most(float(np.count_nonzero(flat)) / flat.size, max_covered_share)
+        flat = flat & detailed_before
+        detail = "largest region that lost its detail since the reference picture"
+    count, labels = cv2.connectedComponents(flat.astype(np.uint8), connectivity=8)
+    sizes = np.bincount(labels.ravel(), minlength=count)[1:]
+    largest = int(sizes.max()) if sizes.size else 0
+    return _at_most(largest / flat.size, max_covered_share, detail)
+
+
+def detail_lost(picture: Picture, reference: Picture | None) -> float:
+    """The share of the view's detailed blocks (the reference's, or all) that are flat now."""
+    flat = picture.flat_blocks()
+    if reference is not None and reference.flat_blocks().shape == flat.shape:
+        detailed_before = ~reference.flat_blocks()
+        total = int(np.count_nonzero(detailed_before))
+        return int(np.count_nonzero(flat & detailed_before)) / total if total else 0.0
+    return float(np.count_nonzero(flat)) / flat.size
 
 
 def colour_cast(
@@ -251,29 +273,34 @@ def noisy(picture: Picture, *, max_noise_sigma: float) -> Measurement:
 
 
 def frozen(
-    samples: Sequence[Picture], *, max_difference: float, min_span_seconds: float
+    frames: Sequence[Picture], *, max_changed_ppm: float, min_span_seconds: float
 ) -> Measurement:
-    """Frozen: pictures taken while the stream's time advanced stay identical (value: the
-    largest mean absolute luma difference between consecutive samples)."""
-    if len(samples) < 2:
-        return Measurement(None, max_difference, None, "fewer than two pictures to compare")
-    ordered = sorted(samples, key=lambda p: p.pts_seconds)
+    """Frozen: frames decoded across a GOP stay identical while the stream's time advances
+    (value: the most pixels, per million, that changed by `CHANGED_LEVELS` or more between two
+    consecutive frames). A frozen encoder repeats its picture, which decodes bit for bit the
+    same; a still room's sensor noise, or a wall clock's hand, changes pixels every time."""
+    if len(frames) < 2:
+        return Measurement(None, max_changed_ppm, None, "fewer than two frames to compare")
+    ordered = sorted(frames, key=lambda p: p.pts_seconds)
     span = ordered[-1].pts_seconds - ordered[0].pts_seconds
     if span < min_span_seconds:
         return Measurement(
-            None, max_difference, None, f"pictures span {span:.1f} s of stream time only"
+            None, max_changed_ppm, None, f"frames span {span:.1f} s of stream time only"
         )
-    largest = 0.0
+    import cv2
+
+    most = 0.0
     for before, after in itertools.pairwise(ordered):
-        if before.luma.shape != after.luma.shape:
-            return Measurement(None, max_difference, True, "the picture size changed")
-        difference = np.abs(before.luma.astype(np.int16) - after.luma.astype(np.int16))
-        largest = max(largest, float(difference.mean()))
+        if before.luma_full.shape != after.luma_full.shape:
+            return Measurement(None, max_changed_ppm, True, "the picture size changed")
+        difference = cv2.absdiff(before.luma_full, after.luma_full)
+        changed = int(np.count_nonzero(difference >= CHANGED_LEVELS))
+        most = max(most, 1e6 * changed / difference.size)
     return Measurement(
-        largest,
-        max_difference,
-        largest > max_difference,
-        f"{len(ordered)} pictures over {span:.1f} s of stream time",
+        most,
+        max_changed_ppm,
+        most > max_changed_ppm,
+        f"{len(ordered)} frames over {span:.1f} s of stream time",
     )
 
 

@@ -7,8 +7,9 @@ same judgement runs in the server, in `casewatch patrol check --direct` and in t
 A check that cannot judge says so (``ok`` None) instead of failing twice for one cause: with no
 picture at all, the picture checks are not judged; a black picture is not also dark, covered,
 blurred and frozen; a picture too dark or too bright is not judged for focus or cover; a covered
-picture is not also turned, blurred or tinted; and once the view has changed, the other checks
-no longer compare it with the reference picture of the old view.
+picture is not also turned, blurred or tinted (and a picture flat all over is blurred or badly
+exposed, not covered); once the view has changed, the other checks no longer compare it with
+the reference picture of the old view.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from patrol.results import Check, CheckResult
 from recorder.footage import camera_footage, gap_json
 from recorder.models import RecordingRun
 
+WHOLE_PICTURE = 0.9
+"""A picture in which this share of the detailed blocks went flat lost its detail everywhere."""
+
 UNITS: dict[Check, str] = {
     Check.RECORDING: "s",
     Check.COVERAGE: "%",
@@ -41,6 +45,7 @@ UNITS: dict[Check, str] = {
     Check.DARK: "luma",
     Check.OVEREXPOSED: "luma",
     Check.NOISY: "σ",
+    Check.FROZEN: "ppm",
 }
 
 
@@ -120,7 +125,7 @@ def _picture_measurements(
 ) -> dict[Check, Measurement]:
     thresholds = {
         Check.BLACK: t.black_min_bright_luma,
-        Check.FROZEN: t.frozen_max_difference,
+        Check.FROZEN: t.frozen_max_changed_ppm,
         Check.BLURRED: t.blur_min_sharpness,
         Check.COVERED: t.covered_max_share,
         Check.DARK: t.dark_min_mean_luma,
@@ -146,36 +151,34 @@ def _picture_measurements(
         latest, max_mean_luma=t.overexposed_max_mean_luma
     )
     result[Check.FROZEN] = picture.frozen(
-        media.pictures,
-        max_difference=t.frozen_max_difference,
+        media.gop,
+        max_changed_ppm=t.frozen_max_changed_ppm,
         min_span_seconds=t.frozen_min_span_seconds,
     )
     result[Check.NOISY] = picture.noisy(latest, max_noise_sigma=t.noise_max_sigma)
+    exposure = result[Check.DARK].ok is False or result[Check.OVEREXPOSED].ok is False
+    cover = picture.covered(
+        latest,
+        reference=reference,
+        max_covered_share=(
+            t.covered_max_share_vs_reference if reference is not None else t.covered_max_share
+        ),
+    )
+    if cover.ok is False and picture.detail_lost(latest, reference) >= WHOLE_PICTURE:
+        # no part of the view kept its detail: blur or exposure, judged below, not a cover
+        cover = Measurement(cover.value, cover.threshold, None, "the whole picture lost detail")
+    result[Check.COVERED] = cover
+    if cover.ok is False:
+        # what covers the lens also hides the scene, its focus and its colours
+        return result | {
+            c: Measurement(None, thresholds[c], None, "the picture is covered")
+            for c in (Check.SCENE_CHANGED, Check.BLURRED, Check.COLOUR_CAST)
+        }
     result[Check.SCENE_CHANGED] = picture.scene_changed(
         latest, reference=reference, min_similarity=t.scene_min_similarity
     )
     if result[Check.SCENE_CHANGED].ok is False:
         reference = None  # another view: comparing it with the old one would say nothing
-    exposure = result[Check.DARK].ok is False or result[Check.OVEREXPOSED].ok is False
-    if exposure:
-        reason = "too dark" if result[Check.DARK].ok is False else "too bright"
-        result[Check.COVERED] = Measurement(
-            None, thresholds[Check.COVERED], None, f"the picture is {reason}"
-        )
-    else:
-        result[Check.COVERED] = picture.covered(
-            latest,
-            reference=reference,
-            max_covered_share=(
-                t.covered_max_share_vs_reference if reference is not None else t.covered_max_share
-            ),
-        )
-    if result[Check.COVERED].ok is False:
-        # What covers the lens also hides the scene, its focus and its colours.
-        return result | {
-            c: Measurement(None, thresholds[c], None, "the picture is covered")
-            for c in (Check.SCENE_CHANGED, Check.BLURRED, Check.COLOUR_CAST)
-        }
     result[Check.COLOUR_CAST] = picture.colour_cast(
         latest,
         reference=reference,
@@ -183,7 +186,10 @@ def _picture_measurements(
         max_shift_from_grey=t.colour_cast_max_from_grey,
     )
     if exposure:
-        result[Check.BLURRED] = result[Check.COVERED]
+        reason = "too dark" if result[Check.DARK].ok is False else "too bright"
+        result[Check.BLURRED] = Measurement(
+            None, thresholds[Check.BLURRED], None, f"the picture is {reason}"
+        )
     else:
         result[Check.BLURRED] = picture.blurred(
             latest,

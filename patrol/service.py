@@ -54,7 +54,7 @@ SCHEDULER_SECONDS = 20.0
 """How often the scheduler looks for plans due."""
 SETTLE_SECONDS = 45.0
 """After a start the scheduler waits at most this long for the cameras to connect and their
-Hubs to sample keyframes before it runs what is due."""
+Hubs to hold a picture before it runs what is due."""
 LATE_AFTER_SECONDS = 120.0
 """A scheduled run started more than this after its time is marked late."""
 SYSTEM = "scheduler"

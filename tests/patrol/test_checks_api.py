@@ -98,7 +98,7 @@ def test_healthy_cameras_pass_and_keep_a_reference(server: Server) -> None:
     assert results["online"]["value"] == "live" and results["recording"]["value"] < 10
     coverage = results["coverage"]  # from the camera's first recording on
     assert coverage["value"] > 99 and coverage["gaps"] == [], coverage
-    assert results["frozen"]["ok"] is True and "pictures over" in results["frozen"]["detail"]
+    assert results["frozen"]["ok"] is True and "frames over" in results["frozen"]["detail"]
     assert abs(results["clock"]["value"]) < 2
     reference = httpx.get(
         f"{server.url}/api/v1/patrol/cameras/p-room/reference", headers=auth_for("xuncha")

@@ -37,49 +37,52 @@ CAUGHT_BY = {
 """Which checks fail on each variant, judged against the normal picture as reference."""
 
 
-Keyframes = dict[VideoMode, list[tuple[Picture, np.ndarray]]]
+Footage = dict[VideoMode, tuple[list[tuple[Picture, np.ndarray]], list[Picture]]]
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def keyframes(request: pytest.FixtureRequest) -> Iterator[Keyframes]:
-    """The first five keyframes of every variant of a loop encoded as the simulator does."""
+def keyframes(request: pytest.FixtureRequest) -> Iterator[Footage]:
+    """Of every variant of a loop encoded as the simulator does: its first keyframes, and the
+    frames of its second GOP that the checks compare (a quarter in, the middle, the end)."""
     width, height, kbps = request.param
     params = EncodeParams(
         width=width, height=height, fps=25, gop_frames=25, bitrate_kbps=kbps,
         loop_frames=250, ident="讯问室1", picture_faults=True,
     )  # fmt: skip
     path = ensure_loop(params, default_cache_dir())
-    yield {mode: _keyframes(path, mode) for mode in video_modes(picture_faults=True)}
+    yield {mode: _footage(path, mode) for mode in video_modes(picture_faults=True)}
 
 
-def _keyframes(path: Path, mode: VideoMode) -> list[tuple[Picture, np.ndarray]]:
+def _footage(path: Path, mode: VideoMode) -> tuple[list[tuple[Picture, np.ndarray]], list[Picture]]:
     with av.open(str(path)) as container:
         (stream,) = [s for s in container.streams.video if s.id == VIDEO_PIDS[mode]]
-        found = []
-        for frame in container.decode(stream):
+        keyframes, gop = [], []
+        for index, frame in enumerate(container.decode(stream)):
             if frame.key_frame:
                 bgr = frame.to_ndarray(format="bgr24")
-                found.append((Picture.from_bgr(bgr, pts_seconds=float(frame.time)), bgr))
-            if len(found) == 5:
-                return found
-    raise AssertionError(f"{mode}: fewer than five keyframes")
+                keyframes.append((Picture.from_bgr(bgr, pts_seconds=float(frame.time)), bgr))
+            if index in (31, 37, 49):  # the second GOP's quarter, middle and end
+                luma = frame.to_ndarray(format="gray")
+                gop.append(Picture(luma, np.zeros((1, 1, 3), np.uint8), float(frame.time)))
+            if len(keyframes) == 3 and len(gop) == 3:
+                return keyframes, gop
+    raise AssertionError(f"{mode}: too short")
 
 
-def facts_of(frames: list[tuple[Picture, np.ndarray]]) -> CameraFacts:
-    """A live, recording camera whose Hub holds these keyframes (two seconds apart)."""
-    media = CameraMedia(
-        pictures=[p for p, _ in frames[::2]], latest_bgr=frames[-1][1], has_audio=True,
-        audio_dbfs=-20.0,
-    )  # fmt: skip
+def facts_of(footage: tuple[list[tuple[Picture, np.ndarray]], list[Picture]]) -> CameraFacts:
+    """A live, recording camera whose Hub holds this GOP."""
+    keyframes, gop = footage
+    picture, bgr = keyframes[1]
+    media = CameraMedia(latest=picture, latest_bgr=bgr, has_audio=True, audio_dbfs=-20.0, gop=gop)
     return CameraFacts("int-1", "live", "", True, 0, 0, None, media)
 
 
 @pytest.mark.parametrize("mode", list(CAUGHT_BY), ids=str)
 @pytest.mark.parametrize("with_reference", [True, False], ids=["reference", "no-reference"])
 def test_each_fault_is_caught_by_its_own_check(
-    keyframes: Keyframes, mode: VideoMode, with_reference: bool
+    keyframes: Footage, mode: VideoMode, with_reference: bool
 ) -> None:
-    reference = keyframes[VideoMode.NORMAL][0][0] if with_reference else None
+    reference = keyframes[VideoMode.NORMAL][0][0][0] if with_reference else None
     expected = CAUGHT_BY[mode]
     if mode is VideoMode.TURNED and not with_reference:
         expected = set()  # a turned camera is only known against its old view
@@ -92,7 +95,7 @@ def test_each_fault_is_caught_by_its_own_check(
 
 
 def test_a_failing_check_reports_value_threshold_and_why_others_were_not_judged(
-    keyframes: Keyframes,
+    keyframes: Footage,
 ) -> None:
     results = {r.check: r for r in judge(facts_of(keyframes[VideoMode.BLACK]), CheckThresholds())}
     black = results[Check.BLACK]
@@ -105,7 +108,7 @@ def test_a_failing_check_reports_value_threshold_and_why_others_were_not_judged(
     }  # fmt: skip
 
 
-def test_thresholds_decide(keyframes: Keyframes) -> None:
+def test_thresholds_decide(keyframes: Footage) -> None:
     """A per-camera threshold moves the verdict: the same blurred picture passes when the
     camera is allowed to be soft."""
     blurred = facts_of(keyframes[VideoMode.BLURRED])
@@ -115,23 +118,28 @@ def test_thresholds_decide(keyframes: Keyframes) -> None:
 
 
 def test_a_still_room_is_not_frozen_but_identical_pictures_are() -> None:
-    """An empty room where nothing moves still has sensor noise: re-encoded keyframes differ a
-    little. A frozen encoder repeats the same decoded picture exactly."""
+    """An empty room where nothing moves still has sensor noise (and maybe a clock's hand):
+    pixels change from frame to frame. A frozen encoder repeats the same decoded picture."""
     rng = np.random.default_rng(7)
-    room = rng.integers(60, 200, size=(360, 640, 3), dtype=np.uint8)
+    room = rng.integers(60, 200, size=(360, 640), dtype=np.uint8)
     room = np.repeat(np.repeat(room[::8, ::8], 8, axis=0), 8, axis=1)  # large flat patches
+    no_colour = np.zeros((1, 1, 3), np.uint8)
 
     def with_noise(seconds: float) -> Picture:
         noisy = room.astype(np.float32) + rng.normal(0, 1.5, room.shape)
-        return Picture.from_bgr(np.clip(noisy, 0, 255).astype(np.uint8), pts_seconds=seconds)
+        return Picture(np.clip(noisy, 0, 255).astype(np.uint8), no_colour, seconds)
 
-    still = [with_noise(t) for t in (0.0, 2.0, 4.0)]
-    verdict = picture.frozen(still, max_difference=0.1, min_span_seconds=2.0)
-    assert verdict.ok is True and isinstance(verdict.value, float) and verdict.value > 0.5
-    same = [Picture.from_bgr(room, pts_seconds=t) for t in (0.0, 2.0, 4.0)]
-    assert picture.frozen(same, max_difference=0.1, min_span_seconds=2.0).ok is False
-    too_close = [Picture.from_bgr(room, pts_seconds=t) for t in (0.0, 0.5)]
-    assert picture.frozen(too_close, max_difference=0.1, min_span_seconds=2.0).ok is None
+    limits = {"max_changed_ppm": 20.0, "min_span_seconds": 0.5}
+    still = picture.frozen([with_noise(t) for t in (0.0, 0.5, 1.0)], **limits)
+    assert still.ok is True and isinstance(still.value, float) and still.value > 1000
+    clock = room.copy()
+    clock[100:130, 300:302] = 255  # only a wall clock's hand moved
+    hand = picture.frozen([Picture(room, no_colour, 0.0), Picture(clock, no_colour, 1.0)], **limits)
+    assert hand.ok is True
+    same = [Picture(room, no_colour, t) for t in (0.0, 0.5, 1.0)]
+    assert picture.frozen(same, **limits).ok is False
+    too_close = [Picture(room, no_colour, t) for t in (0.0, 0.2)]
+    assert picture.frozen(too_close, **limits).ok is None
 
 
 def test_thresholds_out_of_range_are_refused_naming_the_field() -> None:
