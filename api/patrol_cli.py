@@ -147,6 +147,8 @@ def _direct(
                         records=camera.record, live_span=None,
                         newest_footage_us=last.end_us if last is not None else None,
                         thresholds=thresholds,
+                        # the catalog's newest footage: a segment being written is not in it
+                        coverage_until_us=last.end_us if last is not None else None,
                     )  # fmt: skip
                     checked = judge(facts, thresholds, reference=references.load(camera.id))
                     judged[camera.id] = [result.as_json() for result in checked]

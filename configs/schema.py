@@ -356,7 +356,7 @@ class CheckThresholds(Strict):
         description="frozen: frames with at most this many changed pixels per million are the same",
     )
     frozen_min_span_seconds: float = Field(
-        default=0.5,
+        default=0.4,
         gt=0.0,
         le=60.0,
         description="frozen: compared frames at least this far apart (within one GOP)",

@@ -2,9 +2,8 @@
 
 The patrol never opens a second connection to a camera (stations' cameras allow few sessions,
 and a check must not disturb recording): it decodes the Hub's current GOP — the last keyframe
-and every frame since — and the audio that came with it. The keyframe is the picture judged; the
-GOP's frames at a quarter, the middle and the end show whether the picture changes while time
-runs (frozen).
+and every frame since — and the audio that came with it. The keyframe is the picture judged; two
+later frames of the GOP show whether the picture changes while time runs (frozen).
 """
 
 from __future__ import annotations
@@ -23,6 +22,9 @@ from patrol.picture import ANALYSIS_WIDTH, Picture
 
 SILENT_DBFS = -120.0
 """The level reported for digital silence (log of zero)."""
+REFINE_SECONDS = 0.3
+"""How long after a keyframe an encoder may still refine a repeated picture (frozen compares
+frames from then on)."""
 _MICROSECONDS = Fraction(1, 1_000_000)
 _NO_COLOUR = np.zeros((1, 1, 3), dtype=np.uint8)
 """The colour of a GOP frame: none (only its luma is compared)."""
@@ -39,7 +41,8 @@ class CameraMedia:
     audio_dbfs: float | None
     """RMS level of the decoded audio (None: a track, but no audio in the GOP)."""
     gop: list[Picture]
-    """The GOP's decoded frames at a quarter, the middle and the end (luma only)."""
+    """Two decoded frames of the GOP, `REFINE_SECONDS` after its keyframe and its last (luma
+    only)."""
 
 
 def decode_recent(media: RecentMedia) -> CameraMedia:
@@ -49,9 +52,11 @@ def decode_recent(media: RecentMedia) -> CameraMedia:
     if not frames:
         raise ValueError("the latest keyframe did not decode")
     keyframe_packet, keyframe = frames[0]
-    # from a quarter of the GOP on: an encoder's first P-frames after a keyframe still refine
-    # a repeated picture; after them a frozen picture decodes bit for bit the same
-    wanted = sorted({len(frames) // 4, len(frames) // 2, len(frames) - 1})
+    # from `REFINE_SECONDS` on: an encoder's first P-frames after a keyframe still refine a
+    # repeated picture; after them a frozen picture decodes bit for bit the same
+    start_us = keyframe_packet.pts_us + int(REFINE_SECONDS * 1_000_000)
+    first = next((i for i, (p, _) in enumerate(frames) if p.pts_us >= start_us), len(frames) - 1)
+    wanted = sorted({first, len(frames) - 1})
     gop = [_luma_picture(frames[i][1], frames[i][0]) for i in wanted]
     audio = [p for p in media.gop if not p.is_video]
     return CameraMedia(

@@ -23,8 +23,8 @@ Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
   not a fault).
 - **noisy** — the noise σ in luma levels (Immerkær's Laplacian-difference operator on
   native-resolution luma, taken robustly: its median response, so that edges are not noise).
-- **frozen** — frames decoded across the GOP (first, middle, last) that stay *identical* while
-  the stream's time goes on: the share of pixels changed between them, per million. A frozen
+- **frozen** — two frames decoded late in the GOP stay *identical* while the stream's time goes
+  on: the share of pixels changed between them, per million. A frozen
   encoder repeats its picture, and skipped blocks decode bit for bit the same; a still room is
   not frozen: sensor noise and a wall clock's hand change pixels in every frame.
 - **scene changed** — the best normalised cross-correlation of the picture's gradient magnitude
@@ -275,7 +275,7 @@ def noisy(picture: Picture, *, max_noise_sigma: float) -> Measurement:
 def frozen(
     frames: Sequence[Picture], *, max_changed_ppm: float, min_span_seconds: float
 ) -> Measurement:
-    """Frozen: frames decoded across a GOP stay identical while the stream's time advances
+    """Frozen: frames decoded late in a GOP stay identical while the stream's time advances
     (value: the most pixels, per million, that changed by `CHANGED_LEVELS` or more between two
     consecutive frames). A frozen encoder repeats its picture, which decodes bit for bit the
     same; a still room's sensor noise, or a wall clock's hand, changes pixels every time."""

@@ -217,9 +217,12 @@ def gather(
     live_span: tuple[int, int] | None,
     newest_footage_us: int | None,
     thresholds: CheckThresholds,
+    coverage_until_us: int | None = None,
 ) -> CameraFacts:
     """What is known of a camera now: its connection (``worker``), its recent media (``hub``)
-    and its footage in the catalog (with ``live_span``, the segment being written)."""
+    and its footage in the catalog (with ``live_span``, the segment being written). Coverage runs
+    up to now, or to ``coverage_until_us`` for a reader that cannot see the segment being
+    written (``casewatch patrol check --direct``)."""
     live_end = live_span[1] if live_span else None
     newest = max(filter(None, [newest_footage_us, live_end]), default=None)
     footage = None
@@ -228,14 +231,15 @@ def gather(
     )
     if records and first_run_us is not None:
         # from its first recording on: a camera that never recorded is the recording check's
+        until = coverage_until_us if coverage_until_us is not None else now_us
         window_us = int(thresholds.coverage_window_hours * 3_600_000_000)
-        start = max(now_us - window_us, first_run_us)
+        start = min(max(until - window_us, first_run_us), until)
         result = camera_footage(
-            session, camera_id=camera.id, start_us=start, end_us=now_us, now_us=now_us,
+            session, camera_id=camera.id, start_us=start, end_us=until, now_us=until,
             live_span=live_span,
         )  # fmt: skip
         gaps = [gap_json(gap) for gap in result.coverage.gaps]
-        footage = Footage(start, now_us, result.coverage.percent, gaps)
+        footage = Footage(start, until, result.coverage.percent, gaps)
     media, problem = None, ""
     recent = hub.recent_media()
     if recent is None:
