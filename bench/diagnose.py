@@ -50,7 +50,7 @@ import cv2
 import numpy as np
 
 from configs.schema import CheckThresholds
-from patrol.frames import CameraMedia
+from patrol.frames import CameraMedia, frozen_frame_indices
 from patrol.picture import Picture
 from patrol.results import Check
 from patrol.runner import CameraFacts, judge
@@ -199,12 +199,9 @@ def camera_footage(
         luma_full=keyframe.to_ndarray(format="gray"),
         bgr=keyframe.reformat(width=640, height=small_h, format="bgr24").to_ndarray(),
     )
-    n = len(decoded)
     no_colour = np.zeros((1, 1, 3), np.uint8)
-    gop = [
-        Picture(decoded[i].to_ndarray(format="gray"), no_colour, i / FPS)
-        for i in sorted({n // 4, n // 2, n - 1})
-    ]
+    wanted = frozen_frame_indices([i * 1_000_000 // FPS for i in range(len(decoded))])
+    gop = [Picture(decoded[i].to_ndarray(format="gray"), no_colour, i / FPS) for i in wanted]
     return Encoded(latest, keyframe.to_ndarray(format="bgr24"), gop, decode_ms)
 
 

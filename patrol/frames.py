@@ -52,11 +52,7 @@ def decode_recent(media: RecentMedia) -> CameraMedia:
     if not frames:
         raise ValueError("the latest keyframe did not decode")
     keyframe_packet, keyframe = frames[0]
-    # from `REFINE_SECONDS` on: an encoder's first P-frames after a keyframe still refine a
-    # repeated picture; after them a frozen picture decodes bit for bit the same
-    start_us = keyframe_packet.pts_us + int(REFINE_SECONDS * 1_000_000)
-    first = next((i for i, (p, _) in enumerate(frames) if p.pts_us >= start_us), len(frames) - 1)
-    wanted = sorted({first, len(frames) - 1})
+    wanted = frozen_frame_indices([packet.pts_us for packet, _ in frames])
     gop = [_luma_picture(frames[i][1], frames[i][0]) for i in wanted]
     audio = [p for p in media.gop if not p.is_video]
     return CameraMedia(
@@ -66,6 +62,15 @@ def decode_recent(media: RecentMedia) -> CameraMedia:
         audio_dbfs=audio_level(media.info, audio) if media.info.has_audio else None,
         gop=gop,
     )
+
+
+def frozen_frame_indices(pts_us: list[int]) -> list[int]:
+    """Which frames of a GOP (presentation times, keyframe first) the frozen check compares:
+    the first `REFINE_SECONDS` after the keyframe (an encoder's first P-frames still refine a
+    repeated picture; after them a frozen picture decodes bit for bit the same) and the last."""
+    start = pts_us[0] + int(REFINE_SECONDS * 1_000_000)
+    first = next((i for i, pts in enumerate(pts_us) if pts >= start), len(pts_us) - 1)
+    return sorted({first, len(pts_us) - 1})
 
 
 def gop_span_seconds(media: CameraMedia | None) -> float | None:
