@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from configs.schema import CheckThresholds, Settings
 from ingest.clock import Clock
 from ingest.events import CameraState
-from patrol.frames import decode_recent, gop_span_seconds
+from patrol.frames import gop_span_seconds
 from patrol.references import ReferenceStore
 from patrol.results import Check, CheckResult
-from patrol.runner import CameraFacts, gather, judge, picture_checks_pass
+from patrol.runner import CameraFacts, gather, judge, picture_checks_pass, recent_media
 from recorder.service import RecordingService
 
 logger = logging.getLogger(__name__)
@@ -97,9 +97,10 @@ class CameraChecker:
             and span is not None
             and span < thresholds.frozen_min_span_seconds
         ):
-            # a GOP just begun: wait until it spans enough to tell frozen from still
+            # a GOP just begun: wait until it spans enough to tell frozen from still, then
+            # decode it again (what the catalog said has not changed)
             time.sleep(thresholds.frozen_min_span_seconds - span + GOP_MARGIN_SECONDS)
-            facts = self._gather(camera_id, thresholds)
+            facts.media, facts.media_problem = recent_media(self._service.cameras[camera_id].hub)
         reference = self.references.load(camera_id)
         results = judge(facts, thresholds, reference=reference, checks=checks)
         if keep_reference and reference is None and facts.media is not None:
@@ -141,12 +142,7 @@ class CameraChecker:
 
     def take_reference(self, camera_id: str) -> None:
         """Keep the camera's current picture as its reference (blocking); raises NoPicture."""
-        runtime = self._service.cameras[camera_id]
-        recent = runtime.hub.recent_media()
-        if recent is None:
-            raise NoPicture(f"camera {camera_id!r} sends no picture")
-        try:
-            media = decode_recent(recent)
-        except ValueError as error:
-            raise NoPicture(f"camera {camera_id!r}: {error}") from None
+        media, problem = recent_media(self._service.cameras[camera_id].hub)
+        if media is None:
+            raise NoPicture(f"camera {camera_id!r}: {problem}")
         self.references.save(camera_id, media.latest)

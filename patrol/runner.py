@@ -206,6 +206,17 @@ def picture_checks_pass(results: Iterable[CheckResult]) -> bool:
     return bool(judged) and all(r.ok is True for r in judged)
 
 
+def recent_media(hub: Hub) -> tuple[CameraMedia | None, str]:
+    """The camera's decoded recent media, or None and why there is none."""
+    recent = hub.recent_media()
+    if recent is None:
+        return None, "no picture: the camera is not sending"
+    try:
+        return decode_recent(recent), ""
+    except ValueError as error:
+        return None, str(error)
+
+
 def gather(
     camera: CameraSettings,
     hub: Hub,
@@ -240,15 +251,7 @@ def gather(
         )  # fmt: skip
         gaps = [gap_json(gap) for gap in result.coverage.gaps]
         footage = Footage(start, until, result.coverage.percent, gaps)
-    media, problem = None, ""
-    recent = hub.recent_media()
-    if recent is None:
-        problem = "no picture: the camera is not sending"
-    else:
-        try:
-            media = decode_recent(recent)
-        except ValueError as error:
-            problem = str(error)
+    media, problem = recent_media(hub)
     offset_us = worker.camera_clock_offset_us if worker is not None else None
     return CameraFacts(
         camera_id=camera.id,
