@@ -25,6 +25,7 @@ from browser import (
 from playwright.sync_api import Browser, BrowserContext, Page
 from servers import Server, http
 
+from api.auth import SESSION_COOKIE
 from camsim.harness import SimulatorProcess
 from camsim.spec import MountSpec
 
@@ -88,8 +89,12 @@ PAGE_ERRORS: dict[Page, list[str]] = {}
 
 
 def open_page(context: BrowserContext, server: Server, path: str) -> Page:
-    """A new page on ``path``, ready; its uncaught script errors go to ``PAGE_ERRORS``."""
-    sign_in(context, server.url)
+    """A new page on ``path``, ready; its uncaught script errors go to ``PAGE_ERRORS``.
+
+    The context signs in once: signing in again ends the browser's earlier session (one browser,
+    one session), and with it the live views and event stream of the pages already open."""
+    if not any(cookie["name"] == SESSION_COOKIE for cookie in context.cookies(server.url)):
+        sign_in(context, server.url)
     page = context.new_page()
     errors = PAGE_ERRORS.setdefault(page, [])
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -230,9 +235,16 @@ def test_alarm_panel_offline_alarm_and_acknowledge(
     wait_frames_growing(page, "w6", timeout=15)
 
 
-def test_layouts_fullscreen_drag_and_screen_push(context: BrowserContext, server: Server) -> None:
+def test_layouts_fullscreen_drag_and_screen_push(
+    context: BrowserContext, chromium: Browser, server: Server, request: pytest.FixtureRequest
+) -> None:
     page = open_page(context, server, "/wall/")
-    assert tile_cameras(page) == MOUNTS[0:4]  # first visit: the first four cameras
+    wait_for(  # first visit: the first four cameras, once the camera list has arrived
+        lambda: tile_cameras(page) == MOUNTS[0:4],
+        timeout=5,
+        what="the first four cameras",
+        last=lambda: tile_cameras(page),
+    )
     page.locator(".grid-btn[data-grid='3x3']").click()
     assert tile_cameras(page) == [*MOUNTS[0:4], None, None, None, None, None]
     page.locator(".tree-camera[data-camera-id='w7']").click()  # next free tile
@@ -283,8 +295,11 @@ def test_layouts_fullscreen_drag_and_screen_push(context: BrowserContext, server
     page.keyboard.press("Escape")
     assert "full" not in (tile.get_attribute("class") or "")
 
-    # a wall screen registers through its event stream; the operator pushes the grid to it
-    kiosk = open_page(context, server, "/wall/?screen=wall-2")
+    # a wall screen (a browser of its own) registers through its event stream; the operator
+    # pushes the grid to it
+    screen = chromium.new_context(**CONTEXT, viewport={"width": 1920, "height": 1080})
+    request.addfinalizer(screen.close)
+    kiosk = open_page(screen, server, "/wall/?screen=wall-2")
     assert kiosk.locator("#kiosk-waiting").is_visible()
     screens = f"{server.url}/api/v1/wall/screens"
     wait_for(
@@ -343,7 +358,12 @@ def test_language_toggle_is_remembered(
         )
         other.close()  # its live views end on the way out
         page.close()
-        wait_for(lambda: server.get("/api/v1/live/sessions")["count"] == 0, timeout=10)
+        wait_for(
+            lambda: server.get("/api/v1/live/sessions")["count"] == 0,
+            timeout=10,
+            what="the closed pages' live views ended",
+            last=lambda: server.get("/api/v1/live/sessions")["data"],
+        )
     finally:
         elsewhere.close()
 
