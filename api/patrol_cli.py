@@ -113,6 +113,7 @@ def _direct(
     from ingest.clock import SystemClock
     from ingest.hub import Hub
     from ingest.supervisor import CameraWorker
+    from patrol.frames import REFINE_SECONDS
     from patrol.references import ReferenceStore
     from patrol.runner import gather, judge
     from recorder import catalog
@@ -138,7 +139,8 @@ def _direct(
                     thresholds = settings.patrol.thresholds.overridden_by(camera.patrol)
                     recent = hub.recent_media()
                     span = _span(recent) if recent is not None else 0.0
-                    ready = recent is not None and span >= thresholds.frozen_min_span_seconds
+                    needed = REFINE_SECONDS + thresholds.frozen_min_span_seconds
+                    ready = recent is not None and span >= needed
                     if camera.id in judged or not (ready or late):
                         continue
                     last = catalog.last_segment(session, camera_id=camera.id)

@@ -200,7 +200,8 @@ def camera_footage(
         bgr=keyframe.reformat(width=640, height=small_h, format="bgr24").to_ndarray(),
     )
     no_colour = np.zeros((1, 1, 3), np.uint8)
-    wanted = frozen_frame_indices([i * 1_000_000 // FPS for i in range(len(decoded))])
+    span = CheckThresholds().frozen_min_span_seconds
+    wanted = frozen_frame_indices([i * 1_000_000 // FPS for i in range(len(decoded))], span)
     gop = [Picture(decoded[i].to_ndarray(format="gray"), no_colour, i / FPS) for i in wanted]
     return Encoded(latest, keyframe.to_ndarray(format="bgr24"), gop, decode_ms)
 
@@ -391,7 +392,9 @@ def patrol(images: dict[str, np.ndarray], cameras: int, workdir: Path) -> dict[s
             result = footage_of(session, camera_id=f"cam-{index}", start_us=now_us - 86_400_000_000,
                                 end_us=now_us, now_us=now_us)  # fmt: skip
         coverage = Footage(now_us - 86_400_000_000, now_us, result.coverage.percent, [])
-        media = decode_recent(hubs[index % len(hubs)])
+        media = decode_recent(
+            hubs[index % len(hubs)], frozen_span_seconds=thresholds.frozen_min_span_seconds
+        )
         facts = CameraFacts(f"cam-{index}", "live", "", True, now_us, now_us, coverage, media)
         return len(judge(facts, thresholds))
 

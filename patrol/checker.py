@@ -100,7 +100,8 @@ class CameraChecker:
             # a GOP just begun: wait until it spans enough to tell frozen from still, then
             # decode it again (what the catalog said has not changed)
             time.sleep(thresholds.frozen_min_span_seconds - span + GOP_MARGIN_SECONDS)
-            facts.media, facts.media_problem = recent_media(self._service.cameras[camera_id].hub)
+            hub = self._service.cameras[camera_id].hub
+            facts.media, facts.media_problem = recent_media(hub, thresholds)
         reference = self.references.load(camera_id)
         results = judge(facts, thresholds, reference=reference, checks=checks)
         if keep_reference and reference is None and facts.media is not None:
@@ -142,7 +143,8 @@ class CameraChecker:
 
     def take_reference(self, camera_id: str) -> None:
         """Keep the camera's current picture as its reference (blocking); raises NoPicture."""
-        media, problem = recent_media(self._service.cameras[camera_id].hub)
+        hub = self._service.cameras[camera_id].hub
+        media, problem = recent_media(hub, self.thresholds(camera_id))
         if media is None:
             raise NoPicture(f"camera {camera_id!r}: {problem}")
         self.references.save(camera_id, media.latest)

@@ -3,7 +3,7 @@
 The patrol never opens a second connection to a camera (stations' cameras allow few sessions,
 and a check must not disturb recording): it decodes the Hub's current GOP — the last keyframe
 and every frame since — and the audio that came with it. The keyframe is the picture judged; two
-later frames of the GOP show whether the picture changes while time runs (frozen).
+late frames of the GOP show whether the picture changes while time runs (frozen).
 """
 
 from __future__ import annotations
@@ -41,18 +41,18 @@ class CameraMedia:
     audio_dbfs: float | None
     """RMS level of the decoded audio (None: a track, but no audio in the GOP)."""
     gop: list[Picture]
-    """Two decoded frames of the GOP, `REFINE_SECONDS` after its keyframe and its last (luma
-    only)."""
+    """Two decoded frames late in the GOP, chosen by `frozen_frame_indices` (luma only)."""
 
 
-def decode_recent(media: RecentMedia) -> CameraMedia:
-    """Decode the GOP and the audio level; raises ValueError if its keyframe does not decode."""
+def decode_recent(media: RecentMedia, *, frozen_span_seconds: float) -> CameraMedia:
+    """Decode the GOP and the audio level; raises ValueError if its keyframe does not decode.
+    The frozen check gets the GOP's last frame and the one ``frozen_span_seconds`` before it."""
     video = [p for p in media.gop if p.is_video]
     frames = _decode_video(media.info, video)
     if not frames:
         raise ValueError("the latest keyframe did not decode")
     keyframe_packet, keyframe = frames[0]
-    wanted = frozen_frame_indices([packet.pts_us for packet, _ in frames])
+    wanted = frozen_frame_indices([packet.pts_us for packet, _ in frames], frozen_span_seconds)
     gop = [_luma_picture(frames[i][1], frames[i][0]) for i in wanted]
     audio = [p for p in media.gop if not p.is_video]
     return CameraMedia(
@@ -64,13 +64,22 @@ def decode_recent(media: RecentMedia) -> CameraMedia:
     )
 
 
-def frozen_frame_indices(pts_us: list[int]) -> list[int]:
+def frozen_frame_indices(pts_us: list[int], span_seconds: float) -> list[int]:
     """Which frames of a GOP (presentation times, keyframe first) the frozen check compares:
-    the first `REFINE_SECONDS` after the keyframe (an encoder's first P-frames still refine a
-    repeated picture; after them a frozen picture decodes bit for bit the same) and the last."""
-    start = pts_us[0] + int(REFINE_SECONDS * 1_000_000)
-    first = next((i for i, pts in enumerate(pts_us) if pts >= start), len(pts_us) - 1)
-    return sorted({first, len(pts_us) - 1})
+    its last frame and the one ``span_seconds`` before it, as late in the GOP as that allows.
+
+    An encoder refines a repeated picture for a while after each keyframe (its first P-frames
+    still add detail the keyframe lost); once that is done a frozen picture decodes bit for bit
+    the same. So the earlier frame is never one of the first `REFINE_SECONDS`; a GOP too young
+    for the whole span gives a shorter one (the checker waits for it to grow)."""
+    last = len(pts_us) - 1
+    settled = pts_us[0] + int(REFINE_SECONDS * 1_000_000)
+    latest_start = pts_us[last] - int(span_seconds * 1_000_000)
+    candidates = [i for i, pts in enumerate(pts_us) if settled <= pts <= latest_start]
+    if candidates:
+        return [candidates[-1], last]
+    first = next((i for i, pts in enumerate(pts_us) if pts >= settled), last)
+    return sorted({first, last})
 
 
 def gop_span_seconds(media: CameraMedia | None) -> float | None:

@@ -206,13 +206,13 @@ def picture_checks_pass(results: Iterable[CheckResult]) -> bool:
     return bool(judged) and all(r.ok is True for r in judged)
 
 
-def recent_media(hub: Hub) -> tuple[CameraMedia | None, str]:
+def recent_media(hub: Hub, thresholds: CheckThresholds) -> tuple[CameraMedia | None, str]:
     """The camera's decoded recent media, or None and why there is none."""
     recent = hub.recent_media()
     if recent is None:
         return None, "no picture: the camera is not sending"
     try:
-        return decode_recent(recent), ""
+        return decode_recent(recent, frozen_span_seconds=thresholds.frozen_min_span_seconds), ""
     except ValueError as error:
         return None, str(error)
 
@@ -251,7 +251,7 @@ def gather(
         )  # fmt: skip
         gaps = [gap_json(gap) for gap in result.coverage.gaps]
         footage = Footage(start, until, result.coverage.percent, gaps)
-    media, problem = recent_media(hub)
+    media, problem = recent_media(hub, thresholds)
     offset_us = worker.camera_clock_offset_us if worker is not None else None
     return CameraFacts(
         camera_id=camera.id,
