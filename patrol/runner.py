@@ -96,7 +96,7 @@ def judge(
         measured[Check.AUDIO] = equipment.audio(
             has_track=media.has_audio, level_dbfs=media.audio_dbfs, min_dbfs=t.audio_min_dbfs
         )
-    measured.update(_picture_measurements(facts, t, reference))
+    measured.update(picture_measurements(facts, t, reference))
     snapshot = jpeg(media.latest_bgr) if media is not None else None
     results = []
     for check in Check:
@@ -120,9 +120,10 @@ def judge(
     return results
 
 
-def _picture_measurements(
+def picture_measurements(
     facts: CameraFacts, t: CheckThresholds, reference: Picture | None
 ) -> dict[Check, Measurement]:
+    """The picture checks' measurements, with the precedence between them applied (pure)."""
     thresholds = {
         Check.BLACK: t.black_min_bright_luma,
         Check.FROZEN: t.frozen_max_changed_ppm,
