@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from configs.schema import CheckThresholds, Settings
 from ingest.clock import Clock
 from ingest.events import CameraState
-from patrol.frames import gop_span_seconds
+from patrol.frames import seconds_until_judgeable
 from patrol.references import ReferenceStore
 from patrol.results import Check, CheckResult
 from patrol.runner import CameraFacts, gather, judge, picture_checks_pass, recent_media
@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 CHECK_THREADS = 4
 """Cameras checked at once: decoding and measuring use two cores; the other threads cover the
 cameras waiting for their GOP to span enough time."""
-GOP_MARGIN_SECONDS = 0.2
+GOP_MARGIN_SECONDS = 0.1
+"""Waiting for a young GOP to grow, this much more (the next frames may still be on the way)."""
 
 
 class NoPicture(Exception):
@@ -91,15 +92,11 @@ class CameraChecker:
         reference picture whose picture passes every check keeps it as its reference."""
         thresholds = self.thresholds(camera_id, overrides)
         facts = self._gather(camera_id, thresholds)
-        span = gop_span_seconds(facts.media)
-        if (
-            Check.FROZEN in checks
-            and span is not None
-            and span < thresholds.frozen_min_span_seconds
-        ):
-            # a GOP just begun: wait until it spans enough to tell frozen from still, then
+        wait = seconds_until_judgeable(facts.media, thresholds.frozen_min_span_seconds)
+        if Check.FROZEN in checks and wait > 0:
+            # a GOP just begun: wait until it is long enough to tell frozen from still, then
             # decode it again (what the catalog said has not changed)
-            time.sleep(thresholds.frozen_min_span_seconds - span + GOP_MARGIN_SECONDS)
+            time.sleep(wait + GOP_MARGIN_SECONDS)
             hub = self._service.cameras[camera_id].hub
             facts.media, facts.media_problem = recent_media(hub, thresholds)
         reference = self.references.load(camera_id)

@@ -82,11 +82,13 @@ def frozen_frame_indices(pts_us: list[int], span_seconds: float) -> list[int]:
     return sorted({first, last})
 
 
-def gop_span_seconds(media: CameraMedia | None) -> float | None:
-    """How much stream time the decoded GOP frames span (None without a picture)."""
+def seconds_until_judgeable(media: CameraMedia | None, frozen_span_seconds: float) -> float:
+    """How much longer the GOP must run before the frozen check can compare frames
+    ``frozen_span_seconds`` apart after `REFINE_SECONDS` (0: now; also without a picture)."""
     if media is None or not media.gop:
-        return None
-    return media.gop[-1].pts_seconds - media.gop[0].pts_seconds
+        return 0.0
+    age = media.gop[-1].pts_seconds - media.latest.pts_seconds
+    return max(0.0, REFINE_SECONDS + frozen_span_seconds - age)
 
 
 def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[MediaPacket, Any]]:

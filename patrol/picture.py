@@ -323,7 +323,7 @@ def frozen(
         return Measurement(None, max_changed_ppm, None, "fewer than two frames to compare")
     ordered = sorted(frames, key=lambda p: p.pts_seconds)
     span = ordered[-1].pts_seconds - ordered[0].pts_seconds
-    if span < min_span_seconds:
+    if span < min_span_seconds - 1e-3:  # stream times in µs, compared in float seconds
         return Measurement(
             None, max_changed_ppm, None, f"frames span {span:.1f} s of stream time only"
         )

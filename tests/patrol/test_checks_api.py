@@ -22,9 +22,14 @@ from camsim.spec import MountSpec
 pytestmark = pytest.mark.media
 
 SMALL = {"width": 640, "height": 360, "fps": 25, "gop": 1.0, "bitrate": 600}
+FAULTS = {
+    "blurred": "blurred", "covered": "covered", "frozen": "frozen", "turned": "scene_changed",
+    "black": "black", "dark": "dark",
+}  # fmt: skip
+"""Simulator fault mode → the check that must find it (one camera per fault)."""
 MOUNTS = [
     MountSpec(name="room", picture_faults=True, **SMALL),
-    MountSpec(name="fault", picture_faults=True, **SMALL),
+    *[MountSpec(name=mode, picture_faults=True, **SMALL) for mode in FAULTS],
     MountSpec(name="clock", **SMALL),
 ]
 CLOCK_OFFSET_SECONDS = 3600.0
@@ -90,6 +95,30 @@ def failing(results: dict[str, dict[str, Any]]) -> set[str]:
     return {name for name, result in results.items() if result["ok"] is False}
 
 
+def results_by_camera(server: Server, cameras: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """One check of several cameras: camera → check → result."""
+    response = check(server, *cameras)
+    assert response.status_code == 200, response.text
+    by_camera: dict[str, dict[str, dict[str, Any]]] = {camera: {} for camera in cameras}
+    for result in response.json()["data"]:
+        by_camera[result["camera"]][result["check"]] = result
+    return by_camera
+
+
+def not_passing(by_camera: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """camera → check → (ok, detail) of each check that did not pass, to tell why."""
+    return {
+        camera: {name: (r["ok"], r["detail"]) for name, r in results.items() if r["ok"] is not True}
+        for camera, results in by_camera.items()
+    }
+
+
+def failing_by_camera(server: Server, cameras: list[str]) -> dict[str, set[str]]:
+    """The cameras with a failing check, and those checks."""
+    by_camera = results_by_camera(server, cameras)
+    return {camera: failing(results) for camera, results in by_camera.items() if failing(results)}
+
+
 def test_healthy_cameras_pass_and_keep_a_reference(server: Server) -> None:
     time.sleep(5)  # three keyframes two seconds apart in the Hub
     results = verdicts(server, "p-room")
@@ -106,35 +135,45 @@ def test_healthy_cameras_pass_and_keep_a_reference(server: Server) -> None:
     assert reference.status_code == 200 and reference.content[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize(
-    ("mode", "check_name"),
-    [("blurred", "blurred"), ("covered", "covered"), ("frozen", "frozen"),
-     ("turned", "scene_changed"), ("black", "black"), ("dark", "dark")],
-)  # fmt: skip
-def test_a_fault_switched_on_is_found_by_its_check(
-    server: Server, patrol_sim: SimulatorProcess, mode: str, check_name: str
+def test_each_fault_switched_on_is_found_by_its_check(
+    server: Server, patrol_sim: SimulatorProcess
 ) -> None:
-    forget = httpx.delete(
-        f"{server.url}/api/v1/patrol/cameras/p-fault/reference", headers=auth_for("xuncha")
-    )
-    assert forget.status_code == 204
-    reference = f"{server.url}/api/v1/patrol/cameras/p-fault/reference"
+    cameras = {f"p-{mode}": mode for mode in FAULTS}
+
+    def healthy_with_reference() -> bool:
+        healthy = not failing_by_camera(server, list(cameras))  # a passing check keeps one
+        kept = all(
+            httpx.get(
+                f"{server.url}/api/v1/patrol/cameras/{camera}/reference", headers=auth_for("xuncha")
+            ).status_code
+            == 200
+            for camera in cameras
+        )
+        return healthy and kept
+
     deadline = time.monotonic() + 20
-    # the last test's fault gone from the Hub's keyframes, the normal picture kept as reference
-    while time.monotonic() < deadline:
-        kept = httpx.get(reference, headers=auth_for("xuncha")).status_code == 200
-        if kept and not failing(verdicts(server, "p-fault")):
-            break
+    while not healthy_with_reference():  # each camera's normal picture kept as its reference
+        assert time.monotonic() < deadline, not_passing(results_by_camera(server, list(cameras)))
         time.sleep(1)
-    assert failing(verdicts(server, "p-fault")) == set()
-    patrol_sim.set_video("fault", mode)
+    for mode in FAULTS:
+        patrol_sim.set_video(mode, mode)
     try:
-        results = wait_until_failing(server, "p-fault", check_name)
-        assert failing(results) == {check_name}, json.dumps(results, ensure_ascii=False)
-        found = results[check_name]
-        assert found["value"] is not None and found["threshold"] is not None
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        deadline = time.monotonic() + 25
+        while len(found) < len(cameras) and time.monotonic() < deadline:
+            pending = [camera for camera in cameras if camera not in found]
+            for camera, results in results_by_camera(server, pending).items():
+                if results[FAULTS[cameras[camera]]]["ok"] is False:
+                    found[camera] = results
+            time.sleep(1)
+        assert set(found) == set(cameras), f"not found: {set(cameras) - set(found)}"
+        for camera, results in found.items():
+            name = FAULTS[cameras[camera]]
+            assert failing(results) == {name}, json.dumps(results, ensure_ascii=False)
+            assert results[name]["value"] is not None and results[name]["threshold"] is not None
     finally:
-        patrol_sim.set_video("fault", "normal")
+        for mode in FAULTS:
+            patrol_sim.set_video(mode, "normal")
 
 
 def test_a_silent_microphone_and_a_wrong_camera_clock_are_found(
