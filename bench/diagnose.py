@@ -503,19 +503,24 @@ def main() -> int:
     images = scene_images()
     report: dict[str, Any] = {"scenes": list(images)}
     parts = set(args.parts.split(","))
+
+    def done(part: str, figures: dict[str, Any]) -> None:
+        """Keep each part's figures as soon as it is measured (a long run keeps what it has)."""
+        report[part] = figures
+        print(f"{part}: {json.dumps(figures, ensure_ascii=False)}", file=sys.stderr, flush=True)
+        if args.json is not None:
+            args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
     if "a" in parts:
-        report["a_detection"] = detection(images, args.samples, seed=7)
+        done("a_detection", detection(images, args.samples, seed=7))
     if "b" in parts:
-        report["b_cost"] = cost(images, args.repeats)
+        done("b_cost", cost(images, args.repeats))
     if "c" in parts:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="casewatch-diagnose-") as tmp:
-            report["c_patrol"] = patrol(images, args.cameras, Path(tmp))
-    text = json.dumps(report, indent=2, ensure_ascii=False)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(text)
+            done("c_patrol", patrol(images, args.cameras, Path(tmp)))
+    print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 
 
