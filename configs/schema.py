@@ -350,7 +350,7 @@ class CheckThresholds(Strict):
         default=4.0, gt=0.0, le=128.0, description="noisy: noise σ in luma levels at most"
     )
     frozen_max_changed_ppm: float = Field(
-        default=20.0,
+        default=100.0,
         ge=0.0,
         le=1_000_000.0,
         description="frozen: frames with at most this many changed pixels per million are the same",
