@@ -288,15 +288,16 @@ def test_a_slow_disk_never_freezes_live_view_and_a_stalled_one_is_a_gap_with_its
             seen["recording_while_slow"] = set(seen["recording"])
             await asyncio.sleep(3)  # the last slow fsyncs return
 
-            disk.fsync_delay = 10.0
-            hung = time.monotonic(), time.time()
-            await asyncio.sleep(1.5)  # each recorder fdatasyncs every second
-            disk.fsync_delay = 0.0  # only the fsyncs already waiting hang
-            camera = await asyncio.to_thread(
-                wait_for,
-                lambda: (c := server.camera("slow1"))["recording_failure"] is not None and c,
-                12,
-            )
+            disk.fsync_delay = 10.0  # the disk hangs until the stall is shown (each recorder
+            hung = time.monotonic(), time.time()  # fdatasyncs every second, a loaded one later)
+            try:
+                camera = await asyncio.to_thread(
+                    wait_for,
+                    lambda: (c := server.camera("slow1"))["recording_failure"] is not None and c,
+                    12,
+                )
+            finally:
+                disk.fsync_delay = 0.0  # only the fsyncs already waiting hang on
             seen["failed_after"] = time.time() - hung[1]
             seen["failure"] = camera["recording_failure"]
             alarms = await asyncio.to_thread(
