@@ -55,6 +55,13 @@ FLAT_BLOCK_EDGES = 0.01
 """…when also fewer than this share of its pixels lie on an edge."""
 EDGE_GRADIENT = 24.0
 """Gradient magnitude (Sobel, luma levels) from which a pixel lies on an edge."""
+COVER_LEVELS = 24.0
+"""A flat block whose mean luma fell this far below the reference's (beyond the whole picture's
+change of light) was covered, even where the reference showed no detail there."""
+MIN_KEPT_BLOCKS = 4
+"""The change of light is measured on at least this many blocks that kept their detail…"""
+IN_PLACE_SHARE = 0.75
+"""…of which this share must still match the reference's brightness (the view has not moved)."""
 SCENE_SIZE = (160, 90)
 """The scene comparison works on gradients at this size: turned cameras, not details, matter."""
 SCENE_SHIFT = 0.06
@@ -171,7 +178,14 @@ class Picture:
             std = np.sqrt(np.maximum(square - mean * mean, 0.0))
             edge_share = cv2.resize(edges, (cols, rows), interpolation=cv2.INTER_AREA)
             self._cache["flat"] = (std < FLAT_BLOCK_STD) & (edge_share < FLAT_BLOCK_EDGES)
+            self._cache["block_mean"] = mean
         result: np.ndarray = self._cache["flat"]
+        return result
+
+    def block_means(self) -> np.ndarray:
+        """The mean luma of each block of `flat_blocks`."""
+        self.flat_blocks()
+        result: np.ndarray = self._cache["block_mean"]
         return result
 
 
@@ -257,15 +271,34 @@ def covered(
     flat = picture.flat_blocks()
     detail = "largest flat region"
     if reference is not None and reference.flat_blocks().shape == flat.shape:
+        # a block counts when it lost its detail or, flat before too, went dark while the rest
+        # of the view stayed where it was (a dark cover over a plain wall or the sky)
         detailed_before = ~reference.flat_blocks()
         if not detailed_before.any():
             return Measurement(None, max_covered_share, None, "the reference picture is flat")
-        flat = flat & detailed_before
-        detail = "largest region that lost its detail since the reference picture"
+        flat = flat & (detailed_before | _darkened_in_place(picture, reference))
+        detail = "largest region that lost its detail or light since the reference picture"
     count, labels = cv2.connectedComponents(flat.astype(np.uint8), connectivity=8)
     sizes = np.bincount(labels.ravel(), minlength=count)[1:]
     largest = int(sizes.max()) if sizes.size else 0
     return _at_most(largest / flat.size, max_covered_share, detail)
+
+
+def _darkened_in_place(picture: Picture, reference: Picture) -> np.ndarray:
+    """Blocks that went darker than the reference's by `COVER_LEVELS` beyond the whole view's
+    change of light — counted only while most blocks that kept their detail still match the
+    reference's brightness (the camera still looks where it did: else it was turned)."""
+    now, before = picture.block_means(), reference.block_means()
+    kept = ~reference.flat_blocks() & ~picture.flat_blocks()
+    if np.count_nonzero(kept) < MIN_KEPT_BLOCKS:
+        return np.zeros_like(kept)
+    gain = (float(np.median(now[kept])) + 1.0) / (float(np.median(before[kept])) + 1.0)
+    expected = before * gain
+    in_place = np.abs(now - expected) < COVER_LEVELS
+    if np.count_nonzero(kept & in_place) < IN_PLACE_SHARE * np.count_nonzero(kept):
+        return np.zeros_like(kept)
+    darkened: np.ndarray = now <= expected - COVER_LEVELS
+    return darkened
 
 
 def detail_lost(picture: Picture, reference: Picture | None) -> float:
