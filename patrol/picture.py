@@ -15,8 +15,10 @@ Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
   on the scene, so with a reference picture the value is the ratio to the reference's.
 - **covered** — the share of the picture in the largest connected region of flat blocks
   (almost no luma variation and no edges). Against a reference, only blocks that had detail
-  there count, so a plain wall is not a cover. When (nearly) every detailed block went flat, the
-  whole picture lost its detail: that is blur or exposure, not a cover.
+  there count, so a plain wall is not a cover — or blocks that went dark while the rest of the
+  view still matches the reference's light (a dark cover over that plain wall; a turned camera
+  shows other light everywhere). When (nearly) every detailed block went flat, the whole picture
+  lost its detail: that is blur or exposure, not a cover.
 - **colour cast** — the chromaticity of the mean colour (its blue, green and red shares): how
   far it moved from the reference's. Unlike CIELAB's a*/b*, it does not shrink when the light
   dims. Without a reference it is held against grey, with a looser threshold (a warm room is
