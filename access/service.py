@@ -16,12 +16,15 @@ Procedures:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from access import users
@@ -32,6 +35,8 @@ from access.secrets import TOKEN_PREFIX, digest, new_secret
 from configs.schema import AccessSettings
 from ingest.clock import Clock
 from recorder.models import ApiToken, LoginSession, User
+
+logger = logging.getLogger(__name__)
 
 MINUTE_US = 60_000_000
 TOUCH_EVERY_US = MINUTE_US
@@ -81,6 +86,9 @@ class AccessService:
         self._by_address = Lockout(settings.max_failed_signins_per_address, window)
         self._token_hours: dict[int, int] = {}
         self._token_lock = threading.Lock()
+        self._noted: dict[tuple[str, str | int], int] = {}
+        """(table, session or token id) → its last use noted here (its write may be pending)"""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="access-use")
 
     # -- sign-in -----------------------------------------------------------------------------------
 
@@ -171,8 +179,7 @@ class AccessService:
                 row.ended_us, row.end_reason = now_us, reason
                 return None
             assert user is not None
-            if now_us - row.last_seen_us >= TOUCH_EVERY_US:
-                row.last_seen_us = now_us
+            self._note_use(LoginSession, row.id, row.last_seen_us, now_us)
             return users.principal(user, session_id=row.id, csrf=row.csrf)
 
     def _ended_because(
@@ -188,7 +195,8 @@ class AccessService:
                 return "token_revoked"
         elif now_us >= row.expires_us:
             return "expired"
-        if now_us - row.last_seen_us >= int(self.settings.session_idle_minutes * MINUTE_US):
+        last_seen_us = max(row.last_seen_us, self._noted.get(("login_sessions", row.id), 0))
+        if now_us - last_seen_us >= int(self.settings.session_idle_minutes * MINUTE_US):
             return "idle"
         return None
 
@@ -198,10 +206,37 @@ class AccessService:
             if found is None:
                 return None
             row, user = found
-            now_us = self._clock.wall_us()
-            if row.last_used_us is None or now_us - row.last_used_us >= TOUCH_EVERY_US:
-                row.last_used_us = now_us
+            self._note_use(ApiToken, row.id, row.last_used_us, self._clock.wall_us())
             return users.principal(user, token_id=row.id)
+
+    def _note_use(
+        self,
+        table: type[LoginSession] | type[ApiToken],
+        key: str | int,
+        stored_us: int | None,
+        now_us: int,
+    ) -> None:
+        """Write a session's ``last_seen_us`` (a token's ``last_used_us``) at most once a minute,
+        on a thread of its own: a locked catalog (an outage) must not hold every signed-in
+        request for the database's busy timeout. The time is kept here meanwhile."""
+        noted = (table.__tablename__, key)
+        with self._token_lock:
+            if now_us - max(stored_us or 0, self._noted.get(noted, 0)) < TOUCH_EVERY_US:
+                return
+            if len(self._noted) > 100_000:
+                self._noted.clear()
+            self._noted[noted] = now_us
+        self._writer.submit(self._write_use, table, key, now_us)
+
+    def _write_use(
+        self, table: type[LoginSession] | type[ApiToken], key: str | int, now_us: int
+    ) -> None:
+        column = "last_seen_us" if table is LoginSession else "last_used_us"
+        try:
+            with self._sessions.begin() as session:
+                session.execute(update(table).where(table.id == key).values({column: now_us}))
+        except SQLAlchemyError as error:
+            logger.warning("the use of a session or token was not written: %s", error)
 
     def first_use_this_hour(self, token_id: int) -> bool:
         """True at a token's first use in each hour of this process (when its use is audited:

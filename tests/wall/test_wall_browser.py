@@ -324,6 +324,14 @@ def test_layouts_fullscreen_drag_and_screen_push(
     assert kiosk.locator("#wall").get_attribute("data-grid") == "3x3"
     wait_decoding(kiosk, pushed, timeout=10)
     assert PAGE_ERRORS[page] == [] and PAGE_ERRORS[kiosk] == []
+    kiosk.close()  # the screen switched off: its live views end on the way out
+    page.close()
+    wait_for(
+        lambda: server.get("/api/v1/live/sessions")["count"] == 0,
+        timeout=10,
+        what="the closed pages' live views ended",
+        last=lambda: server.get("/api/v1/live/sessions")["data"],
+    )
 
 
 def test_language_toggle_is_remembered(
