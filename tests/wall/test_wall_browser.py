@@ -104,6 +104,16 @@ def open_page(context: BrowserContext, server: Server, path: str) -> Page:
     return page
 
 
+def wait_live_views_ended(server: Server) -> None:
+    """Every live view on the server ended (the pages that had them were closed)."""
+    wait_for(
+        lambda: server.get("/api/v1/live/sessions")["count"] == 0,
+        timeout=10,
+        what="the closed pages' live views ended",
+        last=lambda: server.get("/api/v1/live/sessions")["data"],
+    )
+
+
 def camera_state(server: Server, camera_id: str) -> str:
     return str(server.camera(camera_id)["state"])
 
@@ -326,12 +336,7 @@ def test_layouts_fullscreen_drag_and_screen_push(
     assert PAGE_ERRORS[page] == [] and PAGE_ERRORS[kiosk] == []
     kiosk.close()  # the screen switched off: its live views end on the way out
     page.close()
-    wait_for(
-        lambda: server.get("/api/v1/live/sessions")["count"] == 0,
-        timeout=10,
-        what="the closed pages' live views ended",
-        last=lambda: server.get("/api/v1/live/sessions")["data"],
-    )
+    wait_live_views_ended(server)
 
 
 def test_language_toggle_is_remembered(
@@ -366,12 +371,7 @@ def test_language_toggle_is_remembered(
         )
         other.close()  # its live views end on the way out
         page.close()
-        wait_for(
-            lambda: server.get("/api/v1/live/sessions")["count"] == 0,
-            timeout=10,
-            what="the closed pages' live views ended",
-            last=lambda: server.get("/api/v1/live/sessions")["data"],
-        )
+        wait_live_views_ended(server)
     finally:
         elsewhere.close()
 
