@@ -329,7 +329,7 @@ class CheckThresholds(Strict):
         default=200.0, ge=0.0, le=255.0, description="overexposed: mean luma at most"
     )
     blur_min_sharpness: float = Field(
-        default=6.0, ge=0.0, le=100_000.0, description="blurred: Laplacian variance at least"
+        default=30.0, ge=0.0, le=100_000.0, description="blurred: Laplacian variance at least"
     )
     blur_min_ratio: float = Field(
         default=0.3, gt=0.0, le=1.0, description="blurred: sharpness vs the reference at least"

@@ -26,6 +26,10 @@ REFINE_SECONDS = 0.3
 """How long after a keyframe an encoder may still refine a repeated picture (frozen compares
 frames from then on)."""
 _MICROSECONDS = Fraction(1, 1_000_000)
+_PLANAR_8_BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"})
+"""Decoded formats whose first plane is 8-bit luma."""
+_JPEG_RANGE = 2
+"""libavutil's AVCOL_RANGE_JPEG: full-range levels."""
 _NO_COLOUR = np.zeros((1, 1, 3), dtype=np.uint8)
 """The colour of a GOP frame: none (only its luma is compared)."""
 
@@ -53,10 +57,10 @@ def decode_recent(media: RecentMedia, *, frozen_span_seconds: float) -> CameraMe
         raise ValueError("the latest keyframe did not decode")
     keyframe_packet, keyframe = frames[0]
     wanted = frozen_frame_indices([packet.pts_us for packet, _ in frames], frozen_span_seconds)
-    gop = [_luma_picture(frames[i][1], frames[i][0]) for i in wanted]
+    gop = [luma_picture_of(frames[i][1], pts_seconds=frames[i][0].pts_us / 1e6) for i in wanted]
     audio = [p for p in media.gop if not p.is_video]
     return CameraMedia(
-        latest=_picture(keyframe, keyframe_packet),
+        latest=picture_of(keyframe, pts_seconds=keyframe_packet.pts_us / 1_000_000),
         latest_bgr=keyframe.to_ndarray(format="bgr24"),
         has_audio=media.info.has_audio,
         audio_dbfs=audio_level(media.info, audio) if media.info.has_audio else None,
@@ -120,21 +124,45 @@ def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[Me
     return decoded
 
 
-def _luma_picture(frame: Any, packet: MediaPacket) -> Picture:
-    """A GOP frame for the frozen check: native luma only (no colour is needed)."""
-    luma = frame.to_ndarray(format="gray")
-    return Picture(luma_full=luma, bgr=_NO_COLOUR, pts_seconds=packet.pts_us / 1_000_000)
+def luma_picture_of(frame: Any, *, pts_seconds: float) -> Picture:
+    """A GOP frame for the frozen check: its native luma only (no colour is needed)."""
+    luma, video_range = luma_plane(frame)
+    return Picture(luma, _NO_COLOUR, pts_seconds, video_range=video_range)
 
 
-def _picture(frame: Any, packet: MediaPacket) -> Picture:
-    """Luma at native size (noise), colour at analysis size (one scaling pass in libswscale)."""
-    luma = frame.to_ndarray(format="gray")
+def picture_of(frame: Any, *, pts_seconds: float = 0.0) -> Picture:
+    """A decoded frame as the checks take it: its planes as decoded (no copy, no conversion:
+    the checks scale what they need), or for formats other than 8-bit 4:2:0 its colour at
+    analysis size (scaled and converted in one libswscale pass)."""
+    luma, video_range = luma_plane(frame)
+    if frame.format.name in ("yuv420p", "yuvj420p"):
+        chroma = (_plane(frame, 1), _plane(frame, 2))
+        return Picture(luma, None, pts_seconds, video_range=video_range, chroma=chroma)
     width, height = frame.width, frame.height
     if width > ANALYSIS_WIDTH:
         height = max(2, round(height * ANALYSIS_WIDTH / width / 2) * 2)
         width = ANALYSIS_WIDTH
     bgr = frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
-    return Picture(luma_full=luma, bgr=bgr, pts_seconds=packet.pts_us / 1_000_000)
+    return Picture(luma, bgr, pts_seconds, video_range=video_range)
+
+
+def _plane(frame: Any, index: int) -> np.ndarray:
+    """One 8-bit plane of ``frame`` as an array, without a copy."""
+    plane = frame.planes[index]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+    return rows[: plane.height, : plane.width]
+
+
+def luma_plane(frame: Any) -> tuple[np.ndarray, bool]:
+    """The frame's luma without a copy (8-bit planar YUV: its first plane) and whether it is in
+    video range (16–235: the usual; "yuvj" formats and JPEG-range frames are full range). Other
+    formats are converted to full-range grey."""
+    name = frame.format.name
+    if name not in _PLANAR_8_BIT:
+        grey: np.ndarray = frame.to_ndarray(format="gray")
+        return grey, False
+    full_range = name.startswith("yuvj") or int(frame.color_range) == _JPEG_RANGE
+    return _plane(frame, 0), not full_range
 
 
 def audio_level(info: StreamInfo, packets: list[MediaPacket]) -> float | None:

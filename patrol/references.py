@@ -54,7 +54,7 @@ class ReferenceStore:
         """Keep ``picture`` (its analysis-size colour) as the camera's reference."""
         import cv2
 
-        ok, encoded = cv2.imencode(".png", picture.bgr)
+        ok, encoded = cv2.imencode(".png", picture.colour())
         if not ok:
             raise ValueError("PNG encoding failed")
         write_durably(self.path(camera_id), np.asarray(encoded).tobytes())

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
+import pytest
 
-from patrol.frames import REFINE_SECONDS, CameraMedia, frozen_frame_indices, seconds_until_judgeable
+from patrol import picture
+from patrol.frames import (
+    REFINE_SECONDS,
+    CameraMedia,
+    frozen_frame_indices,
+    picture_of,
+    seconds_until_judgeable,
+)
 from patrol.picture import Picture
 from patrol.references import ReferenceStore
 
@@ -48,3 +58,27 @@ def test_a_new_reference_replaces_the_one_in_memory(tmp_path: Path) -> None:
     assert second is not None and second.mean_luma() > 150
     store.forget("room-1")
     assert store.load("room-1") is None
+
+
+@pytest.mark.parametrize("pixel_format", ["yuv420p", "yuvj420p"])
+def test_a_decoded_frame_is_judged_as_its_colour_picture_would_be(pixel_format: str) -> None:
+    """The checks take a decoded frame's planes as they are (video-range luma, 4:2:0 chroma),
+    yet measure what they would on the same picture converted to colour: levels 0–255 from
+    black to white, the same mean colour, the same noise."""
+    rng = np.random.default_rng(3)
+    scene = np.zeros((720, 1280, 3), np.uint8)
+    scene[:, :640] = (30, 60, 200)  # a red half (BGR) and a grey one
+    scene[:, 640:] = 128
+    scene = np.clip(scene + rng.normal(0, 6, scene.shape), 0, 255).astype(np.uint8)
+    frame = av.VideoFrame.from_ndarray(scene, format="bgr24").reformat(format=pixel_format)
+    decoded = picture_of(frame)
+    converted = Picture.from_bgr(frame.to_ndarray(format="bgr24"))
+    assert abs(decoded.mean_luma() - converted.mean_luma()) < 1.5
+    assert np.abs(decoded.chromaticity() - converted.chromaticity()).max() < 0.01
+    assert np.abs(cv2.absdiff(decoded.colour(), converted.colour())).mean() < 2.5
+    noise = [picture.noisy(p, max_noise_sigma=4.0).value for p in (decoded, converted)]
+    assert abs(float(noise[0]) - float(noise[1])) <= 0.5, noise  # type: ignore[arg-type]
+    black = av.VideoFrame.from_ndarray(np.zeros((720, 1280, 3), np.uint8), format="bgr24")
+    white = av.VideoFrame.from_ndarray(np.full((720, 1280, 3), 255, np.uint8), format="bgr24")
+    assert picture_of(black.reformat(format=pixel_format)).mean_luma() < 1.0
+    assert picture_of(white.reformat(format=pixel_format)).mean_luma() > 253.0
