@@ -113,7 +113,7 @@ def _direct(
     from ingest.clock import SystemClock
     from ingest.hub import Hub
     from ingest.supervisor import CameraWorker
-    from patrol.frames import REFINE_SECONDS
+    from patrol.frames import frozen_wait_seconds, gop_age_seconds
     from patrol.references import ReferenceStore
     from patrol.runner import gather, judge
     from recorder import catalog
@@ -138,9 +138,9 @@ def _direct(
                 for camera, hub, worker in running:
                     thresholds = settings.patrol.thresholds.overridden_by(camera.patrol)
                     recent = hub.recent_media()
-                    span = _span(recent) if recent is not None else 0.0
-                    needed = REFINE_SECONDS + thresholds.frozen_min_span_seconds
-                    ready = recent is not None and span >= needed
+                    ready = recent is not None and not frozen_wait_seconds(
+                        gop_age_seconds(recent), thresholds.frozen_min_span_seconds
+                    )
                     if camera.id in judged or not (ready or late):
                         continue
                     last = catalog.last_segment(session, camera_id=camera.id)
@@ -163,11 +163,6 @@ def _direct(
             worker.join(timeout=10)
     results = [r for camera, _, _ in running for r in judged[camera.id]]
     return results
-
-
-def _span(recent: Any) -> float:
-    video = [p for p in recent.gop if p.is_video]
-    return (video[-1].pts_us - video[0].pts_us) / 1_000_000 if video else 0.0
 
 
 def _positive_seconds(text: str) -> float:

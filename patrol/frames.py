@@ -91,8 +91,20 @@ def seconds_until_judgeable(media: CameraMedia | None, frozen_span_seconds: floa
     ``frozen_span_seconds`` apart after `REFINE_SECONDS` (0: now; also without a picture)."""
     if media is None or not media.gop:
         return 0.0
-    age = media.gop[-1].pts_seconds - media.latest.pts_seconds
-    return max(0.0, REFINE_SECONDS + frozen_span_seconds - age)
+    return frozen_wait_seconds(
+        media.gop[-1].pts_seconds - media.latest.pts_seconds, frozen_span_seconds
+    )
+
+
+def frozen_wait_seconds(gop_age_seconds: float, frozen_span_seconds: float) -> float:
+    """How much longer a GOP ``gop_age_seconds`` old must run for the frozen check (0: now)."""
+    return max(0.0, REFINE_SECONDS + frozen_span_seconds - gop_age_seconds)
+
+
+def gop_age_seconds(media: RecentMedia) -> float:
+    """The stream time from the Hub's GOP's keyframe to its newest video frame, undecoded."""
+    video = [packet for packet in media.gop if packet.is_video]
+    return (video[-1].pts_us - video[0].pts_us) / 1_000_000 if video else 0.0
 
 
 def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[MediaPacket, Any]]:
