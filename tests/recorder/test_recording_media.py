@@ -198,25 +198,27 @@ def test_crash_loses_at_most_a_second_and_check_is_clean(sim: Any, make_server: 
 
 
 @pytest.mark.slow
-def test_eight_cameras_for_a_minute_lose_nothing(sim: Any, make_server: Any) -> None:
+def test_eight_cameras_for_half_a_minute_lose_nothing(sim: Any, make_server: Any) -> None:
+    """Eight cameras across several segment boundaries: every packet kept, no gap, segments
+    end to end (the hour-long soak is bench/soak.py)."""
     names = [f"m{i}" for i in range(1, 9)]
     server: Server = make_server(
         [{"id": name, "name": name, "url": sim.rtsp_url(name)} for name in names],
-        storage={"segment_seconds": 15},
+        storage={"segment_seconds": 8},
     ).start()
     for name in names:
         server.wait_recording(name)
     begin = time.time()
     before = {c["id"]: c for c in server.get("/api/v1/cameras")["data"]}
     metrics_before = server_metrics(server)
-    time.sleep(60)
+    time.sleep(30)
     end = time.time()
     metrics = server_metrics(server)
     for name in names:
         dropped = ("casewatch_camera_packets_dropped_total", name)
         assert metrics[dropped] == metrics_before[dropped]
         video = ("casewatch_camera_packets_total", name)
-        assert metrics[video] - metrics_before[video] >= 0.99 * 60 * (25 + 46)  # video + AAC
+        assert metrics[video] - metrics_before[video] >= 0.99 * 30 * (25 + 46)  # video + AAC
         data = server.recordings(name, begin, end)
         assert data["gaps"] == [], (name, data["gaps"])
         assert data["coverage_percent"] >= 99.9
