@@ -109,7 +109,7 @@ def test_a_catalog_outage_keeps_recording_and_its_rows_land_when_it_returns(
     began = server.wait_recording("rec")
     time.sleep(3)
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, str(server.workdir / "catalog.db"), "30"],
+        [sys.executable, "-c", LOCK_HOLDER, str(server.workdir / "catalog.db"), "15"],
         stdout=subprocess.PIPE,
         text=True,
     )
