@@ -335,7 +335,13 @@ class CheckThresholds(Strict):
         default=0.3, gt=0.0, le=1.0, description="blurred: sharpness vs the reference at least"
     )
     covered_max_share: float = Field(
-        default=0.5, gt=0.0, le=1.0, description="covered: largest flat region's share at most"
+        default=0.55, gt=0.0, le=1.0, description="covered: largest flat region's share at most"
+    )
+    covered_dark_max_share: float = Field(
+        default=0.35,
+        gt=0.0,
+        le=1.0,
+        description="covered: largest flat region darker than the rest of the view, at most",
     )
     covered_max_share_vs_reference: float = Field(
         default=0.25, gt=0.0, le=1.0, description="covered: detail lost vs the reference at most"

@@ -14,21 +14,24 @@ Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
 - **blurred** — the variance of the Laplacian (the usual focus measure). Absolute values depend
   on the scene, so with a reference picture the value is the ratio to the reference's.
 - **covered** — the share of the picture in the largest connected region of flat blocks
-  (almost no luma variation and no edges). Against a reference, only blocks that had detail
-  there count, so a plain wall is not a cover — or blocks that went dark while the rest of the
-  view still matches the reference's light (a dark cover over that plain wall; a turned camera
-  shows other light everywhere). When (nearly) every detailed block went flat, the whole picture
-  lost its detail: that is blur or exposure, not a cover.
+  (almost no luma variation and no edges); without a reference, a smaller share suffices when
+  the region is much darker than the rest of the view (a cover is close to the lens, unlit).
+  Against a reference, only blocks that had detail there count, so a plain wall is not a cover
+  — or blocks that went dark while the rest of the view still matches the reference's light (a
+  dark cover over that plain wall; a turned camera shows other light everywhere). When (nearly)
+  every detailed block went flat, the whole picture lost its detail: that is blur or exposure,
+  not a cover.
 - **colour cast** — the chromaticity of the mean colour (its blue, green and red shares): how
   far it moved from the reference's. Unlike CIELAB's a*/b*, it does not shrink when the light
   dims. Without a reference it is held against grey, with a looser threshold (a warm room is
   not a fault).
 - **noisy** — the noise σ in luma levels (Immerkær's Laplacian-difference operator on
   native-resolution luma, taken robustly: its median response, so that edges are not noise), on
-  bands of rows spread over the picture (`NOISE_BAND_ROWS` of every `NOISE_BAND_PERIOD`): a
-  hundred thousand pixels give the median as well as a million, at an eighth of the cost.
+  bands of rows spread over the picture (`NOISE_BAND_ROWS` of every `NOISE_BAND_PERIOD`): fifty
+  thousand pixels give the median as well as a million, at a sixteenth of the cost.
 - **frozen** — two frames decoded late in the GOP stay *identical* while the stream's time goes
-  on: the share of pixels changed between them, per million. A frozen
+  on: the share of pixels changed between them, per million (on every `FROZEN_ROW_STEP`-th row
+  of native luma). A frozen
   encoder repeats its picture, and skipped blocks decode bit for bit the same; a still room is
   not frozen: sensor noise and a wall clock's hand change pixels in every frame.
 - **scene changed** — the best normalised cross-correlation of the picture's gradient magnitude
@@ -61,6 +64,9 @@ EDGE_GRADIENT = 24.0
 COVER_LEVELS = 24.0
 """A flat block whose mean luma fell this far below the reference's (beyond the whole picture's
 change of light) was covered, even where the reference showed no detail there."""
+COVER_DARKER = 0.75
+"""Without a reference, a flat region at most this bright, relative to the view's detailed
+blocks, is dark as a cover is."""
 MIN_KEPT_BLOCKS = 4
 """The change of light is measured on at least this many blocks that kept their detail…"""
 IN_PLACE_SHARE = 0.75
@@ -323,12 +329,18 @@ def blurred(
 
 
 def covered(
-    picture: Picture, *, reference: Picture | None, max_covered_share: float
+    picture: Picture,
+    *,
+    reference: Picture | None,
+    max_covered_share: float,
+    max_dark_share: float | None = None,
 ) -> Measurement:
     """Covered or occluded: one large part of the view is flat (value: the share of the picture
     in the largest connected region of flat blocks). With a reference picture, only blocks that
     had detail there count, so a plain wall is not a cover; flat blocks scattered over the view
-    (a turned camera, a soft picture) are no region."""
+    (a turned camera, a soft picture) are no region. Without one, a flat region clearly darker
+    than the rest of the view is held to ``max_dark_share``: what covers a lens is close to it,
+    so unlit and out of focus, while a plain wall or the sky is lit like the room."""
     import cv2
 
     flat = picture.flat_blocks()
@@ -341,10 +353,26 @@ def covered(
             return Measurement(None, max_covered_share, None, "the reference picture is flat")
         flat = flat & (detailed_before | _darkened_in_place(picture, reference))
         detail = "largest region that lost its detail or light since the reference picture"
+        max_dark_share = None
     count, labels = cv2.connectedComponents(flat.astype(np.uint8), connectivity=8)
     sizes = np.bincount(labels.ravel(), minlength=count)[1:]
-    largest = int(sizes.max()) if sizes.size else 0
-    return _at_most(largest / flat.size, max_covered_share, detail)
+    if not sizes.size:
+        return _at_most(0.0, max_covered_share, detail)
+    largest = int(np.argmax(sizes)) + 1
+    share = float(sizes[largest - 1]) / flat.size
+    if max_dark_share is not None and _darker_than_the_rest(picture, labels == largest):
+        return _at_most(share, max_dark_share, "largest flat region, darker than the rest")
+    return _at_most(share, max_covered_share, detail)
+
+
+def _darker_than_the_rest(picture: Picture, region: np.ndarray) -> bool:
+    """Whether the blocks of ``region`` are at most `COVER_DARKER` as bright as the view's
+    blocks with detail (medians; a view without detail has nothing to compare)."""
+    means = picture.block_means()
+    rest = ~picture.flat_blocks()
+    if not rest.any():
+        return False
+    return float(np.median(means[region])) <= COVER_DARKER * float(np.median(means[rest]))
 
 
 def _darkened_in_place(picture: Picture, reference: Picture) -> np.ndarray:

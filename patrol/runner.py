@@ -164,6 +164,7 @@ def picture_measurements(
         max_covered_share=(
             t.covered_max_share_vs_reference if reference is not None else t.covered_max_share
         ),
+        max_dark_share=t.covered_dark_max_share,
     )
     if cover.ok is False and picture.detail_lost(latest, reference) >= WHOLE_PICTURE:
         # no part of the view kept its detail: blur or exposure, judged below, not a cover

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -140,6 +141,27 @@ def test_a_still_room_is_not_frozen_but_identical_pictures_are() -> None:
     assert picture.frozen(same, **limits).ok is False
     too_close = [Picture(room, no_colour, t) for t in (0.0, 0.2)]
     assert picture.frozen(too_close, **limits).ok is None
+
+
+def test_without_a_reference_a_dark_flat_region_is_a_cover_and_a_lit_plain_wall_is_not() -> None:
+    """What covers a lens is close to it: unlit and out of focus. A plain wall or the sky over
+    the same share of the view is lit like the room."""
+    rng = np.random.default_rng(5)
+    room = rng.integers(40, 220, size=(45, 80, 3), dtype=np.uint8)
+    room = cv2.resize(room, (1280, 720), interpolation=cv2.INTER_NEAREST)  # detail everywhere
+    limits = {"reference": None, "max_covered_share": 0.55, "max_dark_share": 0.35}
+
+    def with_left_part(level: int, share: float) -> Picture:
+        view = room.copy()
+        view[:, : int(1280 * share)] = level
+        noisy = view.astype(np.float32) + rng.normal(0, 1.0, view.shape)
+        return Picture.from_bgr(np.clip(noisy, 0, 255).astype(np.uint8))
+
+    dark_cover = picture.covered(with_left_part(25, 0.45), **limits)
+    assert dark_cover.ok is False and dark_cover.threshold == 0.35
+    lit_wall = picture.covered(with_left_part(180, 0.45), **limits)
+    assert lit_wall.ok is True and lit_wall.threshold == 0.55
+    assert picture.covered(with_left_part(180, 0.7), **limits).ok is False  # most of the view
 
 
 def test_thresholds_out_of_range_are_refused_naming_the_field() -> None:
