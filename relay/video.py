@@ -66,8 +66,7 @@ class PassthroughVideoTrack(MediaStreamTrack):
                 self.stop()
                 raise MediaStreamError from None
             if isinstance(item, MediaPacket):
-                if item.is_video:
-                    return self._packet(item)
+                return self._packet(item)  # a subscription carries video only
             elif isinstance(item, StreamStarted):
                 self._stream_started(item)
             elif isinstance(item, GopReplayed):

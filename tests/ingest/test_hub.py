@@ -83,6 +83,32 @@ def test_new_subscriber_starts_from_cached_gop() -> None:
     assert items[4].packet == 5
 
 
+def test_a_subscriber_gets_the_video_and_sinks_get_everything() -> None:
+    """A viewer's video track is not woken for the camera's audio (the audio relay, a sink,
+    takes it), neither in the replayed GOP nor live."""
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        hub = Hub("cam")
+        sink = Recording()
+        hub.add_sink(sink)
+        hub.stream_started(INFO)
+        hub.publish(packet(0, key=True))
+        hub.publish(packet(100, video=False))
+        subscription = hub.subscribe(asyncio.get_running_loop())
+        for n in (101, 102):
+            hub.publish(packet(n, video=False))
+        hub.publish(packet(1))
+        got = [await subscription.get() for _ in range(4)]
+        assert not subscription.pending()
+        subscription.close()
+        return got, sink.calls
+
+    got, sink_calls = asyncio.run(scenario())
+    assert isinstance(got[0], StreamStarted) and got[2] == GopReplayed(1)
+    assert [item.packet for item in (got[1], got[3])] == [0, 1]
+    assert sink_calls == ["start", 0, 100, 101, 102, 1]
+
+
 def test_slow_subscriber_overflows_alone_and_resyncs_at_keyframe() -> None:
     async def scenario() -> tuple[list[Any], int, list[Any]]:
         hub = Hub("cam")
