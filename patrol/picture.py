@@ -210,12 +210,23 @@ class Picture:
         return result
 
     def chromaticity(self) -> np.ndarray:
-        """The mean colour's share of blue, green and red (sums to 1; grey is ⅓ each)."""
+        """The mean colour's share of blue, green and red (sums to 1; grey is ⅓ each). From the
+        planes' means when the picture has them (the mean of a colour is the colour of the
+        means: the conversion is affine), else from the colour picture."""
+        if "chromaticity" in self._cache:
+            cached: np.ndarray = self._cache["chromaticity"]
+            return cached
         import cv2
 
-        mean = np.array(cv2.mean(self.colour())[:3], dtype=np.float64)
+        if self.bgr is None and self.chroma is not None:
+            luma = cv2.mean(self._luma_as_decoded())[0]
+            u, v = (cv2.mean(plane)[0] - 128.0 for plane in self.chroma)
+            mean = np.clip(_yuv_to_bgr(luma, u, v, video_range=self.video_range), 0.0, 255.0)
+        else:
+            mean = np.array(cv2.mean(self.colour())[:3], dtype=np.float64)
         total = float(mean.sum())
         result: np.ndarray = mean / total if total > 0 else np.full(3, 1.0 / 3.0)
+        self._cache["chromaticity"] = result
         return result
 
     def flat_blocks(self) -> np.ndarray:
@@ -244,6 +255,16 @@ class Picture:
         self.flat_blocks()
         result: np.ndarray = self._cache["block_mean"]
         return result
+
+
+def _yuv_to_bgr(luma: float, u: float, v: float, *, video_range: bool) -> np.ndarray:
+    """One BT.601 colour (``u``, ``v`` centred on 0), as libswscale and OpenCV convert it."""
+    if video_range:
+        y = 255.0 / 219.0 * (luma - 16.0)
+        u, v = u * 255.0 / 224.0, v * 255.0 / 224.0
+    else:
+        y = luma
+    return np.array([y + 1.772 * u, y - 0.344136 * u - 0.714136 * v, y + 1.402 * v])
 
 
 def _to_analysis_size(image: np.ndarray) -> np.ndarray:
@@ -475,7 +496,8 @@ def scene_changed(
     picture: Picture, *, reference: Picture | None, min_similarity: float
 ) -> Measurement:
     """Turned or moved: the picture's structure no longer matches the reference picture's
-    (value: the best gradient correlation over small shifts, 1 = the same view)."""
+    (value: the gradient correlation in place, or when that is too low the best over small
+    shifts; 1 = the same view)."""
     if reference is None:
         return Measurement(None, min_similarity, None, "no reference picture yet")
     now, then = picture.structure(), reference.structure()
@@ -483,7 +505,18 @@ def scene_changed(
     template = then[dy:-dy, dx:-dx]
     if float(template.std()) < 1e-3 or float(now.std()) < 1e-3:
         return Measurement(0.0, min_similarity, False, "no structure left to compare")
+    in_place = _correlation(now[dy:-dy, dx:-dx], template)
+    if in_place >= min_similarity:  # the usual case: no need to look around
+        return _at_least(in_place, min_similarity)
     import cv2
 
     scores = cv2.matchTemplate(now, template, cv2.TM_CCOEFF_NORMED)
-    return _at_least(float(scores.max()), min_similarity)
+    return _at_least(max(in_place, float(scores.max())), min_similarity)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation of two images of one size (OpenCV's TM_CCOEFF_NORMED)."""
+    a = a - float(a.mean())
+    b = b - float(b.mean())
+    scale = float(np.sqrt(float((a * a).sum()) * float((b * b).sum())))
+    return float((a * b).sum()) / scale if scale > 0 else 0.0
