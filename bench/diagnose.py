@@ -291,7 +291,9 @@ PICTURE_CHECKS = [c for c in Check if c.on_picture]
 # -- (a) detection ------------------------------------------------------------------------------
 
 
-def detection(images: dict[str, np.ndarray], samples: int, seed: int) -> dict[str, Any]:
+def detection(
+    images: dict[str, np.ndarray], samples: int, seed: int, first: int = 0
+) -> dict[str, Any]:
     rng = random.Random(seed)
     noise_rng = np.random.default_rng(seed)
     thresholds = CheckThresholds()
@@ -302,7 +304,7 @@ def detection(images: dict[str, np.ndarray], samples: int, seed: int) -> dict[st
     false_checks: dict[str, int] = {}
     still_frozen = [0, 0]
     names = list(images)
-    for sample in range(samples):
+    for sample in range(first, first + samples):
         name = names[sample % len(names)]
         size = "720p" if sample % 4 else "1080p"
         light = "dim" if sample % 3 == 2 else "day"
@@ -359,7 +361,7 @@ def detection(images: dict[str, np.ndarray], samples: int, seed: int) -> dict[st
                 caught = any(r.check in CAUGHT_BY[kind] and r.ok is False for r in results)
                 counts[kind][mode][0] += caught
                 counts[kind][mode][1] += 1
-        print(f"  sample {sample + 1}/{samples}: {name} {size} {light}", file=sys.stderr)
+        print(f"  sample {sample + 1}/{first + samples}: {name} {size} {light}", file=sys.stderr)
     rate = lambda pair: round(100.0 * pair[0] / pair[1], 1) if pair[1] else None  # noqa: E731
     return {
         "detection_percent": {
@@ -540,6 +542,9 @@ def _catalog(sessions: Any, cameras: int, now_us: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=40, help="scenes × lights judged in (a)")
+    parser.add_argument(
+        "--first", type=int, default=0, help="(a) starts at this sample (two runs share cores)"
+    )
     parser.add_argument("--repeats", type=int, default=20, help="timings per size in (b)")
     parser.add_argument("--cameras", type=int, default=100, help="cameras patrolled in (c)")
     parser.add_argument("--parts", default="a,b,c")
@@ -557,7 +562,7 @@ def main() -> int:
             args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
     if "a" in parts:
-        done("a_detection", detection(images, args.samples, seed=7))
+        done("a_detection", detection(images, args.samples, seed=7 + args.first, first=args.first))
     if "b" in parts:
         done("b_cost", cost(images, args.repeats))
     if "c" in parts:
