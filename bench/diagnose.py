@@ -10,15 +10,18 @@ for it), each framed 16:9 and made into camera footage: sensor noise per frame (
 
 (a) **Detection and false positives.** For every scene, light and resolution: the normal footage
     (which must pass every check) and the same footage with each fault — black (no signal),
-    frozen (the encoder repeats one picture while time runs on; at constant quality and at a
-    constant bit rate), blurred (out of focus),
-    covered (something dark and close over 40–70 % of the view), dark (exposure down to 15 %),
-    over-exposed, colour cast (a colour channel lost or a white balance gone), snow, turned (the
-    camera panned by a fifth of the view and zoomed) — judged with and without the camera's
+    frozen (the encoder repeats one picture while time runs on; at constant quality, and at a
+    constant bit rate with a quantiser floor of 16 and of 10 — cameras' encoders have one),
+    blurred (out of focus), covered (something dark and close over 40–70 % of the view), dark
+    (exposure down to 15 %), over-exposed, colour cast (a colour channel lost or a white balance
+    gone), snow, turned (the camera panned by a fifth of the view and zoomed) — judged with and
+    without the camera's
     reference picture (its normal view). Each fault's detection rate is the share of its
     samples in which its own check fails; the false-positive rate the share of normal samples in
     which any check fails. A still room (nothing moves, only sensor noise) must not read as
-    frozen. Targets: detection ≥ 95 % per fault, false positives ≤ 1 %.
+    frozen. A frozen camera and a still room have been so for two GOPs before the one judged,
+    and each GOP is judged at the age a patrol meets it (any moment, but not before the frozen
+    check can compare). Targets: detection ≥ 95 % per fault, false positives ≤ 1 %.
 (b) **Time per frame** at 720p and 1080p: the picture checks of one picture (the decoded
     frame made a `Picture` — its luma plane as decoded, its colour scaled by libswscale — and
     ``runner.picture_measurements`` on it and the camera's reference) beside the
