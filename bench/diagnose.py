@@ -15,18 +15,17 @@ for it), each framed 16:9 and made into camera footage: sensor noise per frame (
     blurred (out of focus), covered (something dark and close over 40–70 % of the view), dark
     (exposure down to 15 %), over-exposed, colour cast (a colour channel lost or a white balance
     gone), snow, turned (the camera panned by a fifth of the view and zoomed) — judged with and
-    without the camera's
-    reference picture (its normal view). Each fault's detection rate is the share of its
-    samples in which its own check fails; the false-positive rate the share of normal samples in
-    which any check fails. A still room (nothing moves, only sensor noise) must not read as
-    frozen. A frozen camera and a still room have been so for two GOPs before the one judged,
-    and each GOP is judged at the age a patrol meets it (any moment, but not before the frozen
-    check can compare). Targets: detection ≥ 95 % per fault, false positives ≤ 1 %.
-(b) **Time per frame** at 720p and 1080p: the picture checks of one picture (the decoded
-    frame made a `Picture` — its luma plane as decoded, its colour scaled by libswscale — and
-    ``runner.picture_measurements`` on it and the camera's reference) beside the
-    decode of the same keyframe (the baseline, the same run); the JPEG snapshot a result carries
-    is timed apart (it is the result's evidence, not a check).
+    without the camera's reference picture (its normal view). Each fault's detection rate is the
+    share of its samples in which its own check fails; the false-positive rate the share of
+    normal samples in which any check fails. A still room (nothing moves, only sensor noise)
+    must not read as frozen. A frozen camera and a still room have been so for two GOPs before
+    the one judged, and each GOP is judged at the age a patrol meets it (any moment, but not
+    before the frozen check can compare). Targets: detection ≥ 95 % per fault, false positives
+    ≤ 1 %.
+(b) **Time per frame** at 720p and 1080p: the picture checks of one picture (the decoded frame
+    made a `Picture` — its planes as decoded — and ``runner.picture_measurements`` on it and the
+    camera's reference) beside the decode of the same keyframe (the baseline, the same run); the
+    JPEG snapshot a result carries is timed apart (it is the result's evidence, not a check).
     Target: the checks ≤ 10 % of the decode.
 (c) **A patrol of ``--cameras`` cameras** (automatic checks only), on all cores this machine
     has: per camera a 2 s GOP of 720p video and its AAC from a real encode (decoded whole),
