@@ -149,8 +149,8 @@ class Picture:
 
     def colour(self) -> np.ndarray:
         """Colour (BGR) at analysis size: ``bgr``, or converted from the analysis-size luma and
-        the chroma planes scaled to match (a picture 1/16 of the frame's: a hundredth of the
-        cost of converting the frame and then scaling it)."""
+        the chroma planes scaled to match (for a reference picture; the checks need only the
+        mean colour, see `chromaticity`)."""
         if self.bgr is not None:
             return self.bgr
         if "colour" not in self._cache:
