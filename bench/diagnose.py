@@ -495,7 +495,7 @@ def _recent_media(images: dict[str, np.ndarray], count: int) -> Iterator[Any]:
         buffer.seek(0)
         container = av.open(buffer)
         v, a = container.streams.video[0], container.streams.audio[0]
-        info = StreamInfo(f"cam-{n}", 1, v, a, "h264", 1280, 720, "aac", 48000, 0)
+        info = StreamInfo.of_streams(f"cam-{n}", 1, v, a, 0)
         gop: list[Any] = []
         for packet in container.demux(v, a):
             if packet.size == 0 or packet.pts is None:

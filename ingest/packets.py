@@ -19,10 +19,13 @@ class StreamKind(enum.Enum):
 class StreamInfo:
     """The streams of one RTSP connection, as opened.
 
-    ``video_stream`` / ``audio_stream`` are PyAV input streams; they are valid while the
-    connection is open and serve as templates for output streams (stream copy). After a change
-    of the stream within the connection, ``video_parameter_sets`` holds the parameter sets that
-    replace the template's (Annex B), and ``width``/``height`` the new size.
+    ``video_stream`` / ``audio_stream`` are PyAV input streams, valid only while the connection
+    is open: the recorder's templates for output streams (stream copy). Every other consumer
+    (live view, snapshots, the patrol) reads the streams as data — codecs, sizes,
+    ``video_extradata``, the audio format — which stays valid after the connection closes and
+    can cross a process boundary. After a change of the stream within the connection,
+    ``video_parameter_sets`` holds the parameter sets that replace the extradata's (Annex B),
+    and ``width``/``height`` the new size.
     """
 
     camera_id: str
@@ -36,10 +39,43 @@ class StreamInfo:
     audio_sample_rate: int | None
     opened_wall_us: int
     video_parameter_sets: bytes = b""
+    video_extradata: bytes = b""
+    """The video decoder's extradata as opened (avcC / hvcC, or Annex B parameter sets)."""
+    audio_extradata: bytes = b""
+    """The audio decoder's extradata (AAC: its AudioSpecificConfig)."""
+    audio_channels: int | None = None
+
+    @classmethod
+    def of_streams(
+        cls, camera_id: str, connection: int, video: Any, audio: Any | None, opened_wall_us: int
+    ) -> StreamInfo:
+        """The description of a connection's PyAV input streams (``audio`` None: no sound)."""
+        picture = video.codec_context
+        sound = audio.codec_context if audio is not None else None
+        return cls(
+            camera_id=camera_id,
+            connection=connection,
+            video_stream=video,
+            audio_stream=audio,
+            video_codec=picture.name,
+            width=int(picture.width or 0),
+            height=int(picture.height or 0),
+            audio_codec=sound.name if sound is not None else None,
+            audio_sample_rate=int(sound.sample_rate) if sound is not None else None,
+            opened_wall_us=opened_wall_us,
+            video_extradata=bytes(picture.extradata or b""),
+            audio_extradata=bytes(sound.extradata or b"") if sound is not None else b"",
+            audio_channels=int(sound.channels or 0) or None if sound is not None else None,
+        )
 
     @property
     def has_audio(self) -> bool:
-        return self.audio_stream is not None
+        return self.audio_codec is not None
+
+    @property
+    def decoder_extradata(self) -> bytes:
+        """What a video decoder of this stream is opened with: the parameter sets in force."""
+        return self.video_parameter_sets or self.video_extradata
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ def decode_keyframe(info: StreamInfo, keyframe: MediaPacket) -> np.ndarray:
     """BGR image of one keyframe; raises ValueError if it does not decode."""
     codec: Any = av.CodecContext.create(info.video_codec, "r")
     codec.thread_count = 1
-    extradata = info.video_stream.codec_context.extradata
+    extradata = info.decoder_extradata
     if extradata:
         codec.extradata = extradata
     frames = list(codec.decode(av.Packet(keyframe.packet)))

@@ -214,18 +214,7 @@ class CameraWorker:
         self._connection += 1
         self.stats.connections += 1
         video, audio = source.video, source.audio
-        info = StreamInfo(
-            camera_id=self.camera.id,
-            connection=self._connection,
-            video_stream=video,
-            audio_stream=audio,
-            video_codec=video.codec_context.name,
-            width=int(video.codec_context.width or 0),
-            height=int(video.codec_context.height or 0),
-            audio_codec=audio.codec_context.name if audio is not None else None,
-            audio_sample_rate=int(audio.codec_context.sample_rate) if audio is not None else None,
-            opened_wall_us=opened_wall,
-        )
+        info = StreamInfo.of_streams(self.camera.id, self._connection, video, audio, opened_wall)
         validator = TimestampValidator(
             opened_wall_us=opened_wall,
             max_jump_us=int(self._settings.max_timestamp_jump_seconds * 1_000_000),

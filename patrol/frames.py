@@ -111,7 +111,7 @@ def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[Me
     """(packet, frame) of each decoded frame, in presentation order."""
     codec: Any = av.CodecContext.create(info.video_codec, "r")
     codec.thread_count = 1
-    extradata = info.video_parameter_sets or info.video_stream.codec_context.extradata
+    extradata = info.decoder_extradata
     if extradata:
         codec.extradata = extradata
     by_pts = {packet.pts_us: packet for packet in packets}
@@ -179,16 +179,15 @@ def luma_plane(frame: Any) -> tuple[np.ndarray, bool]:
 
 def audio_level(info: StreamInfo, packets: list[MediaPacket]) -> float | None:
     """RMS level in dBFS of the decoded audio packets (None when there are none)."""
-    if info.audio_stream is None or not packets:
+    if info.audio_codec is None or not packets:
         return None
-    template = info.audio_stream.codec_context
-    codec: Any = av.CodecContext.create(template.name, "r")
-    if template.extradata:
-        codec.extradata = template.extradata
-    if template.sample_rate:
-        codec.sample_rate = template.sample_rate
-    if getattr(template, "channels", 0):
-        codec.layout = template.layout
+    codec: Any = av.CodecContext.create(info.audio_codec, "r")
+    if info.audio_extradata:
+        codec.extradata = info.audio_extradata
+    if info.audio_sample_rate:
+        codec.sample_rate = info.audio_sample_rate
+    if info.audio_channels:
+        codec.layout = "mono" if info.audio_channels == 1 else "stereo"
     squares, count = 0.0, 0
     for packet in packets:
         try:

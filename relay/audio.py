@@ -133,15 +133,16 @@ class LiveAudio:
         with self._lock:
             self._decoder = self._resampler = self._encoder = None
             self._source = None
-            if info.audio_stream is None:
+            if info.audio_codec is None:
                 return
             self._source = info.audio_codec
             try:
-                template = info.audio_stream.codec_context
-                decoder = av.CodecContext.create(template.name, "r")
-                decoder.extradata = template.extradata
-                decoder.sample_rate = template.sample_rate
-                if template.name in WEBRTC_G711:
+                decoder: Any = av.CodecContext.create(info.audio_codec, "r")
+                if info.audio_extradata:
+                    decoder.extradata = info.audio_extradata
+                if info.audio_sample_rate:
+                    decoder.sample_rate = info.audio_sample_rate
+                if info.audio_codec in WEBRTC_G711:
                     decoder.layout = "mono"
                 encoder = av.CodecContext.create("libopus", "w")
                 encoder.sample_rate = OPUS_RATE

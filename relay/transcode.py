@@ -21,7 +21,6 @@ import collections
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -47,14 +46,6 @@ X264_OPTIONS = {
     "crf": "25",
     "forced-idr": "1",  # a frame marked I becomes an IDR: a viewer can start there
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _EncodedStream:
-    """Stands in for an input stream in the rendition's ``StreamInfo``: viewers read the
-    parameter sets from ``codec_context.extradata`` (empty: they are in band)."""
-
-    codec_context: Any
 
 
 class H264Rendition:
@@ -165,9 +156,9 @@ class H264Rendition:
             self.hub.stream_ended(*item)
 
     def _open(self, info: StreamInfo) -> None:
-        template = info.video_stream.codec_context
-        decoder = av.CodecContext.create(template.name, "r")
-        decoder.extradata = info.video_parameter_sets or template.extradata
+        decoder = av.CodecContext.create(info.video_codec, "r")
+        if info.decoder_extradata:
+            decoder.extradata = info.decoder_extradata
         decoder.thread_type = "SLICE"  # frame threads would hold frames back: latency
         self._decoder = decoder
         self._encoder = None  # made at the first frame, when its size is known
@@ -217,7 +208,7 @@ class H264Rendition:
             StreamInfo(
                 camera_id=self._info.camera_id,
                 connection=self._info.connection,
-                video_stream=_EncodedStream(encoder),
+                video_stream=None,
                 audio_stream=None,
                 video_codec="h264",
                 width=frame.width,
@@ -225,6 +216,7 @@ class H264Rendition:
                 audio_codec=None,
                 audio_sample_rate=None,
                 opened_wall_us=self._info.opened_wall_us,
+                video_extradata=bytes(encoder.extradata or b""),
             )
         )
 

@@ -86,7 +86,7 @@ class PassthroughVideoTrack(MediaStreamTrack):
             raise MediaStreamError
         self._connection = info.connection
         self._parameter_sets = (
-            annexb_parameter_sets(info.video_stream.codec_context.extradata)
+            annexb_parameter_sets(info.video_extradata)
             if self.codec == "h264"
             else b""  # H.265 cameras send their parameter sets before every keyframe
         )

@@ -69,10 +69,7 @@ def camera_packets(
     publishes them (valid while the context is open)."""
     with av.open(str(source)) as container:
         video, audio = container.streams.video[0], container.streams.audio[0]
-        info = StreamInfo(
-            camera_id, 1, video, audio, video.codec_context.name, video.width, video.height,
-            audio.codec_context.name, audio.codec_context.sample_rate, start_us,
-        )  # fmt: skip
+        info = StreamInfo.of_streams(camera_id, 1, video, audio, start_us)
 
         def packets() -> Iterator[MediaPacket]:
             for raw in container.demux(video, audio):
