@@ -113,7 +113,7 @@ def _direct(
     from ingest.clock import SystemClock
     from ingest.hub import Hub
     from ingest.supervisor import CameraWorker
-    from patrol.frames import frozen_wait_seconds, gop_age_seconds
+    from patrol.frames import frozen_wait_seconds
     from patrol.references import ReferenceStore
     from patrol.runner import gather, judge
     from recorder import catalog
@@ -139,7 +139,7 @@ def _direct(
                     thresholds = settings.patrol.thresholds.overridden_by(camera.patrol)
                     recent = hub.recent_media()
                     ready = recent is not None and not frozen_wait_seconds(
-                        gop_age_seconds(recent), thresholds.frozen_min_span_seconds
+                        recent, thresholds.frozen_min_span_seconds
                     )
                     if camera.id in judged or not (ready or late):
                         continue

@@ -57,9 +57,9 @@ import numpy as np
 from configs.schema import CheckThresholds
 from ingest.snapshot import jpeg
 from patrol.frames import (
-    REFINE_SECONDS,
     CameraMedia,
     frozen_frame_indices,
+    frozen_judging_age,
     luma_picture_of,
     picture_of,
 )
@@ -277,9 +277,10 @@ class Room:
 
 def checker_age(rng: random.Random) -> float:
     """How old the GOP is when the checker judges it: a patrol comes at any moment, and waits
-    while the GOP is younger than the frozen check needs."""
-    earliest = REFINE_SECONDS + CheckThresholds().frozen_min_span_seconds
-    return max(earliest, rng.uniform(0.0, GOP_FRAMES / FPS))
+    while the GOP is younger than the frozen check wants it."""
+    gop_seconds = GOP_FRAMES / FPS
+    earliest = frozen_judging_age(gop_seconds, CheckThresholds().frozen_min_span_seconds)
+    return max(earliest, rng.uniform(0.0, gop_seconds))
 
 
 def facts(encoded: Encoded) -> CameraFacts:
@@ -508,7 +509,7 @@ def _recent_media(images: dict[str, np.ndarray], count: int) -> Iterator[Any]:
                 previous, gop = gop, [media]
             elif gop:
                 gop.append(media)
-        yield RecentMedia(info, previous)  # the last complete GOP (2 s, with its audio)
+        yield RecentMedia(info, previous, 2.0)  # the last complete GOP (2 s, with its audio)
 
 
 def _catalog(sessions: Any, cameras: int, now_us: int) -> None:

@@ -81,6 +81,9 @@ class RecentMedia:
     info: StreamInfo
     gop: list[MediaPacket]
     """From the last video keyframe on, in arrival order (audio packets included)."""
+    gop_seconds: float | None = None
+    """How long the camera's last complete GOP was (keyframe to keyframe): when the current one
+    will likely end. None before two keyframes of one stream were seen."""
 
 
 class SubscriptionClosed(Exception):
@@ -166,6 +169,7 @@ class Hub:
         self._gop: list[MediaPacket] = []
         self._gop_complete = False
         self._latest_keyframe: MediaPacket | None = None
+        self._gop_us: int | None = None
 
     # -- consumers ------------------------------------------------------------------------------
 
@@ -236,7 +240,8 @@ class Hub:
             if self._info is None or self._latest_keyframe is None:
                 return None
             gop = list(self._gop) if self._gop_complete else [self._latest_keyframe]
-            return RecentMedia(self._info, gop)
+            seconds = self._gop_us / 1_000_000 if self._gop_us is not None else None
+            return RecentMedia(self._info, gop, seconds)
 
     # -- producer (camera thread) ------------------------------------------------------------------
 
@@ -246,6 +251,7 @@ class Hub:
             self._gop = []
             self._gop_complete = False
             self._latest_keyframe = None
+            self._gop_us = None
             sinks = list(self._sinks)
             subscriptions = list(self._subscriptions)
         for sink in sinks:
@@ -257,6 +263,9 @@ class Hub:
     def publish(self, packet: MediaPacket) -> None:
         with self._lock:
             if packet.is_video and packet.keyframe:
+                previous = self._latest_keyframe if self._gop_complete else None
+                if previous is not None and previous.epoch == packet.epoch:
+                    self._gop_us = packet.pts_us - previous.pts_us or self._gop_us
                 self._gop = [packet]
                 self._gop_complete = True
                 self._latest_keyframe = packet

@@ -23,8 +23,15 @@ from patrol.picture import ANALYSIS_WIDTH, Picture
 SILENT_DBFS = -120.0
 """The level reported for digital silence (log of zero)."""
 REFINE_SECONDS = 0.3
-"""How long after a keyframe an encoder may still refine a repeated picture (frozen compares
-frames from then on)."""
+"""Frozen never compares a frame of the first this many seconds after a keyframe (an encoder
+refines a repeated picture there whatever its rate control)."""
+SETTLED_SECONDS = 1.5
+"""An encoder refining a repeated picture is done by this far into a GOP (measured with x264:
+about 1 s at constant quality, 1–1.5 s at a constant bit rate with a quantiser floor), so frozen
+is judged on frames from here on when the GOP is long enough."""
+GOP_END_MARGIN_SECONDS = 0.2
+"""Frozen is judged this long before a GOP's expected end (the next keyframe would start a new,
+young GOP)."""
 _MICROSECONDS = Fraction(1, 1_000_000)
 _PLANAR_8_BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p"})
 """Decoded formats whose first plane is 8-bit luma."""
@@ -50,14 +57,20 @@ class CameraMedia:
 
 def decode_recent(media: RecentMedia, *, frozen_span_seconds: float) -> CameraMedia:
     """Decode the GOP and the audio level; raises ValueError if its keyframe does not decode.
-    The frozen check gets the GOP's last frame and the one ``frozen_span_seconds`` before it."""
+    The frozen check gets the GOP's last frame and the one ``frozen_span_seconds`` before it;
+    only those and the keyframe are kept (a GOP's every frame would be tens of MB)."""
     video = [p for p in media.gop if p.is_video]
-    frames = _decode_video(media.info, video)
-    if not frames:
+    if not video:
+        raise ValueError("no video in the camera's latest GOP")
+    shown = sorted(packet.pts_us for packet in video)
+    wanted = [shown[i] for i in frozen_frame_indices(shown, frozen_span_seconds)]
+    keyframe_packet = video[0]
+    frames = _decode_video(media.info, video, keep={keyframe_packet.pts_us, *wanted})
+    by_pts = {packet.pts_us: frame for packet, frame in frames}
+    keyframe = by_pts.get(keyframe_packet.pts_us)
+    if keyframe is None:
         raise ValueError("the latest keyframe did not decode")
-    keyframe_packet, keyframe = frames[0]
-    wanted = frozen_frame_indices([packet.pts_us for packet, _ in frames], frozen_span_seconds)
-    gop = [luma_picture_of(frames[i][1], pts_seconds=frames[i][0].pts_us / 1e6) for i in wanted]
+    gop = [luma_picture_of(by_pts[pts], pts_seconds=pts / 1e6) for pts in wanted if pts in by_pts]
     audio = [p for p in media.gop if not p.is_video]
     return CameraMedia(
         latest=picture_of(keyframe, pts_seconds=keyframe_packet.pts_us / 1_000_000),
@@ -86,29 +99,28 @@ def frozen_frame_indices(pts_us: list[int], span_seconds: float) -> list[int]:
     return sorted({first, last})
 
 
-def seconds_until_judgeable(media: CameraMedia | None, frozen_span_seconds: float) -> float:
-    """How much longer the GOP must run before the frozen check can compare frames
-    ``frozen_span_seconds`` apart after `REFINE_SECONDS` (0: now; also without a picture)."""
-    if media is None or not media.gop:
-        return 0.0
-    return frozen_wait_seconds(
-        media.gop[-1].pts_seconds - media.latest.pts_seconds, frozen_span_seconds
-    )
+def frozen_judging_age(gop_seconds: float | None, frozen_span_seconds: float) -> float:
+    """How old a GOP should be when frozen is judged: late enough for the encoder to be done
+    refining (`SETTLED_SECONDS` and the span), but before the GOP's expected end; never younger
+    than `REFINE_SECONDS` and the span."""
+    wanted = SETTLED_SECONDS + frozen_span_seconds
+    if gop_seconds is not None:
+        wanted = min(wanted, gop_seconds - GOP_END_MARGIN_SECONDS)
+    return max(REFINE_SECONDS + frozen_span_seconds, wanted)
 
 
-def frozen_wait_seconds(gop_age_seconds: float, frozen_span_seconds: float) -> float:
-    """How much longer a GOP ``gop_age_seconds`` old must run for the frozen check (0: now)."""
-    return max(0.0, REFINE_SECONDS + frozen_span_seconds - gop_age_seconds)
+def frozen_wait_seconds(media: RecentMedia, frozen_span_seconds: float) -> float:
+    """How much longer the Hub's GOP must run before frozen is judged on it (0: now)."""
+    video = [packet.pts_us for packet in media.gop if packet.is_video]
+    age = (max(video) - video[0]) / 1_000_000 if video else 0.0
+    return max(0.0, frozen_judging_age(media.gop_seconds, frozen_span_seconds) - age)
 
 
-def gop_age_seconds(media: RecentMedia) -> float:
-    """The stream time from the Hub's GOP's keyframe to its newest video frame, undecoded."""
-    video = [packet for packet in media.gop if packet.is_video]
-    return (video[-1].pts_us - video[0].pts_us) / 1_000_000 if video else 0.0
-
-
-def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[MediaPacket, Any]]:
-    """(packet, frame) of each decoded frame, in presentation order."""
+def _decode_video(
+    info: StreamInfo, packets: list[MediaPacket], *, keep: set[int]
+) -> list[tuple[MediaPacket, Any]]:
+    """(packet, frame) of the decoded frames whose presentation time is in ``keep``, in
+    presentation order; none when the first packet (the keyframe) does not decode."""
     codec: Any = av.CodecContext.create(info.video_codec, "r")
     codec.thread_count = 1
     extradata = info.decoder_extradata
@@ -116,6 +128,7 @@ def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[Me
         codec.extradata = extradata
     by_pts = {packet.pts_us: packet for packet in packets}
     decoded: list[tuple[MediaPacket, Any]] = []
+    any_frame = False
     for packet in [*packets, None]:
         try:
             if packet is None:
@@ -126,12 +139,14 @@ def _decode_video(info: StreamInfo, packets: list[MediaPacket]) -> list[tuple[Me
                 raw.time_base = _MICROSECONDS
                 frames = codec.decode(raw)
         except av.FFmpegError:
-            if not decoded:
+            if not any_frame:
                 return []  # the keyframe itself is broken
             continue
         for frame in frames:
+            any_frame = True
             source = by_pts.get(frame.pts) if frame.pts is not None else None
-            decoded.append((source or packets[0], frame))
+            if source is not None and source.pts_us in keep:
+                decoded.append((source, frame))
     decoded.sort(key=lambda pair: pair[0].pts_us)
     return decoded
 

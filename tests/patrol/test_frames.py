@@ -3,6 +3,7 @@ reference pictures kept on disk."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -10,18 +11,23 @@ import cv2
 import numpy as np
 import pytest
 
+from ingest.hub import Hub, RecentMedia
+from ingest.packets import MediaPacket, StreamInfo, StreamKind
 from patrol import picture
 from patrol.frames import (
+    GOP_END_MARGIN_SECONDS,
     REFINE_SECONDS,
-    CameraMedia,
+    SETTLED_SECONDS,
     frozen_frame_indices,
+    frozen_judging_age,
+    frozen_wait_seconds,
     picture_of,
-    seconds_until_judgeable,
 )
 from patrol.picture import Picture
 from patrol.references import ReferenceStore
 
 FRAME_US = 40_000  # 25 frames per second
+INFO = StreamInfo("cam", 1, None, None, "h264", 1280, 720, None, None, 0)
 
 
 def test_frozen_compares_the_last_frame_with_one_the_span_before_it() -> None:
@@ -34,16 +40,44 @@ def test_frozen_compares_the_last_frame_with_one_the_span_before_it() -> None:
     assert frozen_frame_indices([0], 0.4) == [0]
 
 
-def test_a_young_gop_is_waited_for_until_it_spans_the_refining_time_and_the_span() -> None:
-    def media(age_seconds: float) -> CameraMedia:
-        keyframe = Picture(np.zeros((4, 4), np.uint8), np.zeros((1, 1, 3), np.uint8), 10.0)
-        last = Picture(keyframe.luma_full, keyframe.bgr, 10.0 + age_seconds)
-        return CameraMedia(keyframe, np.zeros((4, 4, 3), np.uint8), False, None, [last])
+def test_frozen_is_judged_late_in_the_gop_but_before_its_end() -> None:
+    """An encoder refines a repeated picture early in each GOP: frozen waits until the GOP is
+    `SETTLED_SECONDS` and the span old, or nearly over when it is shorter than that."""
+    span = 0.4
+    assert frozen_judging_age(None, span) == SETTLED_SECONDS + span  # GOP length not yet known
+    assert frozen_judging_age(8.0, span) == SETTLED_SECONDS + span  # a "smart" 8 s GOP
+    assert frozen_judging_age(2.0, span) == 2.0 - GOP_END_MARGIN_SECONDS
+    assert frozen_judging_age(0.5, span) == REFINE_SECONDS + span  # as late as it can be
 
-    assert abs(seconds_until_judgeable(media(0.0), 0.4) - (REFINE_SECONDS + 0.4)) < 1e-9
-    assert abs(seconds_until_judgeable(media(0.5), 0.4) - (REFINE_SECONDS - 0.1)) < 1e-9
-    assert seconds_until_judgeable(media(1.5), 0.4) == 0.0
-    assert seconds_until_judgeable(None, 0.4) == 0.0
+    def gop(age_seconds: float) -> RecentMedia:
+        frames = round(age_seconds * 25) + 1
+        video = [_packet(i * FRAME_US, key=i == 0) for i in range(frames)]
+        return RecentMedia(INFO, [*video, _packet(0, audio=True)], 2.0)
+
+    assert abs(frozen_wait_seconds(gop(0.0), span) - 1.8) < 1e-9
+    assert abs(frozen_wait_seconds(gop(1.0), span) - 0.8) < 1e-9
+    assert frozen_wait_seconds(gop(1.8), span) == 0.0
+
+
+def test_the_hub_knows_how_long_the_last_gop_was() -> None:
+    hub = Hub("cam")
+    hub.stream_started(INFO)
+    hub.publish(_packet(0, key=True))
+    media = hub.recent_media()
+    assert media is not None and media.gop_seconds is None  # one keyframe: not known yet
+    for n in range(1, 51):
+        hub.publish(_packet(n * FRAME_US, key=n % 50 == 0))
+    media = hub.recent_media()
+    assert media is not None and media.gop_seconds == 2.0
+    hub.stream_started(INFO)  # a new connection: its GOPs are measured anew
+    hub.publish(_packet(0, key=True))
+    media = hub.recent_media()
+    assert media is not None and media.gop_seconds is None
+
+
+def _packet(pts_us: int, *, key: bool = False, audio: bool = False) -> MediaPacket:
+    kind = StreamKind.AUDIO if audio else StreamKind.VIDEO
+    return MediaPacket(b"", kind, key, pts_us, pts_us, FRAME_US, pts_us, 0, Fraction(1, 90_000))
 
 
 def test_a_new_reference_replaces_the_one_in_memory(tmp_path: Path) -> None:
