@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 CHECK_THREADS = 16
 """Cameras checked at once. Most of a camera's check is waiting for its GOP to grow late enough
-for frozen (up to about 2 s, 0.9 s on average for a 2 s GOP); decoding and measuring, the rest,
+for frozen (up to 1.8 s, 0.8 s on average for a 2 s GOP); decoding and measuring, the rest,
 take milliseconds on however many cores there are."""
 GOP_MARGIN_SECONDS = 0.05
 """Waiting for a young GOP to grow, this much more (the next frames may still be on the way)."""
