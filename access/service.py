@@ -195,7 +195,8 @@ class AccessService:
                 return "token_revoked"
         elif now_us >= row.expires_us:
             return "expired"
-        last_seen_us = max(row.last_seen_us, self._noted.get(("login_sessions", row.id), 0))
+        noted_us = self._noted.get((LoginSession.__tablename__, row.id), 0)
+        last_seen_us = max(row.last_seen_us, noted_us)
         if now_us - last_seen_us >= int(self.settings.session_idle_minutes * MINUTE_US):
             return "idle"
         return None

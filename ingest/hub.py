@@ -116,13 +116,13 @@ class Subscription:
                 if not item.is_video:
                     return
                 if self._waiting_for_keyframe:
-                    if not (item.is_video and item.keyframe):
+                    if not item.keyframe:
                         return
                     self._waiting_for_keyframe = False
                 if len(self._items) >= self._max_items:
                     self._items.clear()
                     self.overflows += 1
-                    if not (item.is_video and item.keyframe):
+                    if not item.keyframe:
                         self._waiting_for_keyframe = True
                         return
             was_empty = not self._items
