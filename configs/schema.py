@@ -347,7 +347,11 @@ class CheckThresholds(Strict):
         default=0.25, gt=0.0, le=1.0, description="covered: detail lost vs the reference at most"
     )
     colour_cast_max_from_grey: float = Field(
-        default=0.3, gt=0.0, le=1.0, description="colour cast: mean colour's distance from grey"
+        default=0.12,
+        gt=0.0,
+        le=1.0,
+        description="colour cast without a reference: the mean colour's and the highlights' "
+        "distance from grey (the nearer) at most",
     )
     colour_cast_max_shift: float = Field(
         default=0.08, gt=0.0, le=1.0, description="colour cast: its shift from the reference's"

@@ -23,8 +23,10 @@ Measures (on luma at `ANALYSIS_WIDTH` unless said otherwise):
   not a cover.
 - **colour cast** — the chromaticity of the mean colour (its blue, green and red shares): how
   far it moved from the reference's. Unlike CIELAB's a*/b*, it does not shrink when the light
-  dims. Without a reference it is held against grey, with a looser threshold (a warm room is
-  not a fault).
+  dims. Without a reference, a cast tints everything: both the mean colour and the picture's
+  highlights (its brightest `HIGHLIGHT_SHARE`) are away from grey, and the value is the nearer
+  of the two. A room of one colour has a tinted mean but neutral highlights (lamps, white walls,
+  paper); a scene of bright coloured things has tinted highlights but a balanced mean.
 - **noisy** — the noise σ in luma levels (Immerkær's Laplacian-difference operator on
   native-resolution luma, taken robustly: its median response, so that edges are not noise), on
   bands of rows spread over the picture (`NOISE_BAND_ROWS` of every `NOISE_BAND_PERIOD`): fifty
@@ -61,6 +63,9 @@ FLAT_BLOCK_EDGES = 0.01
 """…when also fewer than this share of its pixels lie on an edge."""
 EDGE_GRADIENT = 24.0
 """Gradient magnitude (Sobel, luma levels) from which a pixel lies on an edge."""
+_EDGE_MAGNITUDE_BELOW = float(np.nextafter(np.float32(4.0 * EDGE_GRADIENT), np.float32(0.0)))
+"""The largest 3×3 Sobel magnitude (weights summing to 4) below an edge's: OpenCV's binary
+threshold keeps what is above its value."""
 COVER_LEVELS = 24.0
 """A flat block whose mean luma fell this far below the reference's (beyond the whole picture's
 change of light) was covered, even where the reference showed no detail there."""
@@ -77,6 +82,8 @@ SCENE_SHIFT = 0.06
 """Shifts up to this share of each side are tolerated (a camera bumped, not turned)."""
 CHANGED_LEVELS = 2
 """A pixel changed between two frames when its luma moved by this much or more."""
+HIGHLIGHT_SHARE = 0.05
+"""The colour cast without a reference is judged on this brightest share of the picture."""
 FROZEN_ROW_STEP = 4
 """Frozen compares every this many rows of native luma: a still room's noise changes a share of
 all pixels, which every fourth row shows as well as all of them do, at a quarter of the cost."""
@@ -90,8 +97,6 @@ _VIDEO_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).as
 _FULL_TO_VIDEO_LUMA = np.round(16 + np.arange(256) * 219 / 255).astype(np.uint8)
 _FULL_TO_VIDEO_CHROMA = np.round(128 + (np.arange(256) - 128) * 224 / 255).astype(np.uint8)
 """Full-range luma and chroma levels to video range."""
-IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
-"""Immerkær's noise operator: the difference of two Laplacians."""
 
 
 @dataclass(frozen=True)
@@ -199,12 +204,28 @@ class Picture:
         result: float = self._cache["mean"]
         return result
 
-    def sharpness(self) -> float:
-        """Variance of the Laplacian of the analysis luma (exact in 16 bits: |Δ| ≤ 4·255)."""
-        if "sharpness" not in self._cache:
-            import cv2
+    def sharpness(self, outside: np.ndarray | None = None) -> float:
+        """Variance of the Laplacian of the analysis luma (exact in 16 bits: |Δ| ≤ 4·255);
+        ``outside``: of the part outside these blocks of `flat_blocks` only."""
+        import cv2
 
-            _, std = cv2.meanStdDev(cv2.Laplacian(self.luma, cv2.CV_16S))
+        if "laplacian" not in self._cache:
+            self._cache["laplacian"] = cv2.Laplacian(self.luma, cv2.CV_16S)
+        laplacian: np.ndarray = self._cache["laplacian"]
+        if outside is not None:
+            rows, cols = outside.shape
+            inside = cv2.resize(
+                outside.astype(np.uint8), (cols * BLOCK, rows * BLOCK),
+                interpolation=cv2.INTER_NEAREST,
+            )  # fmt: skip
+            keep = np.zeros(laplacian.shape, np.uint8)
+            keep[: rows * BLOCK, : cols * BLOCK] = 1 - inside
+            if not keep.any():
+                return 0.0
+            _, std = cv2.meanStdDev(laplacian, mask=keep)
+            return float(std[0, 0]) ** 2
+        if "sharpness" not in self._cache:
+            _, std = cv2.meanStdDev(laplacian)
             self._cache["sharpness"] = float(std[0, 0]) ** 2
         result: float = self._cache["sharpness"]
         return result
@@ -224,10 +245,53 @@ class Picture:
             mean = np.clip(_yuv_to_bgr(luma, u, v, video_range=self.video_range), 0.0, 255.0)
         else:
             mean = np.array(cv2.mean(self.colour())[:3], dtype=np.float64)
-        total = float(mean.sum())
-        result: np.ndarray = mean / total if total > 0 else np.full(3, 1.0 / 3.0)
+        result = _shares(mean)
         self._cache["chromaticity"] = result
         return result
+
+    def highlight_chromaticity(self) -> np.ndarray:
+        """The chromaticity of the picture's brightest `HIGHLIGHT_SHARE` (see `chromaticity`)."""
+        if "highlights" in self._cache:
+            cached: np.ndarray = self._cache["highlights"]
+            return cached
+        import cv2
+
+        luma = self.luma
+        _, bright = cv2.threshold(
+            luma, _percentile(luma, 1.0 - HIGHLIGHT_SHARE, self._histogram()) - 1, 1,
+            cv2.THRESH_BINARY,
+        )  # fmt: skip
+        if self.bgr is None and self.chroma is not None:
+            decoded = self._luma_as_decoded()
+            u, v = (_shrunk(plane, luma.shape[1]) for plane in self.chroma)
+            rows, cols = min(luma.shape[0], u.shape[0]), min(luma.shape[1], u.shape[1])
+            mask = bright[:rows, :cols]
+            y = cv2.mean(decoded[:rows, :cols], mask)[0]
+            u_mean, v_mean = (cv2.mean(plane[:rows, :cols], mask)[0] - 128.0 for plane in (u, v))
+            mean = np.clip(
+                _yuv_to_bgr(y, u_mean, v_mean, video_range=self.video_range), 0.0, 255.0
+            )
+        else:
+            colour = self.colour()
+            rows, cols = min(luma.shape[0], colour.shape[0]), min(luma.shape[1], colour.shape[1])
+            mean = np.array(cv2.mean(colour[:rows, :cols], bright[:rows, :cols])[:3])
+        result = _shares(mean)
+        self._cache["highlights"] = result
+        return result
+
+    def _histogram(self) -> np.ndarray:
+        """The cumulative histogram of `luma` (for its percentiles)."""
+        if "histogram" not in self._cache:
+            import cv2
+
+            counts = cv2.calcHist([self.luma], [0], None, [256], [0, 256]).ravel()
+            self._cache["histogram"] = np.cumsum(counts)
+        result: np.ndarray = self._cache["histogram"]
+        return result
+
+    def percentile(self, share: float) -> float:
+        """The luma level below which ``share`` of the picture lies."""
+        return _percentile(self.luma, share, self._histogram())
 
     def flat_blocks(self) -> np.ndarray:
         """Boolean grid: which `BLOCK`-sized blocks are flat (no variation, no edges)."""
@@ -238,11 +302,12 @@ class Picture:
             luma = self.luma[: rows * BLOCK, : cols * BLOCK]
             gx, gy = cv2.spatialGradient(luma)  # Sobel 3×3 in 16 bits, both at once
             magnitude = cv2.magnitude(gx.astype(np.float32), gy.astype(np.float32))
-            edges = (magnitude >= 4.0 * EDGE_GRADIENT).astype(np.float32)  # Sobel's weights: 4
+            # 1.0 where the magnitude reaches the edge gradient (Sobel's weights sum to 4)
+            _, edges = cv2.threshold(magnitude, _EDGE_MAGNITUDE_BELOW, 1.0, cv2.THRESH_BINARY)
             values = luma.astype(np.float32)
             # block means by halving (OpenCV's fast 2× area path): the variance is E[x²] − E[x]²
             mean, square, edge_share = (
-                _shrunk(image, cols) for image in (values, values * values, edges)
+                _shrunk(image, cols) for image in (values, cv2.multiply(values, values), edges)
             )
             std = np.sqrt(np.maximum(square - mean * mean, 0.0))
             self._cache["flat"] = (std < FLAT_BLOCK_STD) & (edge_share < FLAT_BLOCK_EDGES)
@@ -255,6 +320,13 @@ class Picture:
         self.flat_blocks()
         result: np.ndarray = self._cache["block_mean"]
         return result
+
+
+def _shares(colour: np.ndarray) -> np.ndarray:
+    """A colour's blue, green and red shares (grey, also for black: ⅓ each)."""
+    total = float(colour.sum())
+    result: np.ndarray = colour / total if total > 0 else np.full(3, 1.0 / 3.0)
+    return result
 
 
 def _yuv_to_bgr(luma: float, u: float, v: float, *, video_range: bool) -> np.ndarray:
@@ -310,17 +382,19 @@ def _at_least(value: float, threshold: float, detail: str = "") -> Measurement:
 # -- the checks ------------------------------------------------------------------------------
 
 
-def _percentile(image: np.ndarray, share: float) -> float:
-    """The level below which ``share`` of an 8-bit image's pixels lie."""
-    import cv2
+def _percentile(image: np.ndarray, share: float, cumulative: np.ndarray | None = None) -> float:
+    """The level below which ``share`` of an 8-bit image's pixels lie (from its cumulative
+    histogram, when known)."""
+    if cumulative is None:
+        import cv2
 
-    counts = cv2.calcHist([image], [0], None, [256], [0, 256]).ravel()
-    return float(np.searchsorted(np.cumsum(counts), share * image.size))
+        cumulative = np.cumsum(cv2.calcHist([image], [0], None, [256], [0, 256]).ravel())
+    return float(np.searchsorted(cumulative, share * image.size))
 
 
 def black(picture: Picture, *, min_bright_luma: float) -> Measurement:
     """No signal: the brightest 1 % of the picture is still at black (value: p99 luma)."""
-    return _at_least(_percentile(picture.luma, 0.99), min_bright_luma)
+    return _at_least(picture.percentile(0.99), min_bright_luma)
 
 
 def dark(picture: Picture, *, min_mean_luma: float) -> Measurement:
@@ -375,15 +449,30 @@ def covered(
         flat = flat & (detailed_before | _darkened_in_place(picture, reference))
         detail = "largest region that lost its detail or light since the reference picture"
         max_dark_share = None
-    count, labels = cv2.connectedComponents(flat.astype(np.uint8), connectivity=8)
-    sizes = np.bincount(labels.ravel(), minlength=count)[1:]
-    if not sizes.size:
-        return _at_most(0.0, max_covered_share, detail)
-    largest = int(np.argmax(sizes)) + 1
-    share = float(sizes[largest - 1]) / flat.size
-    if max_dark_share is not None and _darker_than_the_rest(picture, labels == largest):
+    region = _largest_region(flat)
+    share = float(np.count_nonzero(region)) / flat.size
+    if max_dark_share is not None and share and _darker_than_the_rest(picture, region):
         return _at_most(share, max_dark_share, "largest flat region, darker than the rest")
     return _at_most(share, max_covered_share, detail)
+
+
+def _largest_region(blocks: np.ndarray) -> np.ndarray:
+    """The largest 8-connected region of a boolean block grid (all False when there is none)."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(blocks.astype(np.uint8), connectivity=8)
+    sizes = np.bincount(labels.ravel(), minlength=count)[1:]
+    if not sizes.size:
+        return np.zeros_like(blocks, dtype=bool)
+    region: np.ndarray = labels == int(np.argmax(sizes)) + 1
+    return region
+
+
+def sharpness_beside_flat_region(picture: Picture) -> float:
+    """The Laplacian variance of the view outside its largest flat region: what covers a lens
+    leaves the rest of the view as sharp as it was, where a blurred picture is soft
+    everywhere."""
+    return picture.sharpness(outside=_largest_region(picture.flat_blocks()))
 
 
 def _darker_than_the_rest(picture: Picture, region: np.ndarray) -> bool:
@@ -393,7 +482,7 @@ def _darker_than_the_rest(picture: Picture, region: np.ndarray) -> bool:
     rest = ~picture.flat_blocks()
     if not rest.any():
         return False
-    return float(np.median(means[region])) <= COVER_DARKER * float(np.median(means[rest]))
+    return _median(means[region]) <= COVER_DARKER * _median(means[rest])
 
 
 def _darkened_in_place(picture: Picture, reference: Picture) -> np.ndarray:
@@ -404,7 +493,7 @@ def _darkened_in_place(picture: Picture, reference: Picture) -> np.ndarray:
     kept = ~reference.flat_blocks() & ~picture.flat_blocks()
     if np.count_nonzero(kept) < MIN_KEPT_BLOCKS:
         return np.zeros_like(kept)
-    gain = (float(np.median(now[kept])) + 1.0) / (float(np.median(before[kept])) + 1.0)
+    gain = (_median(now[kept]) + 1.0) / (_median(before[kept]) + 1.0)
     expected = before * gain
     in_place = np.abs(now - expected) < COVER_LEVELS
     if np.count_nonzero(kept & in_place) < IN_PLACE_SHARE * np.count_nonzero(kept):
@@ -427,12 +516,16 @@ def colour_cast(
     picture: Picture, *, reference: Picture | None, max_shift: float, max_shift_from_grey: float
 ) -> Measurement:
     """A colour cast: the mean colour's chromaticity moved away from the reference picture's
-    or, without one, from grey (value: the distance, 0 = the same hue balance)."""
-    now = picture.chromaticity()
+    or, without one, both the mean colour's and the highlights' from grey (value: the distance,
+    without a reference the smaller of the two; 0 = the same hue balance)."""
     if reference is not None:
-        value = float(np.linalg.norm(now - reference.chromaticity()))
+        value = float(np.linalg.norm(picture.chromaticity() - reference.chromaticity()))
         return _at_most(value, max_shift, "relative to the reference picture")
-    return _at_most(float(np.linalg.norm(now - 1.0 / 3.0)), max_shift_from_grey)
+    value = min(
+        float(np.linalg.norm(picture.chromaticity() - 1.0 / 3.0)),
+        float(np.linalg.norm(picture.highlight_chromaticity() - 1.0 / 3.0)),
+    )
+    return _at_most(value, max_shift_from_grey, "mean colour and highlights")
 
 
 def noisy(picture: Picture, *, max_noise_sigma: float) -> Measurement:
@@ -450,7 +543,8 @@ def noisy(picture: Picture, *, max_noise_sigma: float) -> Measurement:
         bands = np.ascontiguousarray(whole[:, :NOISE_BAND_ROWS, :])
     else:
         bands = luma[np.newaxis]
-    response = cv2.filter2D(bands.reshape(-1, width), cv2.CV_16S, IMMERKAER)
+    # Immerkær's kernel is [1 −2 1]ᵀ[1 −2 1]: OpenCV's separable second-derivative Sobel
+    response = cv2.Sobel(bands.reshape(-1, width), cv2.CV_16S, 2, 2, ksize=3)
     inner = response.reshape(bands.shape)[:, 1:-1, 1:-1]
     magnitude = cv2.convertScaleAbs(inner.reshape(-1, width - 2))
     median = _percentile(magnitude, 0.5)  # |r| saturates at 255: the median is far below
@@ -503,9 +597,9 @@ def scene_changed(
     now, then = picture.structure(), reference.structure()
     dx, dy = round(SCENE_SIZE[0] * SCENE_SHIFT), round(SCENE_SIZE[1] * SCENE_SHIFT)
     template = then[dy:-dy, dx:-dx]
-    if float(template.std()) < 1e-3 or float(now.std()) < 1e-3:
+    if _std(template) < 1e-3 or _std(now) < 1e-3:
         return Measurement(0.0, min_similarity, False, "no structure left to compare")
-    in_place = _correlation(now[dy:-dy, dx:-dx], template)
+    in_place = _correlation(np.ascontiguousarray(now[dy:-dy, dx:-dx]), template)
     if in_place >= min_similarity:  # the usual case: no need to look around
         return _at_least(in_place, min_similarity)
     import cv2
@@ -515,8 +609,30 @@ def scene_changed(
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised cross-correlation of two images of one size (OpenCV's TM_CCOEFF_NORMED)."""
-    a = a - float(a.mean())
-    b = b - float(b.mean())
-    scale = float(np.sqrt(float((a * a).sum()) * float((b * b).sum())))
-    return float((a * b).sum()) / scale if scale > 0 else 0.0
+    """Normalised cross-correlation of two float32 images of one size (OpenCV's
+    TM_CCOEFF_NORMED at one position): (E[ab] − E[a]E[b]) / (σa σb)."""
+    import cv2
+
+    (mean_a,), (std_a,) = cv2.meanStdDev(a)
+    (mean_b,), (std_b,) = cv2.meanStdDev(b)
+    scale = float(std_a[0]) * float(std_b[0])
+    if scale <= 0:
+        return 0.0
+    product = float(np.dot(a.ravel(), np.ascontiguousarray(b).ravel())) / a.size
+    return (product - float(mean_a[0]) * float(mean_b[0])) / scale
+
+
+def _std(image: np.ndarray) -> float:
+    import cv2
+
+    _, std = cv2.meanStdDev(image)
+    return float(std[0, 0])
+
+
+def _median(values: np.ndarray) -> float:
+    """The median of a few values (`numpy.median`'s fixed cost is ten times a sort's here)."""
+    ordered = np.sort(values, axis=None)
+    middle = ordered.size // 2
+    if ordered.size % 2:
+        return float(ordered[middle])
+    return (float(ordered[middle - 1]) + float(ordered[middle])) / 2.0

@@ -169,6 +169,14 @@ def picture_measurements(
     if cover.ok is False and picture.detail_lost(latest, reference) >= WHOLE_PICTURE:
         # no part of the view kept its detail: blur or exposure, judged below, not a cover
         cover = Measurement(cover.value, cover.threshold, None, "the whole picture lost detail")
+    elif (
+        cover.ok is False
+        and reference is None
+        and picture.sharpness_beside_flat_region(latest) < t.blur_min_sharpness
+    ):
+        # the rest of the view is soft too: a blurred view of a plain wall or the sky (what
+        # covers a lens leaves the rest of the view as sharp as it was), judged below
+        cover = Measurement(cover.value, cover.threshold, None, "the whole picture is soft")
     result[Check.COVERED] = cover
     if cover.ok is False:
         # what covers the lens also hides the scene, its focus and its colours
@@ -180,13 +188,19 @@ def picture_measurements(
         latest, reference=reference, min_similarity=t.scene_min_similarity
     )
     if result[Check.SCENE_CHANGED].ok is False:
-        reference = None  # another view: comparing it with the old one would say nothing
-    result[Check.COLOUR_CAST] = picture.colour_cast(
-        latest,
-        reference=reference,
-        max_shift=t.colour_cast_max_shift,
-        max_shift_from_grey=t.colour_cast_max_from_grey,
-    )
+        # another view: comparing its colour or focus with the old one's would say nothing,
+        # and its colour balance is that of a part of the room the reference never showed
+        reference = None
+        result[Check.COLOUR_CAST] = Measurement(
+            None, thresholds[Check.COLOUR_CAST], None, "the camera shows another view"
+        )
+    else:
+        result[Check.COLOUR_CAST] = picture.colour_cast(
+            latest,
+            reference=reference,
+            max_shift=t.colour_cast_max_shift,
+            max_shift_from_grey=t.colour_cast_max_from_grey,
+        )
     if exposure:
         reason = "too dark" if result[Check.DARK].ok is False else "too bright"
         result[Check.BLURRED] = Measurement(
