@@ -55,7 +55,8 @@ ANALYSIS_WIDTH = 320
 focus and the view's structure need no more, and every measure on it costs a sixteenth of 720p's."""
 
 BLOCK = 16
-"""Side of the blocks of the covered check, in analysis pixels."""
+"""Side of the blocks of the covered check, in analysis pixels (each is judged on its 8 × 8
+pixels at half that size, `SCENE_SIZE`: flatness needs no more, at a quarter of the cost)."""
 
 FLAT_BLOCK_STD = 4.0
 """A block whose luma varies less than this (standard deviation) is flat…"""
@@ -184,13 +185,19 @@ class Picture:
         result: np.ndarray = self._cache["colour"]
         return result
 
+    def small(self) -> np.ndarray:
+        """Luma at half the analysis size (`SCENE_SIZE`)."""
+        if "small" not in self._cache:
+            self._cache["small"] = _shrunk(self.luma, SCENE_SIZE[0])
+        result: np.ndarray = self._cache["small"]
+        return result
+
     def structure(self) -> np.ndarray:
         """The view's structure for the scene comparison: smoothed gradients at `SCENE_SIZE`."""
         if "structure" not in self._cache:
             import cv2
 
-            small = _shrunk(self.luma, SCENE_SIZE[0])
-            gradient = _gradient(cv2.GaussianBlur(small, (3, 3), 0))
+            gradient = _gradient(cv2.GaussianBlur(self.small(), (3, 3), 0))
             self._cache["structure"] = cv2.GaussianBlur(gradient, (5, 5), 0)
         result: np.ndarray = self._cache["structure"]
         return result
@@ -268,9 +275,7 @@ class Picture:
             mask = bright[:rows, :cols]
             y = cv2.mean(decoded[:rows, :cols], mask)[0]
             u_mean, v_mean = (cv2.mean(plane[:rows, :cols], mask)[0] - 128.0 for plane in (u, v))
-            mean = np.clip(
-                _yuv_to_bgr(y, u_mean, v_mean, video_range=self.video_range), 0.0, 255.0
-            )
+            mean = np.clip(_yuv_to_bgr(y, u_mean, v_mean, video_range=self.video_range), 0.0, 255.0)
         else:
             colour = self.colour()
             rows, cols = min(luma.shape[0], colour.shape[0]), min(luma.shape[1], colour.shape[1])
@@ -298,8 +303,10 @@ class Picture:
         if "flat" not in self._cache:
             import cv2
 
-            rows, cols = self.luma.shape[0] // BLOCK, self.luma.shape[1] // BLOCK
-            luma = self.luma[: rows * BLOCK, : cols * BLOCK]
+            small = self.small()  # a block is judged on its 8 × 8 pixels at half size
+            size = BLOCK // 2
+            rows, cols = small.shape[0] // size, small.shape[1] // size
+            luma = small[: rows * size, : cols * size]
             gx, gy = cv2.spatialGradient(luma)  # Sobel 3×3 in 16 bits, both at once
             magnitude = cv2.magnitude(gx.astype(np.float32), gy.astype(np.float32))
             # 1.0 where the magnitude reaches the edge gradient (Sobel's weights sum to 4)
@@ -436,7 +443,6 @@ def covered(
     (a turned camera, a soft picture) are no region. Without one, a flat region clearly darker
     than the rest of the view is held to ``max_dark_share``: what covers a lens is close to it,
     so unlit and out of focus, while a plain wall or the sky is lit like the room."""
-    import cv2
 
     flat = picture.flat_blocks()
     detail = "largest flat region"
