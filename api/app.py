@@ -98,6 +98,9 @@ ROUTERS = tuple(
 
 
 CATALOG_CHECKPOINT_SECONDS = 600.0
+STORAGE_LOCK_WAIT_SECONDS = 45.0
+"""How long start-up waits for the storage lock: a crashed server's workers hold it while they
+close their files (at most 30 s), then exit."""
 """How often each camera's catalog chain head is signed into the audit trail."""
 
 
@@ -164,8 +167,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        # one recording process per storage directory: check --repair cannot run beside it
-        with storage_lock(settings.storage.path, "casewatch serve"):
+        # one recording server per storage directory: check --repair cannot run beside it; the
+        # workers of a server that just died may hold it while they close their files
+        with storage_lock(
+            settings.storage.path, "casewatch serve", wait_seconds=STORAGE_LOCK_WAIT_SECONDS
+        ) as lock_fd:
             engine = make_engine(settings.database.resolved_url())
             await asyncio.to_thread(migrate, engine)
             sessions = session_factory(engine)
@@ -191,6 +197,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 clock,
                 on_state=on_state,
                 on_write_error=recording_failed,
+                storage_lock_fd=lock_fd,
             )
             restrict_host_addresses(settings.relay.ice_host_addresses)
             sources = LiveSources(

@@ -31,9 +31,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.logsetup import configure
     from api.preflight import preflight, tls_options
     from api.process import limit_malloc_arenas
+    from ingest.logsetup import configure
 
     settings = _settings(args.config)
     configure(settings.logging.level)
@@ -66,8 +66,8 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from access.audit import catalog_problems
-    from api.logsetup import configure
     from api.preflight import error_line, hold_storage, open_catalog
+    from ingest.logsetup import configure
     from recorder.db import session_factory
     from recorder.recovery import check, recover
 

@@ -141,8 +141,8 @@ def run_demo(config: Path, *, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from api.app import create_app
-    from api.logsetup import configure
     from api.preflight import preflight, tls_options
+    from ingest.logsetup import configure
 
     # the station camera's RTSP password: made up now, read from the environment by the config
     os.environ.setdefault(DEMO_CAMERA_PASSWORD_ENV, secrets.token_urlsafe(12))

@@ -8,8 +8,9 @@ Then, strictly one after the other (the host has few cores):
 
 1. **casewatch**: ``casewatch serve`` with N cameras. Once every camera is ``live`` and
    ``recording``, wait ``--warmup`` s, then measure for ``--seconds``: CPU time of the server
-   (user+system, children included) as % of one core per camera; PSS per camera, both marginal
-   (minus the PSS of the same server with no cameras, measured once at the start) and total/N;
+   and its recorder worker processes (user+system) as % of one core per camera; PSS per camera,
+   workers included, both marginal (minus the PSS of the same server with no cameras, hence no
+   workers, measured once at the start) and total/N;
    packets dropped by timestamp validation, video packets missing against 25 fps x window x N,
    and gaps reported by ``/api/v1/recordings`` for the window (any gap is a problem).
 2. **baseline**: N ``ffmpeg -c copy -f segment`` processes (what Frigate and most NVRs run), same
@@ -226,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--phases", default="casewatch,ffmpeg", help="which phases to run (default: %(default)s)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="casewatch's recorder worker processes (default: its own, one per core; 0: the "
+        "cameras in the server process); CPU and PSS count the workers",
+    )
     return parser
 
 
@@ -275,8 +283,11 @@ def check_tools() -> str:
 # -- casewatch -----------------------------------------------------------------------------------
 
 
-def casewatch_config(workdir: Path, port: int, urls: Sequence[str]) -> Path:
-    """Write a settings file for ``urls`` (may be empty) and return its path."""
+def casewatch_config(
+    workdir: Path, port: int, urls: Sequence[str], workers: int | None = None
+) -> Path:
+    """Write a settings file for ``urls`` (may be empty) and return its path (``workers``:
+    recorder worker processes; None: the server's default, one per core)."""
     cameras = [
         {"id": f"cam-{i:03d}", "name": f"cam {i}", "url": url}
         for i, url in enumerate(urls, start=1)
@@ -287,6 +298,7 @@ def casewatch_config(workdir: Path, port: int, urls: Sequence[str]) -> Path:
         "server": {"host": "127.0.0.1", "port": port},
         "logging": {"level": "warning"},
         "retention": {"max_age_days": None, "min_free_bytes": 0},
+        "recorder": {"workers": workers},
         "sites": [{"id": "bench", "name": "Bench", "cameras": cameras}] if cameras else [],
     }
     path = workdir / "casewatch.yaml"
@@ -297,12 +309,12 @@ def casewatch_config(workdir: Path, port: int, urls: Sequence[str]) -> Path:
 class CasewatchServer:
     """``casewatch serve`` as a child process in its own working directory."""
 
-    def __init__(self, workdir: Path, urls: Sequence[str]) -> None:
+    def __init__(self, workdir: Path, urls: Sequence[str], workers: int | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = m.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.config = casewatch_config(workdir, self.port, urls)
+        self.config = casewatch_config(workdir, self.port, urls, workers)
         self.log = workdir / "casewatch.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -473,7 +485,7 @@ def run_casewatch(
     """The casewatch phase for ``n`` cameras."""
     result = CasewatchResult(cameras=n, idle_pss_bytes=idle_pss)
     timeout = args.live_timeout or 60.0 + n
-    with CasewatchServer(workdir, urls) as server:
+    with CasewatchServer(workdir, urls, args.workers) as server:
         server.wait_http(60.0)
         result.seconds_to_live = server.wait_all_recording(n, timeout)
         progress(

@@ -244,6 +244,44 @@ class IngestSettings(Strict):
     backoff: BackoffSettings = Field(default_factory=BackoffSettings)
 
 
+class RecorderSettings(Strict):
+    """Where cameras are recorded: worker processes that each own a share of them, so that a
+    crash in one camera's demuxer costs only that worker's cameras a restart."""
+
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="worker processes that own the cameras (null: one per CPU core; 0: the "
+        "cameras run inside the server process, with no isolation)",
+    )
+    worker_memory_mb: int = Field(
+        default=2048,
+        ge=64,
+        le=1_048_576,
+        description="a worker whose resident memory grows beyond this is restarted (a leak "
+        "costs a restart, not an outage)",
+    )
+    worker_max_open_files: int = Field(
+        default=4096,
+        ge=64,
+        le=1_048_576,
+        description="the open-file limit a worker sets for itself",
+    )
+    heartbeat_timeout_seconds: float = Field(
+        default=5.0,
+        ge=1.0,
+        le=120,
+        description="a worker silent this long is killed and restarted (it beats every second)",
+    )
+
+    def worker_count(self) -> int:
+        """The number of worker processes (0: in the server)."""
+        if self.workers is not None:
+            return self.workers
+        return max(1, len(os.sched_getaffinity(0)))
+
+
 class RelaySettings(Strict):
     """Live view over WebRTC (WHEP): caps, network, and how idle viewers are reaped."""
 
@@ -608,6 +646,7 @@ class Settings(Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    recorder: RecorderSettings = Field(default_factory=RecorderSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     cases: CaseSettings = Field(default_factory=CaseSettings)

@@ -33,6 +33,7 @@ class Cause(enum.StrEnum):
     STREAM_CHANGED = "stream_changed"  # new parameter sets mid-stream: size or profile changed
     READ_ERROR = "read_error"  # an error while reading packets
     STOPPED = "stopped"  # casewatch stopped reading it (shutdown, disabled)
+    WORKER_CRASHED = "worker_crashed"  # the recorder worker process that read it crashed
 
 
 @dataclass(frozen=True, slots=True)

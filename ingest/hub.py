@@ -190,7 +190,18 @@ class Hub:
     def subscribe(self, loop: asyncio.AbstractEventLoop, *, max_items: int = 400) -> Subscription:
         """Event loop: a new subscription, primed with the stream info and the cached GOP."""
         subscription = Subscription(self, loop, max_items)
+        self._add_subscription(subscription, primed=True)
+        return subscription
+
+    def _add_subscription(self, subscription: Subscription, *, primed: bool) -> None:
+        """Attach a subscription; ``primed``: hand it the stream, the cached GOP and the
+        `GopReplayed` marker now (else it starts at the next keyframe, and whoever feeds this
+        hub says when its replay is through)."""
         with self._lock:
+            if not primed:
+                subscription._waiting_for_keyframe = True
+                self._subscriptions = [*self._subscriptions, subscription]
+                return
             replayed = 0
             if self._info is not None:
                 subscription.offer(StreamStarted(self._info))
@@ -204,7 +215,6 @@ class Hub:
                 subscription._waiting_for_keyframe = True
             subscription.offer(GopReplayed(replayed))
             self._subscriptions = [*self._subscriptions, subscription]
-        return subscription
 
     def remove_sink(self, sink: PacketSink) -> None:
         """Detach a synchronous consumer (any thread); it gets no further calls once this returns
@@ -225,6 +235,10 @@ class Hub:
     @property
     def stream_info(self) -> StreamInfo | None:
         return self._info
+
+    def has_picture(self) -> bool:
+        """Whether a keyframe of the current stream is at hand (cheap: no packets handed out)."""
+        return self._info is not None and self._latest_keyframe is not None
 
     def latest_keyframe(self) -> tuple[StreamInfo, MediaPacket] | None:
         """The stream info and the last video keyframe, for snapshots."""

@@ -37,7 +37,7 @@ HEADER = struct.Struct("<BBHIqqqqIII")
 payload length."""
 MAX_PAYLOAD = 16 * 1024 * 1024
 """The largest payload a reader accepts (a 4K keyframe is a few MB)."""
-_VIDEO, _KEYFRAME = 1, 2
+_VIDEO, _KEYFRAME, _REPLY = 1, 2, 4
 """Flag bits of a packet."""
 
 
@@ -48,6 +48,12 @@ class Kind(enum.IntEnum):
     STREAM_STARTED = 2
     STREAM_ENDED = 3
     DISCONTINUITY = 4
+    REPLAYED = 5
+    """A watched camera's cached GOP has been sent: what follows is live."""
+    REPLY_BEGIN = 6
+    """The answer to a request for a camera's recent media: its id, the stream and the GOP's
+    length; the packets follow, flagged as a reply, then `REPLY_END`."""
+    REPLY_END = 7
 
 
 class WireError(Exception):
@@ -55,11 +61,43 @@ class WireError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Replayed:
+    """`Kind.REPLAYED`: the cached GOP of a newly watched camera is through."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyBegin:
+    """`Kind.REPLY_BEGIN`: the answer to request ``request`` (``info`` None: the camera has no
+    picture now, and no packets follow)."""
+
+    request: int
+    info: StreamInfo | None
+    gop_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyEnd:
+    """`Kind.REPLY_END`: the answer to request ``request`` is complete."""
+
+    request: int
+
+
+@dataclass(frozen=True, slots=True)
 class Frame:
-    """One frame as read: its camera index and what it carries."""
+    """One frame as read: its camera index and what it carries. ``reply`` marks a packet that
+    belongs to an answer (between `ReplyBegin` and `ReplyEnd`), not to the live stream."""
 
     camera: int
-    item: MediaPacket | StreamInfo | tuple[Cause, str] | Discontinuity
+    item: (
+        MediaPacket
+        | StreamInfo
+        | tuple[Cause, str]
+        | Discontinuity
+        | Replayed
+        | ReplyBegin
+        | ReplyEnd
+    )
+    reply: bool = False
 
 
 class RawPacket(bytes):
@@ -77,10 +115,17 @@ class RawPacket(bytes):
 # -- writing --------------------------------------------------------------------------------------
 
 
-def packet_frame(camera: int, packet: MediaPacket) -> tuple[bytes, memoryview]:
-    """Header and payload of one packet (the payload is a view of the packet's own bytes)."""
+def packet_frame(
+    camera: int, packet: MediaPacket, *, reply: bool = False
+) -> tuple[bytes, memoryview]:
+    """Header and payload of one packet (the payload is a view of the packet's own bytes);
+    ``reply``: part of an answer, not of the live stream."""
     payload = memoryview(packet.packet).cast("B")
-    flags = (_VIDEO if packet.is_video else 0) | (_KEYFRAME if packet.keyframe else 0)
+    flags = (
+        (_VIDEO if packet.is_video else 0)
+        | (_KEYFRAME if packet.keyframe else 0)
+        | (_REPLY if reply else 0)
+    )
     header = HEADER.pack(
         Kind.PACKET, flags, camera, packet.epoch, packet.dts_us, packet.pts_us,
         packet.duration_us, packet.wall_us, packet.time_base.numerator,
@@ -91,7 +136,12 @@ def packet_frame(camera: int, packet: MediaPacket) -> tuple[bytes, memoryview]:
 
 def stream_started_frame(camera: int, info: StreamInfo) -> tuple[bytes, bytes]:
     """Header and payload describing a new stream."""
-    described = {
+    return _json_frame(Kind.STREAM_STARTED, camera, describe(info))
+
+
+def describe(info: StreamInfo) -> dict[str, Any]:
+    """The data fields of a stream description, as JSON values (`stream_info` reads them)."""
+    return {
         "camera_id": info.camera_id,
         "connection": info.connection,
         "video_codec": info.video_codec,
@@ -105,7 +155,6 @@ def stream_started_frame(camera: int, info: StreamInfo) -> tuple[bytes, bytes]:
         "video_extradata": _b64(info.video_extradata),
         "audio_extradata": _b64(info.audio_extradata),
     }
-    return _json_frame(Kind.STREAM_STARTED, camera, described)
 
 
 def stream_ended_frame(camera: int, cause: Cause, detail: str) -> tuple[bytes, bytes]:
@@ -114,6 +163,25 @@ def stream_ended_frame(camera: int, cause: Cause, detail: str) -> tuple[bytes, b
 
 def discontinuity_frame(camera: int, reason: Discontinuity) -> tuple[bytes, bytes]:
     return _json_frame(Kind.DISCONTINUITY, camera, {"reason": reason.value})
+
+
+def replayed_frame(camera: int) -> tuple[bytes, bytes]:
+    return _json_frame(Kind.REPLAYED, camera, {})
+
+
+def reply_begin_frame(
+    camera: int, request: int, info: StreamInfo | None, gop_seconds: float | None
+) -> tuple[bytes, bytes]:
+    body = {
+        "request": request,
+        "info": describe(info) if info is not None else None,
+        "gop_seconds": gop_seconds,
+    }
+    return _json_frame(Kind.REPLY_BEGIN, camera, body)
+
+
+def reply_end_frame(camera: int, request: int) -> tuple[bytes, bytes]:
+    return _json_frame(Kind.REPLY_END, camera, {"request": request})
 
 
 def send(sock: socket.socket, frame: tuple[bytes, bytes | memoryview]) -> None:
@@ -175,20 +243,36 @@ def decode(fields: tuple[int, ...], payload: bytes) -> Frame:
                 dts_us=dts, pts_us=pts, duration_us=duration, wall_us=wall, epoch=epoch,
                 time_base=Fraction(num, den),
             )  # fmt: skip
-            return Frame(camera, packet)
+            return Frame(camera, packet, bool(flags & _REPLY))
         body = json.loads(payload)
         if kind == Kind.STREAM_STARTED:
-            return Frame(camera, _stream_info(body))
+            return Frame(camera, stream_info(body))
         if kind == Kind.STREAM_ENDED:
             return Frame(camera, (Cause(body["cause"]), str(body["detail"])))
         if kind == Kind.DISCONTINUITY:
             return Frame(camera, Discontinuity(body["reason"]))
+        if kind == Kind.REPLAYED:
+            return Frame(camera, Replayed())
+        if kind == Kind.REPLY_BEGIN:
+            described = body["info"]
+            info = stream_info(described) if described is not None else None
+            seconds = body["gop_seconds"]
+            return Frame(
+                camera,
+                ReplyBegin(
+                    int(body["request"]), info, float(seconds) if seconds is not None else None
+                ),
+            )
+        if kind == Kind.REPLY_END:
+            return Frame(camera, ReplyEnd(int(body["request"])))
     except (ValueError, KeyError, TypeError) as error:
         raise WireError(f"a frame of kind {kind} that does not read: {error}") from None
     raise WireError(f"an unknown frame kind {kind}")
 
 
-def _stream_info(body: dict[str, Any]) -> StreamInfo:
+def stream_info(body: dict[str, Any]) -> StreamInfo:
+    """A stream description from its `describe` fields (raises ValueError/KeyError/TypeError)."""
+
     def optional_int(key: str) -> int | None:
         value = body.get(key)
         return None if value is None else int(value)

@@ -68,7 +68,7 @@ class CameraChecker:
                 continue
             if worker.state is CameraState.CONNECTING:
                 return False
-            if worker.state is CameraState.LIVE and runtime.hub.recent_media() is None:
+            if worker.state is CameraState.LIVE and not runtime.hub.has_picture():
                 return False
         return True
 

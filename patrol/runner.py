@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from configs.schema import CameraSettings, CheckThresholds
 from ingest.hub import Hub
 from ingest.redact import hide_addresses
+from ingest.runtime import CameraReader
 from ingest.snapshot import jpeg
-from ingest.supervisor import CameraWorker
 from patrol import equipment, picture
 from patrol.equipment import Footage
 from patrol.frames import CameraMedia, decode_recent
@@ -236,7 +236,7 @@ def recent_media(hub: Hub, thresholds: CheckThresholds) -> tuple[CameraMedia | N
 def gather(
     camera: CameraSettings,
     hub: Hub,
-    worker: CameraWorker | None,
+    worker: CameraReader | None,
     session: Session,
     *,
     now_us: int,

@@ -31,7 +31,7 @@ from ingest.packets import MediaPacket, StreamInfo
 from ingest.timestamps import Discontinuity
 from recorder import pathcodec
 from recorder.lossless_audio import stored_codec
-from recorder.models import RunEndReason
+from recorder.runs import RunEndReason
 from recorder.salvage import salvage
 from recorder.segment_file import SegmentFile, WrittenSegment
 

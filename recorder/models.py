@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from recorder.runs import RunEndReason as RunEndReason  # where the catalog's readers find it
+
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -35,23 +37,6 @@ class SegmentStatus(enum.StrEnum):
     OK = "ok"
     LOST = "lost"
     DELETED = "deleted"
-
-
-class RunEndReason(enum.StrEnum):
-    """Why a recording run ended; gap causes are derived from these (recorder/coverage.py)."""
-
-    CAMERA_DISCONNECTED = "camera_disconnected"
-    CAMERA_STALLED = "camera_stalled"
-    RECORDER_STOPPED = "recorder_stopped"
-    RECORDER_CRASHED = "recorder_crashed"
-    DISK_FULL = "disk_full"
-    WRITE_ERROR = "write_error"
-    MUX_ERROR = "mux_error"  # the muxer refused a packet or failed (PyAV/libav)
-    STORAGE_STALLED = "storage_stalled"  # the disk was so slow that the write backlog overflowed
-    CLOCK_DRIFT = "clock_drift"
-    TIMESTAMP_JUMP = "timestamp_jump"
-    STREAM_CHANGED = "stream_changed"
-    RECORDING_PAUSED = "recording_paused"  # by an operator through the API
 
 
 class Camera(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,18 +116,63 @@ def recover(session: Session, root: Path, *, now_us: int, full: bool = False) ->
     """
     report = Report()
     since = None if full else _previous_start(session)
-    query = select(Segment)
     if since is not None:
         since -= RECENT_MARGIN_US
-        query = query.where(Segment.start_us >= since)
+    _reconcile(session, root, report, since_us=since, now_us=now_us)
+    _close_open_runs(session, report, "casewatch stopped without closing the run")
+    return report
+
+
+def recover_cameras(
+    session: Session,
+    root: Path,
+    cameras: Collection[str],
+    *,
+    since_us: int,
+    now_us: int,
+    detail: str,
+) -> Report:
+    """Repair disk and catalog for ``cameras`` after the worker process that recorded them
+    ended without closing their runs (the other cameras record on): their files from
+    ``since_us`` on without rows are adopted, their open runs end as ``recorder_crashed`` with
+    ``detail``. The caller commits."""
+    report = Report()
+    _reconcile(session, root, report, since_us=since_us - RECENT_MARGIN_US, now_us=now_us,
+               cameras=frozenset(cameras))  # fmt: skip
+    _close_open_runs(session, report, detail, cameras=frozenset(cameras))
+    return report
+
+
+def _reconcile(
+    session: Session,
+    root: Path,
+    report: Report,
+    *,
+    since_us: int | None,
+    now_us: int,
+    cameras: frozenset[str] | None = None,
+) -> None:
+    """Adopt files without rows, mark rows without files lost (from ``since_us`` on; of
+    ``cameras`` only, when given)."""
+    query = select(Segment)
+    if since_us is not None:
+        query = query.where(Segment.start_us >= since_us)
+    if cameras is not None:
+        query = query.where(Segment.camera_id.in_(cameras))
     known = {row.path: row for row in session.scalars(query)}
-    files = segment_files(root, since_us=since)
-    if since is not None:  # the hour directories also hold older files: compare like with like
+    files = segment_files(root, since_us=since_us)
+    if since_us is not None or cameras is not None:  # compare like with like
         files = {
             relative: path
             for relative, path in files.items()
-            if (name := pathcodec.decode(relative)) is None or name.start_us >= since
+            if (name := pathcodec.decode(relative)) is None
+            or (
+                (since_us is None or name.start_us >= since_us)
+                and (cameras is None or name.camera_id in cameras)
+            )
         }
+        if cameras is not None:  # what is not footage belongs to no camera's recovery
+            files = {r: p for r, p in files.items() if pathcodec.decode(r) is not None}
     for relative, path in sorted(files.items()):
         if relative not in known:
             _adopt(session, root, relative, path, report, now_us=now_us)
@@ -136,15 +181,21 @@ def recover(session: Session, root: Path, *, now_us: int, full: bool = False) ->
             row.status, row.status_changed_us = SegmentStatus.LOST.value, now_us
             report.actions.append(f"marked lost (file missing): {relative}")
     session.flush()
+
+
+def _close_open_runs(
+    session: Session, report: Report, detail: str, cameras: frozenset[str] | None = None
+) -> None:
     for run in catalog.open_runs(session):
+        if cameras is not None and run.camera_id not in cameras:
+            continue
         last = catalog.last_segment_of_run(session, run_id=run.id)
         run.ended_us = last.end_us if last is not None else run.started_us
         run.end_reason = RunEndReason.RECORDER_CRASHED.value
-        run.end_detail = "casewatch stopped without closing the run"
+        run.end_detail = detail
         report.actions.append(f"closed run of {run.camera_id} as recorder_crashed")
     for line in report.actions:
         logger.warning("recovery: %s", line)
-    return report
 
 
 def _previous_start(session: Session) -> int | None:

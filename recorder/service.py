@@ -1,5 +1,9 @@
 """The recording service: every camera's thread, hub and recorder, and the catalog writer.
 
+The cameras run in recorder worker processes (`recorder.worker_pool`; `recorder.workers`), or
+with ``workers: 0`` in this process; either way the API, the relay and the alarms read them
+through the same runtime objects, and this process's one catalog writer applies every row.
+
 Start order: recovery (disk ⇄ catalog) → camera rows → recorder start mark → writer → cameras.
 Stop order: cameras → recorder threads drain (each closes its run as ``recorder_stopped``) →
 writer drains → done. Each recorder runs on its own thread behind the hub (``SinkThread``), so a
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,14 +26,41 @@ from ingest.runtime import CameraRuntime
 from ingest.sink_thread import SinkThread
 from ingest.supervisor import CameraWorker
 from recorder import catalog
-from recorder.camera_recorder import CameraRecorder, FinishedSegment, RecordingListener
+from recorder.camera_recorder import (
+    CameraRecorder,
+    FinishedSegment,
+    RecordingFailure,
+    RecordingListener,
+)
 from recorder.catalog_writer import CatalogWriter
 from recorder.models import RunEndReason, Segment, SegmentStatus
 from recorder.recovery import Report, recover
+from recorder.worker_pool import WorkerPool
 
 logger = logging.getLogger(__name__)
 
-RecordingRuntime = CameraRuntime[CameraRecorder]
+
+class RecorderControl(Protocol):
+    """What the API, alarms and cases read and control of a camera's recorder: a
+    `CameraRecorder` in this process, or a worker's (`recorder.remote.RemoteRecorder`)."""
+
+    live_span: tuple[int, int] | None
+
+    @property
+    def recording(self) -> bool: ...
+
+    @property
+    def failure(self) -> RecordingFailure | None: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def pause(self, paused: bool, detail: str = ...) -> None: ...
+
+    def request_cut(self) -> None: ...
+
+
+RecordingRuntime = CameraRuntime[RecorderControl]
 """A camera's runtime as the recording service builds it."""
 
 WRITE_BACKLOG_MAX_BYTES = 64 * 1024 * 1024
@@ -116,20 +148,27 @@ class RecordingService:
         *,
         on_state: Callable[[StateChange], None] = lambda change: None,
         on_write_error: Callable[[str, RunEndReason, str], None] | None = None,
+        storage_lock_fd: int | None = None,
     ) -> None:
         self.settings = settings
         self._sessions = sessions
         self._clock = clock
         self._on_state = on_state
         self._on_write_error = on_write_error
+        self._storage_lock_fd = storage_lock_fd
+        """The storage lock's descriptor: the workers inherit it (`recorder.lock`)."""
         self.writer = CatalogWriter(sessions)
         self.last_recorded: dict[str, int] = {}
         """Any thread may read: per camera, the end of its newest segment (kept as segments are
         written, so the cameras API needs no catalog query)."""
         self._listener = _CatalogListener(self.writer, self.last_recorded)
         self.cameras: dict[str, RecordingRuntime] = {}
+        self.pool: WorkerPool | None = None
+        """The worker processes that own the cameras (None: they run in this process)."""
+        self._readers: dict[str, CameraWorker] = {}
+        self._recorders: dict[str, CameraRecorder] = {}
         self._intakes: dict[str, SinkThread] = {}
-        """Per recorded camera: the thread its recorder runs on, behind the hub."""
+        """In this process, per recorded camera: the thread its recorder runs on."""
         self._outages = OutageLog()
         self.recovery: Report | None = None
 
@@ -145,18 +184,49 @@ class RecordingService:
         self.writer.start()
         with self._sessions() as session:
             flags = catalog.operator_flags(session)
+            for _, camera in self.settings.cameras():
+                last = catalog.last_segment(session, camera_id=camera.id)
+                if last is not None:
+                    self.last_recorded[camera.id] = last.end_us
+        if self.settings.recorder.worker_count() > 0:
+            self._start_workers(flags)
+        else:
+            self._start_here(flags)
+        logger.info("recording service started: %d cameras", len(self.cameras))
+
+    def _start_workers(self, flags: dict[str, tuple[bool, bool]]) -> None:
+        self.pool = WorkerPool(
+            self.settings,
+            self._sessions,
+            self._clock,
+            listener=self._listener,
+            submit=self.writer.submit,
+            flush=self.writer.flush,
+            on_state=self._state_changed,
+            on_write_error=self._on_write_error,
+            storage_lock_fd=self._storage_lock_fd,
+        )
+        self.pool.build(flags)
+        for camera_id, remote in self.pool.cameras.items():
+            reader = remote.reader if self.pool.enabled(camera_id) else None
+            self.cameras[camera_id] = RecordingRuntime(
+                remote.site, remote.camera, remote.hub, reader, remote.recorder
+            )
+        self.pool.start()
+
+    def _start_here(self, flags: dict[str, tuple[bool, bool]]) -> None:
         for site, camera in self.settings.cameras():
             runtime = self._build(site, camera)
             paused, disabled = flags.get(camera.id, (False, False))
-            if runtime.recorder is not None and paused:
-                runtime.recorder.pause(True)
+            recorder = self._recorders.get(camera.id)
+            if recorder is not None and paused:
+                recorder.pause(True)
             if disabled:
                 runtime.worker = None
+                self._readers.pop(camera.id, None)
             self.cameras[camera.id] = runtime
-        for runtime in self.cameras.values():
-            if runtime.worker is not None:
-                runtime.worker.start()
-        logger.info("recording service started: %d cameras", len(self.cameras))
+        for reader in self._readers.values():
+            reader.start()
 
     def _build(self, site: SiteSettings, camera: CameraSettings) -> RecordingRuntime:
         hub = Hub(camera.id, gop_cache_max_packets=self.settings.ingest.gop_cache_max_packets)
@@ -164,8 +234,6 @@ class RecordingService:
         if camera.enabled and camera.record:
             with self._sessions() as session:
                 last = catalog.last_segment(session, camera_id=camera.id)
-            if last is not None:
-                self.last_recorded[camera.id] = last.end_us
             recorder = CameraRecorder(
                 camera.id,
                 self.settings.storage,
@@ -183,13 +251,16 @@ class RecordingService:
                 on_overrun=recorder.backlog_overrun,
             )
             self._intakes[camera.id] = intake
+            self._recorders[camera.id] = recorder
             hub.add_sink(intake)
-        worker = None
+        reader = None
         if camera.enabled:
-            worker = CameraWorker(
-                camera, hub, self.settings.ingest, self._clock, self._state_changed
-            )
-        return RecordingRuntime(site, camera, hub, worker, recorder)
+            reader = self._reader(camera, hub)
+            self._readers[camera.id] = reader
+        return RecordingRuntime(site, camera, hub, reader, recorder)
+
+    def _reader(self, camera: CameraSettings, hub: Hub) -> CameraWorker:
+        return CameraWorker(camera, hub, self.settings.ingest, self._clock, self._state_changed)
 
     def live_span(self, camera_id: str) -> tuple[int, int] | None:
         """Any thread: (start, last packet) of the segment a camera is writing, if any."""
@@ -217,22 +288,27 @@ class RecordingService:
             raise ValueError(f"camera {camera_id!r} is disabled in the configuration")
         with self._sessions.begin() as session:
             catalog.set_operator_flags(session, camera_id=camera_id, disabled=not enabled)
-        if enabled and runtime.worker is None:
-            runtime.worker = CameraWorker(
-                runtime.camera, runtime.hub, self.settings.ingest, self._clock, self._state_changed
-            )
-            runtime.worker.start()
-        elif not enabled and runtime.worker is not None:
-            worker, runtime.worker = runtime.worker, None
-            if runtime.recorder is not None and not runtime.recorder.paused:
-                runtime.recorder.pause(True, "camera disabled by an operator")
-                worker.stop()
-                worker.join(timeout=30)
+        if self.pool is not None:
+            self.pool.set_enabled(camera_id, enabled)
+            runtime.worker = self.pool.cameras[camera_id].reader if enabled else None
+            return
+        if enabled and camera_id not in self._readers:
+            reader = self._reader(runtime.camera, runtime.hub)
+            self._readers[camera_id] = runtime.worker = reader
+            reader.start()
+        elif not enabled and camera_id in self._readers:
+            reader = self._readers.pop(camera_id)
+            runtime.worker = None
+            recorder = self._recorders.get(camera_id)
+            if recorder is not None and not recorder.paused:
+                recorder.pause(True, "camera disabled by an operator")
+                reader.stop()
+                reader.join(timeout=30)
                 self._intakes[camera_id].drain(timeout=30)  # the run ends as disabled
-                runtime.recorder.pause(False)
+                recorder.pause(False)
             else:
-                worker.stop()
-                worker.join(timeout=30)
+                reader.stop()
+                reader.join(timeout=30)
 
     def _state_changed(self, change: StateChange) -> None:
         """Camera thread: persist the event if it says something new, then tell the outside
@@ -252,17 +328,18 @@ class RecordingService:
         self._on_state(change)
 
     def stop(self) -> None:
-        workers = [rt.worker for rt in self.cameras.values() if rt.worker is not None]
-        for worker in workers:
-            worker.stop()
-        for worker in workers:
-            worker.join(timeout=30)
+        if self.pool is not None:
+            self.pool.stop()
+        readers = list(self._readers.values())
+        for reader in readers:
+            reader.stop()
+        for reader in readers:
+            reader.join(timeout=30)
         for camera_id, intake in self._intakes.items():
             # The camera thread ends its stream as it exits and the recorder thread closes the
             # run; once the intake is closed nothing else reaches the recorder. A recorder thread
             # that did not finish in time (a hung disk) keeps its open run for start-up recovery.
-            recorder = self.cameras[camera_id].recorder
-            if intake.close(timeout=30) and recorder is not None:
-                recorder.stop()
+            if intake.close(timeout=30):
+                self._recorders[camera_id].stop()
         self.writer.stop()
         logger.info("recording service stopped")

@@ -16,7 +16,7 @@ from camsim.spec import MountSpec
 SMALL = {"width": 640, "height": 360, "fps": 25, "gop": 1.0, "bitrate": 600}
 MOUNTS = [
     *["rec", "flap", "crash", "noaudio", "live1", "live2", "disk", "resize", "clock", "eio"],
-    *["slow1", "slow2"],
+    *["slow1", "slow2", "w1", "w2", "wgood"],
     *[f"m{i}" for i in range(1, 9)],
 ]
 

@@ -151,7 +151,7 @@ async def snapshot(camera_id: CameraId, request: Request, state: State, viewer: 
         request, "snapshot", viewer, object_type="camera", object_id=camera_id,
         site_id=runtime.site.id,
     )  # fmt: skip
-    latest = runtime.hub.latest_keyframe()
+    latest = await asyncio.to_thread(runtime.hub.latest_keyframe)  # a worker may be asked
     if latest is None:
         raise Unavailable(
             f"camera {camera_id!r} has no picture yet (state: "

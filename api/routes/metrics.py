@@ -67,7 +67,34 @@ class CameraCollector(Collector):
         )
         deleted.add_metric([], self._state.retention.deleted_total)
         yield deleted
+        yield from self._workers()
         yield from self._live()
+
+    def _workers(self) -> Iterator[Metric]:
+        pool = self._state.service.pool
+        if pool is None:
+            return
+        up = GaugeMetricFamily(
+            "casewatch_worker_up", "1 while the recorder worker process runs", labels=["worker"]
+        )
+        cameras = GaugeMetricFamily(
+            "casewatch_worker_cameras", "cameras the worker owns", labels=["worker"]
+        )
+        restarts = GaugeMetricFamily(
+            "casewatch_worker_restarts_total",
+            "worker processes that ended without being asked (crash, silence, memory)",
+            labels=["worker"],
+        )
+        memory = GaugeMetricFamily(
+            "casewatch_worker_resident_bytes", "the worker's resident memory", labels=["worker"]
+        )
+        for worker in pool.status():
+            labels = [str(worker.number)]
+            up.add_metric(labels, 1.0 if worker.running else 0.0)
+            cameras.add_metric(labels, worker.cameras)
+            restarts.add_metric(labels, worker.restarts)
+            memory.add_metric(labels, worker.resident_bytes)
+        yield from (up, cameras, restarts, memory)
 
     def _live(self) -> Iterator[Metric]:
         live = self._state.live

@@ -22,9 +22,15 @@ from ingest.wire import (
     Frame,
     FrameReader,
     Kind,
+    Replayed,
+    ReplyBegin,
+    ReplyEnd,
     WireError,
     discontinuity_frame,
     packet_frame,
+    replayed_frame,
+    reply_begin_frame,
+    reply_end_frame,
     send,
     stream_ended_frame,
     stream_started_frame,
@@ -129,3 +135,30 @@ def test_a_corrupt_stream_is_refused(header: bytes, payload: bytes, says: str) -
 def test_the_header_is_fixed_size_little_endian() -> None:
     assert HEADER.size == 52
     assert struct.calcsize("<BBHIqqqqIII") == HEADER.size
+
+
+def test_an_answer_is_told_apart_from_the_live_stream(tmp_path: Path) -> None:
+    """A request's answer (the stream, the GOP's length, its packets flagged as a reply) and the
+    end of a watched camera's replay read back as such, between live packets."""
+    source = make_source(tmp_path / "cam.mkv", seconds=1.0)
+    with camera_packets(source) as (info, packets):
+        gop = list(packets)[:5]
+        frames = [
+            packet_frame(2, gop[0]),
+            reply_begin_frame(2, 41, info, 2.5),
+            *(packet_frame(2, packet, reply=True) for packet in gop),
+            reply_end_frame(2, 41),
+            reply_begin_frame(1, 42, None, None),
+            reply_end_frame(1, 42),
+            replayed_frame(2),
+        ]
+        data = b"".join(bytes(header) + bytes(payload) for header, payload in frames)
+        got = list(FrameReader().feed(data))
+    assert [frame.reply for frame in got] == [False, False, *[True] * 5, False, False, False, False]
+    begin = got[1].item
+    assert isinstance(begin, ReplyBegin) and begin.request == 41 and begin.gop_seconds == 2.5
+    assert begin.info is not None and begin.info.video_extradata == info.video_extradata
+    assert [bytes(frame.item.packet) for frame in got[2:7]] == [bytes(p.packet) for p in gop]
+    assert got[7].item == ReplyEnd(41)
+    assert got[8].item == ReplyBegin(42, None, None) and got[9].item == ReplyEnd(42)
+    assert isinstance(got[10].item, Replayed) and got[10].camera == 2

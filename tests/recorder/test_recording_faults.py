@@ -4,6 +4,7 @@ alarm, the gap and its cause, and nothing lost beyond the fault."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import itertools
 import os
@@ -34,6 +35,14 @@ def active_alarms(server: Server, kind: str) -> list[dict[str, Any]]:
     return [a for a in server.get("/api/v1/alarms", active="true")["data"] if a["kind"] == kind]
 
 
+def fill(filler: Path, leave: int = 32_768) -> None:
+    """Take the file system's free space but ``leave`` bytes (or all of it: the recorder
+    writes on meanwhile, and a full disk is what is wanted)."""
+    stats = os.statvfs(filler.parent)
+    with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
+        out.write(b"\0" * max(0, stats.f_bavail * stats.f_frsize - leave))
+
+
 def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
     sim: Any, small_disk: Path, make_server: Any
 ) -> None:
@@ -45,8 +54,7 @@ def test_disk_full_stops_recording_visibly_and_it_resumes_when_space_returns(
     time.sleep(3)
 
     filler = small_disk / "filler"
-    stats = os.statvfs(small_disk)
-    filler.write_bytes(b"\0" * (stats.f_bavail * stats.f_frsize - 32_768))
+    fill(filler)
     filled = time.time()
 
     # recording state is the truth: not recording, with its cause, at once
@@ -181,7 +189,8 @@ def test_a_resolution_change_mid_stream_starts_a_new_segment(sim: Any, make_serv
 
 def test_a_fast_camera_clock_is_slewed_not_cut(sim: Any, make_server: Any) -> None:
     """A media clock 500 ppm fast: no gap, and every segment's catalog duration is its media
-    duration within 50 ms (the camera runs ahead; wall time follows real time)."""
+    duration within a video and an audio frame (the camera runs ahead; wall time follows real
+    time; a file's last AAC frame may end up to 21 ms after its last picture)."""
     sim.set_clock_rate("clock", 500)
     try:
         server: Server = make_server(
@@ -203,7 +212,7 @@ def test_a_fast_camera_clock_is_slewed_not_cut(sim: Any, make_server: Any) -> No
              str(path)],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-        assert abs(float(probed) - segment["duration"]) < 0.05, segment
+        assert abs(float(probed) - segment["duration"]) < 0.040 + 0.022, segment
 
 
 def test_io_errors_stop_recording_with_their_cause_and_it_resumes(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from recorder import catalog, fmp4, pathcodec
 from recorder.db import make_engine, migrate, session_factory
 from recorder.models import Camera, RecordingRun, Segment
-from recorder.recovery import QUARANTINE, check, recover, sha256_of
+from recorder.recovery import QUARANTINE, check, recover, recover_cameras, sha256_of
 from recorder.segment_file import SegmentFile
 
 START = 1_764_000_000_000_000
@@ -82,6 +82,40 @@ def test_partial_file_is_truncated_adopted_and_playable(
     with av.open(str(path)) as container:
         assert len(container.streams.audio) == 1
         assert sum(1 for _ in container.decode(video=0)) >= 90
+
+
+def test_a_crashed_workers_cameras_are_recovered_and_no_other(
+    source: Path, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """After a worker process dies, its cameras' partial files are adopted and their runs end
+    with the cause; another worker's camera, still recording, keeps its open run and file."""
+    root = tmp_path / "rec"
+    with sessions.begin() as session:
+        session.add(
+            Camera(id="other", site_id="s", name="o", area="other", room="r", first_seen_us=0)
+        )
+        session.add(RecordingRun(id="run2", camera_id="other", started_us=START, end_detail=""))
+    mine, theirs = (root / pathcodec.encode(c, START) for c in ("cam", "other"))
+    for path in (mine, theirs):
+        size = write_segment(source, path)
+        with path.open("r+b") as handle:  # both mid-fragment: one crashed, one still writing
+            handle.truncate(size - 5000)
+    with sessions.begin() as session:
+        report = recover_cameras(
+            session, root, ["cam"], since_us=START, now_us=START + 10**8,
+            detail="worker_crashed: SIGSEGV",
+        )  # fmt: skip
+    assert [line for line in report.actions if "other" in line] == []
+    with sessions() as session:
+        (row,) = catalog.segments_between(session, camera_id="cam", start_us=0, end_us=2**62)
+        assert row.adopted and row.sha256 == sha256_of(mine)
+        run = session.get(RecordingRun, "run1")
+        assert run is not None and run.end_reason == "recorder_crashed"
+        assert run.end_detail == "worker_crashed: SIGSEGV"
+        assert catalog.segments_between(session, camera_id="other", start_us=0, end_us=2**62) == []
+        still = session.get(RecordingRun, "run2")
+        assert still is not None and still.ended_us is None
+    assert theirs.stat().st_size == size - 5000  # untouched: its writer is still at work
 
 
 def test_garbage_is_quarantined_and_missing_files_are_lost(
