@@ -6,8 +6,7 @@ through the same runtime objects, and this process's one catalog writer applies 
 
 Start order: recovery (disk ⇄ catalog) → camera rows → recorder start mark → writer → cameras.
 Stop order: cameras → recorder threads drain (each closes its run as ``recorder_stopped``) →
-writer drains → done. Each recorder runs on its own thread behind the hub (``SinkThread``), so a
-slow disk never holds up a camera's thread or its live viewers.
+writer drains → done (`recorder.local_camera`: how each camera is read and recorded).
 """
 
 from __future__ import annotations
@@ -18,21 +17,19 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from configs.schema import CameraSettings, Settings, SiteSettings
+from configs.schema import Settings
 from ingest.clock import Clock
 from ingest.events import CameraState, StateChange
 from ingest.hub import Hub
 from ingest.runtime import CameraRuntime
-from ingest.sink_thread import SinkThread
-from ingest.supervisor import CameraWorker
 from recorder import catalog
 from recorder.camera_recorder import (
-    CameraRecorder,
     FinishedSegment,
     RecordingFailure,
     RecordingListener,
 )
 from recorder.catalog_writer import CatalogWriter
+from recorder.local_camera import LocalCamera
 from recorder.models import RunEndReason, Segment, SegmentStatus
 from recorder.recovery import Report, recover
 from recorder.worker_pool import WorkerPool
@@ -62,9 +59,6 @@ class RecorderControl(Protocol):
 
 RecordingRuntime = CameraRuntime[RecorderControl]
 """A camera's runtime as the recording service builds it."""
-
-WRITE_BACKLOG_MAX_BYTES = 64 * 1024 * 1024
-"""Per camera, the most packet bytes held for a recorder waiting on the disk."""
 
 
 class _CatalogListener(RecordingListener):
@@ -165,10 +159,8 @@ class RecordingService:
         self.cameras: dict[str, RecordingRuntime] = {}
         self.pool: WorkerPool | None = None
         """The worker processes that own the cameras (None: they run in this process)."""
-        self._readers: dict[str, CameraWorker] = {}
-        self._recorders: dict[str, CameraRecorder] = {}
-        self._intakes: dict[str, SinkThread] = {}
-        """In this process, per recorded camera: the thread its recorder runs on."""
+        self._local: dict[str, LocalCamera] = {}
+        """With ``recorder.workers: 0``, the cameras as this process reads and records them."""
         self._outages = OutageLog()
         self.recovery: Report | None = None
 
@@ -215,52 +207,33 @@ class RecordingService:
         self.pool.start()
 
     def _start_here(self, flags: dict[str, tuple[bool, bool]]) -> None:
+        with self._sessions() as session:
+            last = {
+                camera.id: catalog.last_segment(session, camera_id=camera.id)
+                for _, camera in self.settings.cameras()
+            }
         for site, camera in self.settings.cameras():
-            runtime = self._build(site, camera)
             paused, disabled = flags.get(camera.id, (False, False))
-            recorder = self._recorders.get(camera.id)
-            if recorder is not None and paused:
-                recorder.pause(True)
-            if disabled:
-                runtime.worker = None
-                self._readers.pop(camera.id, None)
-            self.cameras[camera.id] = runtime
-        for reader in self._readers.values():
-            reader.start()
-
-    def _build(self, site: SiteSettings, camera: CameraSettings) -> RecordingRuntime:
-        hub = Hub(camera.id, gop_cache_max_packets=self.settings.ingest.gop_cache_max_packets)
-        recorder = None
-        if camera.enabled and camera.record:
-            with self._sessions() as session:
-                last = catalog.last_segment(session, camera_id=camera.id)
-            recorder = CameraRecorder(
-                camera.id,
-                self.settings.storage,
+            previous = last[camera.id]
+            local = LocalCamera(
+                camera,
+                Hub(camera.id, gop_cache_max_packets=self.settings.ingest.gop_cache_max_packets),
+                self.settings,
                 self._listener,
                 self._clock,
-                last_sha256=last.sha256 if last is not None else None,
-                last_end_us=last.end_us if last is not None else None,
-                on_error=self._on_write_error,
+                on_state=self._state_changed,
+                on_write_error=self._on_write_error,
+                last_sha256=previous.sha256 if previous is not None else None,
+                last_end_us=previous.end_us if previous is not None else None,
+                paused=paused,
+                disabled=disabled,
             )
-            intake = SinkThread(
-                recorder,
-                f"rec-{camera.id}",
-                max_seconds=self.settings.storage.write_backlog_seconds,
-                max_bytes=WRITE_BACKLOG_MAX_BYTES,
-                on_overrun=recorder.backlog_overrun,
+            self._local[camera.id] = local
+            self.cameras[camera.id] = RecordingRuntime(
+                site, camera, local.hub, local.reader, local.recorder
             )
-            self._intakes[camera.id] = intake
-            self._recorders[camera.id] = recorder
-            hub.add_sink(intake)
-        reader = None
-        if camera.enabled:
-            reader = self._reader(camera, hub)
-            self._readers[camera.id] = reader
-        return RecordingRuntime(site, camera, hub, reader, recorder)
-
-    def _reader(self, camera: CameraSettings, hub: Hub) -> CameraWorker:
-        return CameraWorker(camera, hub, self.settings.ingest, self._clock, self._state_changed)
+        for local in self._local.values():
+            local.start()
 
     def live_span(self, camera_id: str) -> tuple[int, int] | None:
         """Any thread: (start, last packet) of the segment a camera is writing, if any."""
@@ -292,23 +265,9 @@ class RecordingService:
             self.pool.set_enabled(camera_id, enabled)
             runtime.worker = self.pool.cameras[camera_id].reader if enabled else None
             return
-        if enabled and camera_id not in self._readers:
-            reader = self._reader(runtime.camera, runtime.hub)
-            self._readers[camera_id] = runtime.worker = reader
-            reader.start()
-        elif not enabled and camera_id in self._readers:
-            reader = self._readers.pop(camera_id)
-            runtime.worker = None
-            recorder = self._recorders.get(camera_id)
-            if recorder is not None and not recorder.paused:
-                recorder.pause(True, "camera disabled by an operator")
-                reader.stop()
-                reader.join(timeout=30)
-                self._intakes[camera_id].drain(timeout=30)  # the run ends as disabled
-                recorder.pause(False)
-            else:
-                reader.stop()
-                reader.join(timeout=30)
+        local = self._local[camera_id]
+        local.set_enabled(enabled)
+        runtime.worker = local.reader
 
     def _state_changed(self, change: StateChange) -> None:
         """Camera thread: persist the event if it says something new, then tell the outside
@@ -330,16 +289,9 @@ class RecordingService:
     def stop(self) -> None:
         if self.pool is not None:
             self.pool.stop()
-        readers = list(self._readers.values())
-        for reader in readers:
-            reader.stop()
-        for reader in readers:
-            reader.join(timeout=30)
-        for camera_id, intake in self._intakes.items():
-            # The camera thread ends its stream as it exits and the recorder thread closes the
-            # run; once the intake is closed nothing else reaches the recorder. A recorder thread
-            # that did not finish in time (a hung disk) keeps its open run for start-up recovery.
-            if intake.close(timeout=30):
-                self._recorders[camera_id].stop()
+        for local in self._local.values():
+            local.stop_reading()
+        for local in self._local.values():
+            local.close()
         self.writer.stop()
         logger.info("recording service stopped")

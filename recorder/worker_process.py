@@ -20,7 +20,6 @@ import signal
 import socket
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from configs.schema import CameraSettings
@@ -30,10 +29,9 @@ from ingest.events import Cause, StateChange
 from ingest.hub import Hub
 from ingest.logsetup import configure as configure_logging
 from ingest.packets import MediaPacket, StreamInfo
-from ingest.sink_thread import SinkThread
-from ingest.supervisor import CameraWorker
 from ingest.timestamps import Discontinuity
-from recorder.camera_recorder import CameraRecorder, FinishedSegment, RecordingListener
+from recorder.camera_recorder import FinishedSegment, RecordingListener
+from recorder.local_camera import STOP_SECONDS, LocalCamera
 from recorder.runs import RunEndReason
 from recorder.worker_channel import Channel, ChannelClosed, WorkerCamera, WorkerStart
 
@@ -44,10 +42,6 @@ BEAT_SECONDS = 1.0
 MEDIA_BACKLOG_MAX_BYTES = 32 * 1024 * 1024
 """Media frames held for a server that does not keep up; beyond it, a camera's packets are
 dropped until its next keyframe (viewers resynchronise there; recording never waits)."""
-WRITE_BACKLOG_MAX_BYTES = 64 * 1024 * 1024
-"""Per camera, the most packet bytes held for a recorder waiting on the disk."""
-STOP_SECONDS = 30.0
-"""How long a stop waits for camera threads and recorders."""
 
 
 class MediaSender:
@@ -182,19 +176,14 @@ class Listener(RecordingListener):
             logger.warning("catalog event %s lost: the server is gone", kind)
 
 
-@dataclass
-class Camera:
-    """One camera of this worker."""
+class Camera(LocalCamera):
+    """One camera of this worker: read and recorded as in-process, plus its place in the
+    server's list and, while watched, its forwarding sink."""
 
-    settings: CameraSettings
-    index: int
-    hub: Hub
-    recorder: CameraRecorder | None
-    intake: SinkThread | None
-    reader: CameraWorker | None
-    forward: Forward | None = None
-    switching: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    """Held while the camera is being enabled or disabled (one switch at a time)."""
+    def __init__(self, index: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.index = index
+        self.forward: Forward | None = None
 
 
 class Worker:
@@ -218,36 +207,22 @@ class Worker:
 
     def _build(self, settings: CameraSettings, given: WorkerCamera) -> Camera:
         hub = _ReportingHub(
-            settings.id,
-            self,
-            gop_cache_max_packets=self._settings.ingest.gop_cache_max_packets,
+            settings.id, self, gop_cache_max_packets=self._settings.ingest.gop_cache_max_packets
         )
-        recorder = intake = None
-        if settings.record:
-            recorder = CameraRecorder(
-                settings.id,
-                self._settings.storage,
-                self._listener,
-                self._clock,
-                last_sha256=given.last_sha256,
-                last_end_us=given.last_end_us,
-                on_error=self._write_error,
-            )
-            if given.paused:
-                recorder.pause(True)
-            intake = SinkThread(
-                recorder,
-                f"rec-{settings.id}",
-                max_seconds=self._settings.storage.write_backlog_seconds,
-                max_bytes=WRITE_BACKLOG_MAX_BYTES,
-                on_overrun=recorder.backlog_overrun,
-            )
-            hub.add_sink(intake)
-        reader = None if given.disabled else self._reader(settings, hub)
-        return Camera(settings, given.index, hub, recorder, intake, reader)
-
-    def _reader(self, settings: CameraSettings, hub: Hub) -> CameraWorker:
-        return CameraWorker(settings, hub, self._settings.ingest, self._clock, self._state)
+        return Camera(
+            given.index,
+            settings,
+            hub,
+            self._settings,
+            self._listener,
+            self._clock,
+            on_state=self._state,
+            on_write_error=self._write_error,
+            last_sha256=given.last_sha256,
+            last_end_us=given.last_end_us,
+            paused=given.paused,
+            disabled=given.disabled,
+        )
 
     # -- what the worker tells the server -----------------------------------------------------
 
@@ -298,7 +273,7 @@ class Worker:
                         [failure.reason.value, failure.detail, failure.at_us] if failure else None
                     ),
                 }
-            report[camera.settings.id] = entry
+            report[camera.camera.id] = entry
         self._control.send("beat", cameras=report)
 
     # -- what the server asks -----------------------------------------------------------------
@@ -323,7 +298,7 @@ class Worker:
             camera.recorder.request_cut()
         elif kind == "enable":  # stopping a camera waits for its run to close: not here
             threading.Thread(
-                target=self._enable, args=(camera, bool(message["enabled"])), daemon=True
+                target=camera.set_enabled, args=(bool(message["enabled"]),), daemon=True
             ).start()
 
     def _watch(self, camera: Camera) -> None:
@@ -348,34 +323,12 @@ class Worker:
             wire.reply_end_frame(camera.index, request),
         )
 
-    def _enable(self, camera: Camera, enabled: bool) -> None:
-        with camera.switching:
-            self._switch(camera, enabled)
-
-    def _switch(self, camera: Camera, enabled: bool) -> None:
-        if enabled and camera.reader is None:
-            camera.reader = self._reader(camera.settings, camera.hub)
-            camera.reader.start()
-        elif not enabled and camera.reader is not None:
-            reader, camera.reader = camera.reader, None
-            recorder = camera.recorder
-            if recorder is not None and not recorder.paused and camera.intake is not None:
-                recorder.pause(True, "camera disabled by an operator")
-                reader.stop()
-                reader.join(timeout=STOP_SECONDS)
-                camera.intake.drain(timeout=STOP_SECONDS)  # the run ends as disabled
-                recorder.pause(False)
-            else:
-                reader.stop()
-                reader.join(timeout=STOP_SECONDS)
-
     # -- life -------------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Start the cameras, then beat until asked to stop or the server is gone."""
         for camera in self.cameras.values():
-            if camera.reader is not None:
-                camera.reader.start()
+            camera.start()
         threading.Thread(target=self._listen, name="control", daemon=True).start()
         while not self._stop.wait(BEAT_SECONDS):
             try:
@@ -398,15 +351,10 @@ class Worker:
                 logger.exception("worker %d: cannot handle %r", self._start.worker, message)
 
     def stop(self) -> None:
-        readers = [c.reader for c in self.cameras.values() if c.reader is not None]
-        for reader in readers:
-            reader.stop()
-        for reader in readers:
-            reader.join(timeout=STOP_SECONDS)
         for camera in self.cameras.values():
-            intake, recorder = camera.intake, camera.recorder
-            if intake is not None and recorder is not None and intake.close(STOP_SECONDS):
-                recorder.stop()
+            camera.stop_reading()
+        for camera in self.cameras.values():
+            camera.close()
         self._sender.close(timeout=STOP_SECONDS)
         with _quiet():
             self._control.send("stopped")

@@ -257,8 +257,15 @@ def test_held_footage_survives_a_full_quota(sim: Any, make_server: Any) -> None:
     assert ok_at_alarm and all(s["status"] == "ok" for s in after if s["id"] in ok_at_alarm)
 
 
-def test_operator_pauses_and_disables_a_camera_outside_sessions(sim: Any, make_server: Any) -> None:
-    server = make_server([room_camera("cam-p", "m6", sim)], storage={"segment_seconds": 3}).start()
+@pytest.mark.parametrize("workers", [1, 0], ids=["in-a-worker", "in-the-server"])
+def test_operator_pauses_and_disables_a_camera_outside_sessions(
+    sim: Any, make_server: Any, workers: int
+) -> None:
+    server = make_server(
+        [room_camera("cam-p", "m6", sim)],
+        storage={"segment_seconds": 3},
+        recorder={"workers": workers},
+    ).start()
     server.wait_recording("cam-p")
     time.sleep(2)
     paused = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"recording": False})
@@ -279,6 +286,7 @@ def test_operator_pauses_and_disables_a_camera_outside_sessions(sim: Any, make_s
 
     off = http.patch(f"{server.url}/api/v1/cameras/cam-p", json={"enabled": False})
     assert off.status_code == 200 and off.json()["state"] == "disabled"
+    assert ("worker 0 started" in server.log.read_text()) is bool(workers)
     server.stop()  # the operator's choice outlives a restart
     server.start()
     assert server.camera("cam-p")["state"] == "disabled"
