@@ -344,6 +344,7 @@ def test_a_slow_disk_never_freezes_live_view_and_a_stalled_one_is_a_gap_with_its
     hung_start, resumed = seen["hung"]
     gaps = [g for g in data["slow1"]["gaps"] if g["cause"] != "camera_connecting"]
     assert gaps and {g["cause"] for g in gaps} == {"storage_stalled"}, data["slow1"]["gaps"]
-    # the loss starts where the backlog ran out and ends where recording resumed
-    assert hung_start <= parse_iso(gaps[0]["start"]) <= hung_start + 4 + 1
+    # the loss starts where the backlog ran out (4 s after the recorder's first fdatasync into
+    # the hang: up to 1 s in, more on loaded cores) and ends where recording resumed
+    assert hung_start <= parse_iso(gaps[0]["start"]) <= hung_start + 4 + 2
     assert parse_iso(gaps[-1]["end"]) <= resumed + 1
