@@ -15,7 +15,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingest import wire
 from ingest.events import CameraState, Cause
@@ -191,7 +191,7 @@ class RemoteHub(Hub):
         if info is None:
             self._picture = False
 
-    def beat(self, report: dict[str, object]) -> None:
+    def beat(self, report: dict[str, Any]) -> None:
         """The worker's report of the camera (every second)."""
         self._picture = bool(report.get("picture", False))
 
@@ -221,13 +221,13 @@ class RemoteCamera:
     def changed(self, state: CameraState, cause: Cause | None, detail: str, at_us: int) -> None:
         self.state, self.cause, self.detail, self.since_us = state, cause, detail, at_us
 
-    def beat(self, report: dict[str, object]) -> None:
+    def beat(self, report: dict[str, Any]) -> None:
         stats = self.stats
-        stats.fps = float(report.get("fps", 0.0))  # type: ignore[arg-type]
-        stats.bitrate_bps = float(report.get("bitrate_bps", 0.0))  # type: ignore[arg-type]
-        stats.video_packets = int(report.get("video_packets", 0))  # type: ignore[call-overload]
-        stats.audio_packets = int(report.get("audio_packets", 0))  # type: ignore[call-overload]
-        stats.dropped = int(report.get("dropped", 0))  # type: ignore[call-overload]
+        stats.fps = float(report.get("fps", 0.0))
+        stats.bitrate_bps = float(report.get("bitrate_bps", 0.0))
+        stats.video_packets = int(report.get("video_packets", 0))
+        stats.audio_packets = int(report.get("audio_packets", 0))
+        stats.dropped = int(report.get("dropped", 0))
         offset = report.get("clock_offset_us")
         self.camera_clock_offset_us = int(offset) if isinstance(offset, int) else None
 
@@ -270,7 +270,7 @@ class RemoteRecorder:
     def request_cut(self) -> None:
         self._link.send("cut", c=self._index)
 
-    def beat(self, report: dict[str, object]) -> None:
+    def beat(self, report: dict[str, Any]) -> None:
         self._recording = bool(report.get("recording", False))
         span = report.get("live_span")
         self.live_span = (

@@ -111,7 +111,6 @@ class WorkerSlot:
         self.restart_at: float | None = None
         self.suspects: set[str] = set()
         """Cameras that were connecting when its previous process crashed."""
-        self.stopping = False
         self.restarts = 0
         """Processes of this slot that ended without being asked to."""
         self._requests: dict[int, _Request] = {}
@@ -198,15 +197,15 @@ class WorkerPool:
         now = self._clock.wall_us()
         for index, (site, camera) in enumerate(self._settings.cameras()):
             paused, disabled = flags.get(camera.id, (False, False))
-            slot_link = _Deferred(self, camera.id)
+            link = _CameraLink(self, camera.id)
             recorder = None
             if camera.enabled and camera.record:
-                recorder = RemoteRecorder(camera.id, index, slot_link, paused=paused)
+                recorder = RemoteRecorder(camera.id, index, link, paused=paused)
             runtime = RemoteCameraRuntime(
                 site,
                 camera,
                 index,
-                RemoteHub(camera.id, index, slot_link, gop_cache_max_packets=gop),
+                RemoteHub(camera.id, index, link, gop_cache_max_packets=gop),
                 RemoteCamera(camera.id, now),
                 recorder,
             )
@@ -232,7 +231,6 @@ class WorkerPool:
         self._stop.set()
         self._supervisor.join(timeout=10)
         for slot in self.slots:
-            slot.stopping = True
             slot.send("stop")
         deadline = time.monotonic() + STOP_SECONDS
         for slot in self.slots:
@@ -596,7 +594,7 @@ class WorkerPool:
         slot.readers = []
 
 
-class _Deferred:
+class _CameraLink:
     """A camera's link to whichever slot owns it now (a camera may move to a slot of its own)."""
 
     def __init__(self, pool: WorkerPool, camera_id: str) -> None:
