@@ -140,7 +140,7 @@ def test_playback_streams_from_the_keyframe_and_stops_at_gaps(
     assert len(outages) == 1, index["gaps"]
     gap = outages[0]
     gap_start, gap_end = parse_iso(gap["start"]), parse_iso(gap["end"])
-    assert len(index["pieces"]) == 2, index["pieces"]
+    assert len(index["pieces"]) == 2, (index["pieces"], index["gaps"])
     assert parse_iso(index["pieces"][0]["end"]) == pytest.approx(gap_start, abs=0.05)
     assert parse_iso(index["pieces"][1]["start"]) == pytest.approx(gap_end, abs=0.05)
     assert index["segments"] and all(s["sha256"] for s in index["segments"])

@@ -324,7 +324,7 @@ def test_range_with_an_outage_is_one_file_per_piece_with_the_cause(
     ranges = {r["camera"]["id"]: r for r in manifest["ranges"]}
     assert len(ranges["cam5"]["files"]) == 1 and ranges["cam5"]["gaps"] == []
     flap = ranges["flap6"]
-    assert len(flap["files"]) == 2, flap
+    assert len(flap["files"]) == 2, (flap["files"], flap["gaps"])
     (gap,) = flap["gaps"]
     assert gap["cause"] == "camera_offline"
     down, up = recorded.outage
