@@ -174,16 +174,18 @@ class RecordingService:
             self.recovery = recover(session, root, now_us=now)
             catalog.record_start(session, now_us=now)
         self.writer.start()
+        last_sha256: dict[str, str] = {}
         with self._sessions() as session:
             flags = catalog.operator_flags(session)
             for _, camera in self.settings.cameras():
                 last = catalog.last_segment(session, camera_id=camera.id)
                 if last is not None:
                     self.last_recorded[camera.id] = last.end_us
+                    last_sha256[camera.id] = last.sha256
         if self.settings.recorder.worker_count() > 0:
-            self._start_workers(flags)
+            self._start_workers(flags)  # each worker start reads where its cameras are now
         else:
-            self._start_here(flags)
+            self._start_here(flags, last_sha256)
         logger.info("recording service started: %d cameras", len(self.cameras))
 
     def _start_workers(self, flags: dict[str, tuple[bool, bool]]) -> None:
@@ -206,15 +208,9 @@ class RecordingService:
             )
         self.pool.start()
 
-    def _start_here(self, flags: dict[str, tuple[bool, bool]]) -> None:
-        with self._sessions() as session:
-            last = {
-                camera.id: catalog.last_segment(session, camera_id=camera.id)
-                for _, camera in self.settings.cameras()
-            }
+    def _start_here(self, flags: dict[str, tuple[bool, bool]], last_sha256: dict[str, str]) -> None:
         for site, camera in self.settings.cameras():
             paused, disabled = flags.get(camera.id, (False, False))
-            previous = last[camera.id]
             local = LocalCamera(
                 camera,
                 Hub(camera.id, gop_cache_max_packets=self.settings.ingest.gop_cache_max_packets),
@@ -223,8 +219,8 @@ class RecordingService:
                 self._clock,
                 on_state=self._state_changed,
                 on_write_error=self._on_write_error,
-                last_sha256=previous.sha256 if previous is not None else None,
-                last_end_us=previous.end_us if previous is not None else None,
+                last_sha256=last_sha256.get(camera.id),
+                last_end_us=self.last_recorded.get(camera.id),
                 paused=paused,
                 disabled=disabled,
             )
