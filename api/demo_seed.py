@@ -96,12 +96,16 @@ def seed(settings: Settings, api: DemoApi, set_video: SetVideo, mounts: dict[str
     for camera_id, fault in FAULTY_CAMERAS.items():
         if camera_id in mounts:
             set_video(mounts[camera_id], fault)
+    faulty_since = time.monotonic()
     closing = _session(settings, api, month, CLOSED_SESSION)
     _session(settings, api, month, OPEN_SESSION)
     if closing is not None:
         time.sleep(SESSION_SECONDS)
         status, report = api.call("POST", f"/api/v1/sessions/{closing}/close")
         logger.info("demo: session %s closed (%s): %s", closing, status, _summary(report))
+    # the faults show from the cameras' next keyframes, and frozen after a GOP or two frozen
+    # (a restarted demo, whose sessions exist already, does not wait above)
+    time.sleep(max(0.0, faulty_since + SESSION_SECONDS - time.monotonic()))
     plan = _plan(api)
     if plan is not None:
         status, run = api.call("POST", f"/api/v1/patrol/plans/{plan}/runs", {})
